@@ -1,0 +1,77 @@
+-- gharart-id: the whole current schema. Applied on first start (store/migrate.rs); later
+-- changes are numbered steps in store/migrate.rs and PRAGMA user_version records where a file is.
+-- Times are Unix seconds (UTC). No column holds a secret that can mint or replay a credential:
+-- passwords are PBKDF2 hashes, codes are HMACs keyed by the key file, refresh tokens are not stored.
+
+CREATE TABLE users (
+    id              TEXT PRIMARY KEY,
+    handle          TEXT NOT NULL UNIQUE,
+    email           TEXT NOT NULL,
+    email_key       TEXT NOT NULL UNIQUE,          -- lowercased email, for case-insensitive matching
+    display_name    TEXT,
+    password_hash   TEXT,                          -- PHC string; NULL until an invited user sets one
+    email_confirmed INTEGER NOT NULL DEFAULT 0,
+    disabled        INTEGER NOT NULL DEFAULT 0,
+    origin          TEXT NOT NULL DEFAULT 'signup' CHECK (origin IN ('signup', 'invite')),
+    pending_until   INTEGER,                       -- unconfirmed accounts hold handle and email until then
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+
+CREATE TABLE sessions (
+    id                TEXT PRIMARY KEY,
+    user_id           TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    generation        INTEGER NOT NULL DEFAULT 0,  -- the refresh token now current is this generation
+    created_at        INTEGER NOT NULL,
+    last_used_at      INTEGER NOT NULL,            -- idle lifetime slides from here
+    expires_at        INTEGER NOT NULL,            -- absolute lifetime
+    revoked_at        INTEGER,
+    revoke_reason     TEXT CHECK (revoke_reason IN ('logout', 'reuse', 'password_reset', 'disabled')),
+    reused_generation INTEGER,                     -- the token whose late reuse revoked the session
+    user_agent        TEXT
+);
+CREATE INDEX sessions_by_user ON sessions(user_id);
+
+-- When each generation of a session's refresh token was rotated out: a retry of that rotation is
+-- honoured inside the reuse interval. Rows older than the interval are pruned on rotation.
+CREATE TABLE session_rotations (
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    generation INTEGER NOT NULL,
+    rotated_at INTEGER NOT NULL,
+    PRIMARY KEY (session_id, generation)
+) WITHOUT ROWID;
+
+CREATE TABLE codes (
+    id         INTEGER PRIMARY KEY,
+    user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    purpose    TEXT NOT NULL CHECK (purpose IN ('confirm', 'reset')),
+    code_mac   BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    killed_at  INTEGER                             -- set when wrong tries exhausted the codes
+);
+CREATE INDEX codes_by_user ON codes(user_id, purpose);
+
+-- Wrong tries per user and purpose, across the live codes.
+CREATE TABLE code_failures (
+    user_id  TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    purpose  TEXT NOT NULL,
+    failures INTEGER NOT NULL,
+    PRIMARY KEY (user_id, purpose)
+) WITHOUT ROWID;
+
+-- Mail is written here in the transaction that creates it, then delivered; the body (which holds
+-- a code) is blanked once delivered, so a delivery failure loses nothing and a delivered code does
+-- not linger.
+CREATE TABLE outbox (
+    id           INTEGER PRIMARY KEY,
+    message_id   TEXT NOT NULL UNIQUE,
+    to_addr      TEXT NOT NULL,
+    subject      TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    sent_at      INTEGER,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    last_error   TEXT
+);
+CREATE INDEX outbox_unsent ON outbox(id) WHERE sent_at IS NULL;

@@ -1,0 +1,125 @@
+//! The identity domain: signup and confirmation, login, sessions and refresh, password reset.
+//! No rouille types here; every function that checks an expiry takes `now`.
+
+pub mod codes;
+pub mod login;
+pub mod reset;
+pub mod session;
+pub mod signup;
+pub mod validate;
+
+use serde::Serialize;
+
+use crate::app::App;
+use crate::clock::{Timestamp, rfc3339};
+use crate::error::ApiError;
+use crate::password::{self, GateFull};
+use crate::store::users::UserRow;
+use crate::token::jwt::{self, Claims};
+use crate::token::opaque::new_id;
+use crate::token::refresh;
+
+/// A user as the API shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub id: String,
+    pub handle: String,
+    pub email: String,
+    pub email_confirmed: bool,
+    pub display_name: Option<String>,
+    pub created_at: String,
+}
+
+impl From<&UserRow> for UserView {
+    fn from(u: &UserRow) -> Self {
+        UserView {
+            id: u.id.clone(),
+            handle: u.handle.clone(),
+            email: u.email.clone(),
+            email_confirmed: u.email_confirmed,
+            display_name: u.display_name.clone(),
+            created_at: rfc3339(u.created_at),
+        }
+    }
+}
+
+/// The session body of login and refresh (API.md).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub expires_at: String,
+    pub refresh_token: String,
+    pub refresh_expires_at: String,
+    pub session_id: String,
+    pub user: UserView,
+}
+
+/// Where a session stands, as far as issuing its tokens goes.
+pub struct SessionState<'a> {
+    pub id: &'a str,
+    pub generation: i64,
+    pub last_used_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// Mints the access token and the refresh token of `generation` for a first-party session,
+/// which holds every scope the server knows.
+pub fn session_view(
+    app: &App,
+    user: &UserRow,
+    s: &SessionState<'_>,
+    now: Timestamp,
+) -> Result<SessionView, ApiError> {
+    let access_ttl = app.config.lifetimes.access;
+    let claims = Claims {
+        iss: app.issuer.clone(),
+        sub: user.id.clone(),
+        aud: app.audience.clone(),
+        exp: now + access_ttl,
+        iat: now,
+        jti: new_id("at_").map_err(|e| ApiError::Internal(e.to_string()))?,
+        sid: Some(s.id.to_owned()),
+        scope: app.config.scopes.join(" "),
+        client_id: None,
+    };
+    let keys = app.keys();
+    let access_token = jwt::sign(&keys, &claims)
+        .ok_or_else(|| ApiError::Internal("no current signing key".into()))?;
+    let refresh_token = refresh::mint(keys.refresh_secret(), s.id, s.generation);
+    let refresh_expires = (s.last_used_at + app.config.lifetimes.refresh_idle).min(s.expires_at);
+    Ok(SessionView {
+        access_token,
+        token_type: "Bearer",
+        expires_in: access_ttl,
+        expires_at: rfc3339(now + access_ttl),
+        refresh_token,
+        refresh_expires_at: rfc3339(refresh_expires),
+        session_id: s.id.to_owned(),
+        user: UserView::from(user),
+    })
+}
+
+/// Runs PBKDF2 work through the server's hash gate: 503 when too many are queued.
+pub fn hashing<T>(app: &App, work: impl FnOnce() -> T) -> Result<T, ApiError> {
+    app.hash_gate
+        .run(work)
+        .map_err(|GateFull| ApiError::Unavailable {
+            retry_after_secs: 1,
+        })
+}
+
+/// A new PHC hash of `password` at the configured iteration count.
+pub fn hash_password(app: &App, password: &str) -> Result<String, ApiError> {
+    let iterations = app.config.pbkdf2_iterations;
+    hashing(app, || password::hash(password, iterations))?
+        .ok_or_else(|| ApiError::Internal("no randomness for a salt".into()))
+}
+
+/// An id with `prefix`, or an internal error if the OS has no randomness.
+pub fn fresh_id(prefix: &str) -> Result<String, ApiError> {
+    new_id(prefix).map_err(|e| ApiError::Internal(e.to_string()))
+}

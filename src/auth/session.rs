@@ -1,0 +1,223 @@
+//! Sessions after login: refresh-token rotation with a reuse interval and family revocation
+//! (LESSONS.md, failure mode A), bearer authentication, `me`, and logout.
+//!
+//! Rotation: the token of the session's current generation moves it one step and gets the next
+//! generation's token. A token already rotated out within the reuse interval gets the current
+//! token back without a step (a retried or concurrent refresh: every caller ends on the same live
+//! chain). Later than that, it revokes the whole session.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{SessionState, SessionView, UserView, session_view};
+use crate::app::App;
+use crate::clock::{Timestamp, rfc3339};
+use crate::error::ApiError;
+use crate::store::sessions::{self, RevokeReason, SessionRow};
+use crate::store::{StoreError, users};
+use crate::token::{jwt, refresh};
+
+/// How long a refresh waits on a concurrent one before answering 409 + `Retry-After`.
+const REFRESH_WAIT: Duration = Duration::from_secs(5);
+
+enum Rotation {
+    Issued(Box<users::UserRow>, SessionRow),
+    Refused(ApiError),
+}
+
+/// Exchanges a refresh token for a new session body. Errors: `refresh_token_invalid`,
+/// `refresh_token_expired`, `refresh_token_reused`, `session_revoked`, `refresh_in_progress`.
+pub fn refresh(app: &App, token: &str, now: Timestamp) -> Result<SessionView, ApiError> {
+    let keys = app.keys();
+    let claim = refresh::open(keys.refresh_secret(), token).ok_or(ApiError::RefreshTokenInvalid)?;
+    let lifetimes = &app.config.lifetimes;
+    let outcome = app.db.write_within(REFRESH_WAIT, |tx| {
+        let Some(s) = sessions::find(tx, &claim.session_id)? else {
+            return Ok(Rotation::Refused(ApiError::RefreshTokenInvalid));
+        };
+        if let Some((_, reason)) = s.revoked {
+            let reused_this =
+                reason == RevokeReason::Reuse && s.reused_generation == Some(claim.generation);
+            return Ok(Rotation::Refused(if reused_this {
+                ApiError::RefreshTokenReused
+            } else {
+                ApiError::SessionRevoked
+            }));
+        }
+        if now >= s.expires_at || now >= s.last_used_at + lifetimes.refresh_idle {
+            return Ok(Rotation::Refused(ApiError::RefreshTokenExpired));
+        }
+        let Some(user) = users::find_by_id(tx, &s.user_id)? else {
+            return Ok(Rotation::Refused(ApiError::SessionRevoked));
+        };
+        if claim.generation > s.generation {
+            return Ok(Rotation::Refused(ApiError::RefreshTokenInvalid));
+        }
+        if claim.generation == s.generation {
+            sessions::rotate(tx, &s.id, s.generation, now, now - lifetimes.refresh_reuse)?;
+        } else {
+            let rotated = sessions::rotated_at(tx, &s.id, claim.generation)?;
+            if rotated.is_none_or(|at| now - at > lifetimes.refresh_reuse) {
+                // Committed below, not rolled back with an error (Supabase Auth #1312).
+                sessions::revoke(tx, &s.id, RevokeReason::Reuse, Some(claim.generation), now)?;
+                log::warn!(
+                    "refresh token reuse: session {} generation {} revoked",
+                    s.id,
+                    claim.generation
+                );
+                return Ok(Rotation::Refused(ApiError::RefreshTokenReused));
+            }
+            sessions::touch(tx, &s.id, now)?;
+        }
+        let s = sessions::find(tx, &s.id)?.ok_or(ApiError::RefreshTokenInvalid)?;
+        Ok::<_, ApiError>(Rotation::Issued(Box::new(user), s))
+    });
+    let (user, s) = match outcome {
+        Ok(Rotation::Issued(user, s)) => (user, s),
+        Ok(Rotation::Refused(e)) => return Err(e),
+        Err(ApiError::Unavailable { .. }) => {
+            return Err(ApiError::RefreshInProgress {
+                retry_after_secs: 1,
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    let state = SessionState {
+        id: &s.id,
+        generation: s.generation,
+        last_used_at: s.last_used_at,
+        expires_at: s.expires_at,
+    };
+    session_view(app, &user, &state, now)
+}
+
+/// Who is calling, from a verified bearer credential.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: String,
+    pub session_id: Option<String>,
+    pub scopes: Vec<String>,
+    pub expires_at: Timestamp,
+}
+
+impl Principal {
+    /// 403 `insufficient_scope` unless the credential holds `scope`.
+    pub fn require_scope(&self, scope: &'static str) -> Result<(), ApiError> {
+        if self.scopes.iter().any(|s| s == scope) {
+            Ok(())
+        } else {
+            Err(ApiError::InsufficientScope(scope))
+        }
+    }
+}
+
+/// Verifies a bearer access token and that its session is live. Errors: `invalid_token`,
+/// `session_revoked`.
+pub fn authenticate(
+    app: &App,
+    bearer: Option<&str>,
+    now: Timestamp,
+) -> Result<Principal, ApiError> {
+    let token = bearer.ok_or(ApiError::InvalidToken(
+        "no bearer token: send Authorization: Bearer <access token>",
+    ))?;
+    let claims = jwt::verify(&app.keys(), token, &app.issuer, &app.audience, now)
+        .map_err(|e| ApiError::InvalidToken(e.describe()))?;
+    if let Some(sid) = &claims.sid {
+        let session = app
+            .db
+            .read(|c| sessions::find(c, sid))?
+            .ok_or(ApiError::InvalidToken("the token's session does not exist"))?;
+        if session.revoked.is_some() || session.user_id != claims.sub {
+            return Err(ApiError::SessionRevoked);
+        }
+    }
+    Ok(Principal {
+        user_id: claims.sub,
+        session_id: claims.sid,
+        scopes: claims
+            .scope
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        expires_at: claims.exp,
+    })
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInfo {
+    pub id: String,
+    pub created_at: String,
+    pub idle_expires_at: String,
+    pub expires_at: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialInfo {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub scopes: Vec<String>,
+    pub expires_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Me {
+    pub user: UserView,
+    pub session: Option<SessionInfo>,
+    pub credential: CredentialInfo,
+}
+
+/// The caller's profile, session and credential. Needs scope `profile`.
+pub fn me(app: &App, who: &Principal) -> Result<Me, ApiError> {
+    who.require_scope("profile")?;
+    let user = app
+        .db
+        .read(|c| users::find_by_id(c, &who.user_id))?
+        .ok_or(ApiError::InvalidToken("the token's user does not exist"))?;
+    let session = match &who.session_id {
+        Some(sid) => app
+            .db
+            .read(|c| sessions::find(c, sid))?
+            .map(|s| SessionInfo {
+                id: s.id,
+                created_at: rfc3339(s.created_at),
+                idle_expires_at: rfc3339(
+                    (s.last_used_at + app.config.lifetimes.refresh_idle).min(s.expires_at),
+                ),
+                expires_at: rfc3339(s.expires_at),
+            }),
+        None => None,
+    };
+    Ok(Me {
+        user: UserView::from(&user),
+        session,
+        credential: CredentialInfo {
+            kind: "jwt",
+            scopes: who.scopes.clone(),
+            expires_at: rfc3339(who.expires_at),
+        },
+    })
+}
+
+/// Revokes the caller's session, or every session of the user. Its access tokens stop working
+/// at once (`authenticate` checks the session).
+pub fn logout(
+    app: &App,
+    who: &Principal,
+    all_sessions: bool,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    app.db.write(|tx| {
+        if all_sessions {
+            sessions::revoke_all_for_user(tx, &who.user_id, RevokeReason::Logout, now)?;
+        } else if let Some(sid) = &who.session_id {
+            sessions::revoke(tx, sid, RevokeReason::Logout, None, now)?;
+        }
+        Ok::<_, StoreError>(())
+    })?;
+    Ok(())
+}

@@ -1,0 +1,158 @@
+//! Self-signup (API.md, Identity routes): create an unconfirmed account, confirm it with the
+//! emailed code, resend a code. An unconfirmed account holds its handle and email until its code
+//! lifetime has passed; then a new signup replaces it.
+
+use serde::Serialize;
+
+use super::codes::{self, Purpose};
+use super::{UserView, fresh_id, hash_password, validate};
+use crate::app::App;
+use crate::clock::{Timestamp, rfc3339};
+use crate::error::ApiError;
+use crate::password;
+use crate::store::StoreError;
+use crate::store::users::{self, NewUser, UserRow};
+
+/// What a signup asks for, as sent.
+pub struct SignupRequest<'a> {
+    pub handle: &'a str,
+    pub email: &'a str,
+    pub password: &'a str,
+    pub display_name: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Confirmation {
+    pub sent_to: String,
+    pub expires_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SignupOutcome {
+    pub user: UserView,
+    pub confirmation: Confirmation,
+}
+
+/// Creates an unconfirmed account and mails its code. Errors: `invalid_field`, `weak_password`,
+/// `handle_taken`, `email_taken`.
+pub fn signup(
+    app: &App,
+    req: &SignupRequest<'_>,
+    now: Timestamp,
+) -> Result<SignupOutcome, ApiError> {
+    let handle = validate::handle(req.handle)?;
+    let email = validate::email(req.email)?;
+    let display_name = req.display_name.map(validate::display_name).transpose()?;
+    if let Some(why) = password::weakness(req.password, &handle, email) {
+        return Err(ApiError::WeakPassword {
+            field: "password",
+            reason: why,
+        });
+    }
+    // Slow work first, outside the write lock.
+    let hash = hash_password(app, req.password)?;
+    let id = fresh_id("usr_")?;
+    let ttl = app.config.lifetimes.signup_code;
+    let pepper = *app.keys().code_pepper();
+    let (user, expires_at) = app.db.write(|tx| {
+        for (existing, taken) in [
+            (users::find_by_handle(tx, &handle)?, ApiError::HandleTaken),
+            (users::find_by_email(tx, email)?, ApiError::EmailTaken),
+        ] {
+            if let Some(old) = existing {
+                if holds_identity(&old, now) {
+                    return Err(taken);
+                }
+                log::info!(
+                    "replacing stale unconfirmed account {} ({})",
+                    old.id,
+                    old.handle
+                );
+                users::delete(tx, &old.id)?;
+            }
+        }
+        users::insert(
+            tx,
+            &NewUser {
+                id: &id,
+                handle: &handle,
+                email,
+                display_name: display_name.as_deref(),
+                password_hash: Some(&hash),
+                invited: false,
+                pending_until: now + ttl,
+                now,
+            },
+        )
+        .map_err(|e| match e {
+            StoreError::Unique(m) if m.contains("email") => ApiError::EmailTaken,
+            StoreError::Unique(_) => ApiError::HandleTaken,
+            other => other.into(),
+        })?;
+        let user = users::find_by_id(tx, &id)?
+            .ok_or_else(|| ApiError::Internal("inserted user vanished".into()))?;
+        let expires_at = codes::issue(tx, &pepper, &user, Purpose::Confirm, ttl, now)?;
+        Ok((user, expires_at))
+    })?;
+    app.mail.nudge();
+    Ok(SignupOutcome {
+        confirmation: Confirmation {
+            sent_to: user.email.clone(),
+            expires_at: rfc3339(expires_at),
+        },
+        user: UserView::from(&user),
+    })
+}
+
+/// A confirmed account always holds its identity; an unconfirmed one until its hold passes.
+fn holds_identity(user: &UserRow, now: Timestamp) -> bool {
+    user.email_confirmed || user.pending_until.is_none_or(|until| until > now)
+}
+
+/// Confirms an email with its code. Errors: `code_invalid`, `code_expired`, `code_exhausted`.
+pub fn confirm(app: &App, email: &str, code: &str, now: Timestamp) -> Result<UserView, ApiError> {
+    let pepper = *app.keys().code_pepper();
+    // The transaction commits whatever the verdict, so a wrong try is counted although it fails.
+    app.db.write(|tx| {
+        let Some(user) = users::find_by_email(tx, email)? else {
+            return Ok(Err(ApiError::CodeInvalid));
+        };
+        if let Some(refused) = codes::check(tx, &pepper, &user.id, Purpose::Confirm, code, now)?
+            .refusal(Purpose::Confirm)
+        {
+            return Ok(Err(refused));
+        }
+        users::confirm_email(tx, &user.id, now)?;
+        let user = users::find_by_id(tx, &user.id)?.ok_or(ApiError::CodeInvalid)?;
+        Ok::<_, ApiError>(Ok(UserView::from(&user)))
+    })?
+}
+
+/// Sends a new confirmation code to an unconfirmed account; silently does nothing otherwise,
+/// so the answer does not tell whether the email is registered.
+pub fn resend(app: &App, email: &str, now: Timestamp) -> Result<(), ApiError> {
+    let email = validate::email(email)?;
+    let pepper = *app.keys().code_pepper();
+    let lifetimes = &app.config.lifetimes;
+    let sent = app.db.write(|tx| {
+        let Some(user) = users::find_by_email(tx, email)? else {
+            return Ok(false);
+        };
+        if user.email_confirmed || user.disabled {
+            return Ok(false);
+        }
+        let ttl = if user.invited {
+            lifetimes.invite_code
+        } else {
+            lifetimes.signup_code
+        };
+        let expires_at = codes::issue(tx, &pepper, &user, Purpose::Confirm, ttl, now)?;
+        users::extend_pending(tx, &user.id, expires_at)?;
+        Ok::<_, ApiError>(true)
+    })?;
+    if sent {
+        app.mail.nudge();
+    }
+    Ok(())
+}

@@ -1,0 +1,86 @@
+//! The command line (API.md, Command line): clap subcommands; every flag also reads a
+//! `GHARART_…` environment variable.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gharart-id",
+    version,
+    about = "A self-hosted identity appliance: one binary, one SQLite file."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve(ServeArgs),
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DurabilityArg {
+    /// fsync on every commit: no acknowledged write is lost on power loss (the default).
+    Full,
+    /// WAL without fsync on commit: faster; a power cut may lose the last commits, never corrupts.
+    Normal,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// The SQLite database file, created with the schema on first start.
+    #[arg(long, env = "GHARART_DB", default_value = "./gharart.db")]
+    pub db: PathBuf,
+    /// The key file holding the signing keys and token secrets [default: <db>.key].
+    #[arg(long, env = "GHARART_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+    /// The address to listen on (port 0 picks a free port).
+    #[arg(long, env = "GHARART_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// The public URL of this server: the `iss` of its tokens [default: http://<listen>].
+    #[arg(long, env = "GHARART_ISSUER")]
+    pub issuer: Option<String>,
+    /// The `aud` of access tokens [default: the issuer].
+    #[arg(long, env = "GHARART_AUDIENCE")]
+    pub audience: Option<String>,
+    /// Write each message as an .eml file here instead of to the log.
+    #[arg(long, env = "GHARART_MAIL_DIR")]
+    pub mail_dir: Option<PathBuf>,
+    /// PBKDF2-HMAC-SHA256 iterations for new password hashes (older hashes upgrade at login).
+    #[arg(long, env = "GHARART_PBKDF2_ITERATIONS", default_value_t = crate::password::DEFAULT_ITERATIONS)]
+    pub pbkdf2_iterations: u32,
+    /// SQLite's synchronous mode.
+    #[arg(long, env = "GHARART_DURABILITY", value_enum, default_value = "full")]
+    pub durability: DurabilityArg,
+    /// Extra scopes beyond profile, email and offline_access (comma-separated, e.g. campaigns:read).
+    #[arg(long, env = "GHARART_SCOPES", value_delimiter = ',')]
+    pub scopes: Vec<String>,
+    /// Access-token lifetime.
+    #[arg(long, env = "GHARART_ACCESS_TTL", default_value = "15m")]
+    pub access_ttl: String,
+    /// A session ends after this long without a refresh.
+    #[arg(long, env = "GHARART_REFRESH_IDLE_TTL", default_value = "30d")]
+    pub refresh_idle_ttl: String,
+    /// A session ends this long after sign-in, whatever its use.
+    #[arg(long, env = "GHARART_REFRESH_ABSOLUTE_TTL", default_value = "90d")]
+    pub refresh_absolute_ttl: String,
+    /// An already-rotated refresh token still works this long (retries, concurrent tabs).
+    #[arg(long, env = "GHARART_REFRESH_REUSE_INTERVAL", default_value = "10s")]
+    pub refresh_reuse_interval: String,
+    /// Lifetime of self-signup confirmation codes.
+    #[arg(long, env = "GHARART_SIGNUP_CODE_TTL", default_value = "24h")]
+    pub signup_code_ttl: String,
+    /// Lifetime of operator invitation codes.
+    #[arg(long, env = "GHARART_INVITE_CODE_TTL", default_value = "72h")]
+    pub invite_code_ttl: String,
+    /// Lifetime of password-reset codes.
+    #[arg(long, env = "GHARART_RESET_CODE_TTL", default_value = "1h")]
+    pub reset_code_ttl: String,
+    /// Request threads (a bounded pool; PBKDF2 work is capped to the cores within it).
+    #[arg(long, env = "GHARART_WORKERS", default_value_t = 32)]
+    pub workers: usize,
+}

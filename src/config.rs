@@ -1,0 +1,184 @@
+//! `Config`: the raw `serve` flags turned once, at start, into typed and validated values.
+
+use std::path::PathBuf;
+
+use crate::cli::{DurabilityArg, ServeArgs};
+use crate::store::Durability;
+
+/// Scopes every server knows (API.md, Tokens).
+pub const BUILTIN_SCOPES: [&str; 3] = ["profile", "email", "offline_access"];
+/// JSON bodies larger than this are refused with 413.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Lifetimes, in seconds.
+#[derive(Debug, Clone)]
+pub struct Lifetimes {
+    pub access: i64,
+    pub refresh_idle: i64,
+    pub refresh_absolute: i64,
+    pub refresh_reuse: i64,
+    pub signup_code: i64,
+    pub invite_code: i64,
+    pub reset_code: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub db_path: PathBuf,
+    pub key_file: PathBuf,
+    pub listen: String,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub mail_dir: Option<PathBuf>,
+    pub pbkdf2_iterations: u32,
+    pub durability: Durability,
+    pub scopes: Vec<String>,
+    pub lifetimes: Lifetimes,
+    pub workers: usize,
+    pub body_limit: usize,
+}
+
+impl Config {
+    /// Validates the flags; the error names the flag at fault.
+    pub fn from_args(args: ServeArgs) -> Result<Config, String> {
+        let dur =
+            |flag: &str, text: &str| parse_duration(text).map_err(|e| format!("--{flag}: {e}"));
+        let lifetimes = Lifetimes {
+            access: dur("access-ttl", &args.access_ttl)?,
+            refresh_idle: dur("refresh-idle-ttl", &args.refresh_idle_ttl)?,
+            refresh_absolute: dur("refresh-absolute-ttl", &args.refresh_absolute_ttl)?,
+            refresh_reuse: dur("refresh-reuse-interval", &args.refresh_reuse_interval)?,
+            signup_code: dur("signup-code-ttl", &args.signup_code_ttl)?,
+            invite_code: dur("invite-code-ttl", &args.invite_code_ttl)?,
+            reset_code: dur("reset-code-ttl", &args.reset_code_ttl)?,
+        };
+        for (flag, value) in [
+            ("access-ttl", lifetimes.access),
+            ("refresh-idle-ttl", lifetimes.refresh_idle),
+            ("refresh-absolute-ttl", lifetimes.refresh_absolute),
+            ("signup-code-ttl", lifetimes.signup_code),
+            ("invite-code-ttl", lifetimes.invite_code),
+            ("reset-code-ttl", lifetimes.reset_code),
+        ] {
+            if value == 0 {
+                return Err(format!("--{flag} must be longer than 0s"));
+            }
+        }
+        if args.pbkdf2_iterations == 0 {
+            return Err("--pbkdf2-iterations must be at least 1".into());
+        }
+        if args.pbkdf2_iterations < 100_000 {
+            log::warn!(
+                "--pbkdf2-iterations {} is below OWASP's 600,000: use it for tests only",
+                args.pbkdf2_iterations
+            );
+        }
+        if args.workers < 2 {
+            return Err("--workers must be at least 2".into());
+        }
+        if let Some(issuer) = &args.issuer {
+            validate_issuer(issuer)?;
+        }
+        let mut scopes: Vec<String> = BUILTIN_SCOPES.iter().map(|s| s.to_string()).collect();
+        for scope in args
+            .scopes
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+        {
+            if !scope
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+            {
+                return Err(format!(
+                    "--scopes: {scope:?} is not a valid scope (RFC 6749 §3.3)"
+                ));
+            }
+            if !scopes.iter().any(|s| s == scope) {
+                scopes.push(scope.to_owned());
+            }
+        }
+        let key_file = args.key_file.clone().unwrap_or_else(|| {
+            let mut p = args.db.clone().into_os_string();
+            p.push(".key");
+            PathBuf::from(p)
+        });
+        Ok(Config {
+            db_path: args.db,
+            key_file,
+            listen: args.listen,
+            issuer: args.issuer.map(|i| i.trim_end_matches('/').to_owned()),
+            audience: args.audience,
+            mail_dir: args.mail_dir,
+            pbkdf2_iterations: args.pbkdf2_iterations,
+            durability: match args.durability {
+                DurabilityArg::Full => Durability::Full,
+                DurabilityArg::Normal => Durability::Normal,
+            },
+            scopes,
+            lifetimes,
+            workers: args.workers,
+            body_limit: BODY_LIMIT,
+        })
+    }
+}
+
+fn validate_issuer(issuer: &str) -> Result<(), String> {
+    let rest = issuer
+        .strip_prefix("https://")
+        .or_else(|| issuer.strip_prefix("http://"))
+        .ok_or("--issuer must be an http or https URL")?;
+    if rest.is_empty() || issuer.contains(['?', '#']) || issuer.chars().any(char::is_whitespace) {
+        return Err(
+            "--issuer must be a URL with a host and no query or fragment (RFC 8414 §2)".into(),
+        );
+    }
+    Ok(())
+}
+
+/// Parses `90s`, `15m`, `24h` or `30d` into seconds.
+pub fn parse_duration(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let split = text.len().saturating_sub(1);
+    let (number, unit) = text.split_at(split);
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "{text:?} is not a duration like 90s, 15m, 24h or 30d"
+            ));
+        }
+    };
+    let n: i64 = number
+        .parse()
+        .ok()
+        .filter(|n| *n >= 0 && *n <= 3650 * 86_400)
+        .ok_or_else(|| format!("{text:?} is not a duration like 90s, 15m, 24h or 30d"))?;
+    Ok(n * scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(90));
+        assert_eq!(parse_duration("15m"), Ok(900));
+        assert_eq!(parse_duration("24h"), Ok(86_400));
+        assert_eq!(parse_duration("30d"), Ok(2_592_000));
+        for bad in ["", "s", "10", "-5s", "1w", "1.5h", "ms"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn issuer_rules() {
+        assert!(validate_issuer("https://id.gharart.com").is_ok());
+        assert!(validate_issuer("ftp://x").is_err());
+        assert!(validate_issuer("https://x?y=1").is_err());
+    }
+}

@@ -1,0 +1,274 @@
+//! `ApiError`: one variant per documented `/v2` error code (API.md), with exhaustive maps to
+//! HTTP status and code. The dispatcher is the only place that turns one into a response.
+
+use rouille::Response;
+use serde_json::json;
+
+use crate::store::StoreError;
+
+#[derive(Debug)]
+pub enum ApiError {
+    MalformedJson,
+    InvalidField {
+        field: &'static str,
+        message: String,
+    },
+    BodyTooLarge {
+        limit: usize,
+    },
+    UnsupportedMediaType,
+    NotFound,
+    MethodNotAllowed {
+        allow: String,
+    },
+    InvalidToken(&'static str),
+    InsufficientScope(&'static str),
+    Unavailable {
+        retry_after_secs: u64,
+    },
+    HandleTaken,
+    EmailTaken,
+    WeakPassword {
+        field: &'static str,
+        reason: &'static str,
+    },
+    CodeInvalid,
+    CodeExpired {
+        resend_route: &'static str,
+    },
+    CodeExhausted {
+        resend_route: &'static str,
+    },
+    InvalidCredentials,
+    ConfirmationRequired,
+    AccountDisabled,
+    RefreshTokenInvalid,
+    RefreshTokenExpired,
+    RefreshTokenReused,
+    SessionRevoked,
+    RefreshInProgress {
+        retry_after_secs: u64,
+    },
+    /// Our fault: the detail goes to the log, the client sees "internal error".
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn invalid_field(field: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::InvalidField {
+            field,
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        use ApiError::*;
+        match self {
+            MalformedJson | CodeInvalid | CodeExpired { .. } | CodeExhausted { .. } => 400,
+            InvalidToken(_) | InvalidCredentials | RefreshTokenInvalid | RefreshTokenExpired
+            | RefreshTokenReused | SessionRevoked => 401,
+            InsufficientScope(_) | ConfirmationRequired | AccountDisabled => 403,
+            NotFound => 404,
+            MethodNotAllowed { .. } => 405,
+            HandleTaken | EmailTaken | RefreshInProgress { .. } => 409,
+            BodyTooLarge { .. } => 413,
+            UnsupportedMediaType => 415,
+            InvalidField { .. } | WeakPassword { .. } => 422,
+            Internal(_) => 500,
+            Unavailable { .. } => 503,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        use ApiError::*;
+        match self {
+            MalformedJson => "malformed_json",
+            InvalidField { .. } => "invalid_field",
+            BodyTooLarge { .. } => "body_too_large",
+            UnsupportedMediaType => "unsupported_media_type",
+            NotFound => "not_found",
+            MethodNotAllowed { .. } => "method_not_allowed",
+            InvalidToken(_) => "invalid_token",
+            InsufficientScope(_) => "insufficient_scope",
+            Unavailable { .. } => "unavailable",
+            HandleTaken => "handle_taken",
+            EmailTaken => "email_taken",
+            WeakPassword { .. } => "weak_password",
+            CodeInvalid => "code_invalid",
+            CodeExpired { .. } => "code_expired",
+            CodeExhausted { .. } => "code_exhausted",
+            InvalidCredentials => "invalid_credentials",
+            ConfirmationRequired => "confirmation_required",
+            AccountDisabled => "account_disabled",
+            RefreshTokenInvalid => "refresh_token_invalid",
+            RefreshTokenExpired => "refresh_token_expired",
+            RefreshTokenReused => "refresh_token_reused",
+            SessionRevoked => "session_revoked",
+            RefreshInProgress { .. } => "refresh_in_progress",
+            Internal(_) => "internal_error",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        use ApiError::*;
+        match self {
+            MalformedJson => "the body is not valid JSON".into(),
+            InvalidField { message, .. } => message.clone(),
+            BodyTooLarge { limit } => format!("the body is larger than {limit} bytes"),
+            UnsupportedMediaType => "send the body as Content-Type: application/json".into(),
+            NotFound => "no such route or resource".into(),
+            MethodNotAllowed { allow } => format!("this route takes {allow}"),
+            InvalidToken(why) => (*why).into(),
+            InsufficientScope(scope) => format!("the credential lacks the scope this needs: {scope}"),
+            Unavailable { .. } => "the server is busy or its database is unavailable; retry after the given delay".into(),
+            HandleTaken => "that handle is taken".into(),
+            EmailTaken => "that email is already registered".into(),
+            WeakPassword { reason, .. } => (*reason).into(),
+            CodeInvalid => "the code is wrong, used, or unknown".into(),
+            CodeExpired { resend_route } => format!("the code has expired; ask for a new one with POST {resend_route}"),
+            CodeExhausted { resend_route } => {
+                format!("too many wrong codes: these codes no longer work; ask for a new one with POST {resend_route}")
+            }
+            InvalidCredentials => "the login or password is wrong".into(),
+            ConfirmationRequired => "confirm the email first: enter the code that was sent, or ask for a new one".into(),
+            AccountDisabled => "this account is disabled".into(),
+            RefreshTokenInvalid => "the refresh token is not one this server issued".into(),
+            RefreshTokenExpired => "the session has expired (idle or absolute lifetime); sign in again".into(),
+            RefreshTokenReused => {
+                "this refresh token was already used; the session was revoked to protect it: sign in again".into()
+            }
+            SessionRevoked => "the session was revoked; sign in again".into(),
+            RefreshInProgress { .. } => "another refresh of this session is in progress; retry shortly".into(),
+            Internal(_) => "internal error".into(),
+        }
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        match self {
+            ApiError::InvalidField { field, .. } | ApiError::WeakPassword { field, .. } => {
+                Some(field)
+            }
+            _ => None,
+        }
+    }
+
+    /// The JSON envelope of API.md, with the headers each error calls for.
+    pub fn into_response(self, request_id: &str) -> Response {
+        match &self {
+            ApiError::Internal(detail) => log::error!("{request_id}: internal error: {detail}"),
+            other => log::debug!("{request_id}: {}", other.code()),
+        }
+        let mut error =
+            json!({"code": self.code(), "message": self.message(), "requestId": request_id});
+        if let (Some(field), Some(obj)) = (self.field(), error.as_object_mut()) {
+            obj.insert("field".into(), field.into());
+        }
+        let body = serde_json::to_vec(&json!({ "error": error })).unwrap_or_default();
+        let resp = Response::from_data("application/json", body).with_status_code(self.status());
+        match self {
+            ApiError::InvalidToken(why) => resp.with_unique_header(
+                "WWW-Authenticate",
+                format!("Bearer error=\"invalid_token\", error_description=\"{why}\""),
+            ),
+            ApiError::SessionRevoked => resp.with_unique_header(
+                "WWW-Authenticate",
+                "Bearer error=\"invalid_token\", error_description=\"the session was revoked\"",
+            ),
+            ApiError::InsufficientScope(scope) => resp.with_unique_header(
+                "WWW-Authenticate",
+                format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""),
+            ),
+            ApiError::Unavailable { retry_after_secs }
+            | ApiError::RefreshInProgress { retry_after_secs } => {
+                resp.with_unique_header("Retry-After", retry_after_secs.to_string())
+            }
+            ApiError::MethodNotAllowed { allow } => resp.with_unique_header("Allow", allow),
+            _ => resp,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Busy => ApiError::Unavailable {
+                retry_after_secs: 1,
+            },
+            StoreError::Unavailable(detail) => {
+                log::error!("database unavailable: {detail}");
+                ApiError::Unavailable {
+                    retry_after_secs: 5,
+                }
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all() -> Vec<ApiError> {
+        use ApiError::*;
+        vec![
+            MalformedJson,
+            ApiError::invalid_field("x", "m"),
+            BodyTooLarge { limit: 1 },
+            UnsupportedMediaType,
+            NotFound,
+            MethodNotAllowed {
+                allow: "GET".into(),
+            },
+            InvalidToken("t"),
+            InsufficientScope("profile"),
+            Unavailable {
+                retry_after_secs: 1,
+            },
+            HandleTaken,
+            EmailTaken,
+            WeakPassword {
+                field: "password",
+                reason: "w",
+            },
+            CodeInvalid,
+            CodeExpired { resend_route: "/r" },
+            CodeExhausted { resend_route: "/r" },
+            InvalidCredentials,
+            ConfirmationRequired,
+            AccountDisabled,
+            RefreshTokenInvalid,
+            RefreshTokenExpired,
+            RefreshTokenReused,
+            SessionRevoked,
+            RefreshInProgress {
+                retry_after_secs: 1,
+            },
+            Internal("x".into()),
+        ]
+    }
+
+    #[test]
+    fn codes_are_unique_snake_case() {
+        let codes: Vec<&str> = all().iter().map(ApiError::code).collect();
+        let mut sorted = codes.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), codes.len());
+        assert!(
+            codes
+                .iter()
+                .all(|c| c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        );
+    }
+
+    #[test]
+    fn internal_detail_never_reaches_the_client() {
+        let resp = ApiError::Internal("secret path /etc/x".into()).into_response("req_1");
+        let (mut body, _) = resp.data.into_reader_and_size();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut body, &mut text).unwrap();
+        assert!(!text.contains("secret path"));
+        assert!(text.contains("req_1"));
+    }
+}

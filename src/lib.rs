@@ -1,0 +1,19 @@
+//! gharart-id: a self-hosted identity appliance. One binary, one SQLite file.
+//!
+//! `app::handle` answers a request; `server::start` serves them; `auth` is the identity domain,
+//! `store` the only place with SQL, `token` the credentials that travel.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod keys;
+pub mod mail;
+pub mod password;
+pub mod server;
+pub mod store;
+pub mod token;

@@ -1,0 +1,216 @@
+//! Mail delivery from the outbox table: each message is written to the log (the default, for
+//! local development and demos) or, with `--mail-dir`, as an RFC 5322 `.eml` file (temp file,
+//! then rename). A background postman delivers right after each commit and retries what failed,
+//! so request latency never depends on mail and a crash loses no message.
+
+use std::fs;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::clock::{Clock, Timestamp, rfc3339};
+use crate::store::outbox::{self, OutboxRow};
+use crate::store::{Db, StoreError, codes};
+
+/// How often the postman retries failed deliveries and sweeps old codes.
+const TICK: Duration = Duration::from_secs(30);
+/// Expired codes are kept this long, so a late try hears `code_expired` rather than `code_invalid`.
+const EXPIRED_CODE_KEEP_SECS: i64 = 7 * 86_400;
+
+/// Where messages go.
+#[derive(Debug, Clone)]
+pub enum Sink {
+    Log,
+    Dir(PathBuf),
+}
+
+impl Sink {
+    /// Delivers one message. `from_host` names the sender's domain.
+    pub fn deliver(&self, msg: &OutboxRow, from_host: &str) -> std::io::Result<()> {
+        match self {
+            Sink::Log => {
+                log::info!(target: "mail", "to {} | {} |\n{}", msg.to_addr, msg.subject, msg.body);
+                Ok(())
+            }
+            Sink::Dir(dir) => {
+                let name = format!("{:012}-{}.eml", msg.id, msg.message_id);
+                let tmp = dir.join(format!(".{name}.tmp"));
+                let mut file = fs::File::create(&tmp)?;
+                file.write_all(render_eml(msg, from_host).as_bytes())?;
+                file.sync_all()?;
+                fs::rename(&tmp, dir.join(name))
+            }
+        }
+    }
+}
+
+/// The message as an RFC 5322 text with CRLF line ends.
+fn render_eml(msg: &OutboxRow, from_host: &str) -> String {
+    let body = msg.body.replace("\r\n", "\n").replace('\n', "\r\n");
+    format!(
+        "From: gharart-id <no-reply@{from_host}>\r\nTo: <{to}>\r\nSubject: {subject}\r\nDate: {date}\r\n\
+         Message-ID: <{mid}@{from_host}>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         Content-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n",
+        to = msg.to_addr,
+        subject = msg.subject,
+        date = rfc5322_date(msg.created_at),
+        mid = msg.message_id,
+    )
+}
+
+/// `Sat, 28 Nov 2026 17:45:20 +0000` (RFC 5322 §3.3).
+fn rfc5322_date(ts: Timestamp) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let iso = rfc3339(ts); // YYYY-MM-DDTHH:MM:SSZ
+    let month = iso[5..7].parse::<usize>().unwrap_or(1).clamp(1, 12);
+    let weekday = DAYS[ts.div_euclid(86_400).rem_euclid(7) as usize];
+    format!(
+        "{weekday}, {} {} {} {} +0000",
+        &iso[8..10],
+        MONTHS[month - 1],
+        &iso[0..4],
+        &iso[11..19]
+    )
+}
+
+/// Delivers every pending message; failures stay queued for the next round.
+pub fn flush(db: &Db, sink: &Sink, from_host: &str, now: Timestamp) -> Result<usize, StoreError> {
+    let mut delivered = 0;
+    loop {
+        let batch = db.read(|c| outbox::pending(c, 64))?;
+        if batch.is_empty() {
+            return Ok(delivered);
+        }
+        let mut failed = 0;
+        for msg in &batch {
+            match sink.deliver(msg, from_host) {
+                Ok(()) => {
+                    db.write(|tx| outbox::mark_sent(tx, msg.id, now))?;
+                    delivered += 1;
+                }
+                Err(e) => {
+                    log::warn!("mail to {} not delivered yet: {e}", msg.to_addr);
+                    db.write(|tx| outbox::mark_failed(tx, msg.id, &e.to_string()))?;
+                    failed += 1;
+                }
+            }
+        }
+        if failed > 0 {
+            return Ok(delivered);
+        }
+    }
+}
+
+enum Wake {
+    Deliver,
+    Stop,
+}
+
+/// Asks the postman for a delivery round now (after a commit that queued mail).
+#[derive(Clone)]
+pub struct Nudger(Sender<Wake>);
+
+impl Nudger {
+    pub fn nudge(&self) {
+        let _ = self.0.send(Wake::Deliver);
+    }
+}
+
+/// The background thread that delivers the outbox and sweeps expired codes.
+pub struct Postman {
+    wake: Sender<Wake>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Postman {
+    pub fn start(db: Arc<Db>, sink: Sink, from_host: String, clock: Clock) -> Postman {
+        let (wake, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("postman".into())
+            .spawn(move || {
+                loop {
+                    let stop = match rx.recv_timeout(TICK) {
+                        Ok(Wake::Deliver) => false,
+                        Ok(Wake::Stop) | Err(RecvTimeoutError::Disconnected) => true,
+                        Err(RecvTimeoutError::Timeout) => {
+                            let before = clock.now() - EXPIRED_CODE_KEEP_SECS;
+                            if let Err(e) = db.write(|tx| codes::delete_expired(tx, before)) {
+                                log::warn!("sweeping expired codes failed: {e}");
+                            }
+                            false
+                        }
+                    };
+                    if let Err(e) = flush(&db, &sink, &from_host, clock.now()) {
+                        log::warn!("outbox delivery failed: {e}");
+                    }
+                    if stop {
+                        return;
+                    }
+                }
+            })
+            .ok();
+        if thread.is_none() {
+            log::error!(
+                "could not start the postman thread: mail waits in the outbox until the next start"
+            );
+        }
+        Postman { wake, thread }
+    }
+
+    /// A handle that asks this postman for a delivery round.
+    pub fn nudger(&self) -> Nudger {
+        Nudger(self.wake.clone())
+    }
+
+    /// Delivers what is queued, then stops the thread.
+    pub fn stop(&mut self) {
+        let _ = self.wake.send(Wake::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_format() {
+        assert_eq!(
+            rfc5322_date(1_795_887_920),
+            "Sat, 28 Nov 2026 17:45:20 +0000"
+        );
+        assert_eq!(rfc5322_date(0), "Thu, 01 Jan 1970 00:00:00 +0000");
+    }
+
+    #[test]
+    fn eml_file_is_written_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let msg = OutboxRow {
+            id: 7,
+            message_id: "msg_1".into(),
+            to_addr: "a@x.io".into(),
+            subject: "Your code".into(),
+            body: "Code:\n\n    123456\n".into(),
+            created_at: 0,
+        };
+        Sink::Dir(dir.path().to_owned())
+            .deliver(&msg, "id.test")
+            .unwrap();
+        let names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, vec!["000000000007-msg_1.eml".to_string()]);
+        let text = fs::read_to_string(dir.path().join(&names[0])).unwrap();
+        assert!(text.contains("To: <a@x.io>\r\n"));
+        assert!(text.contains("\r\n    123456\r\n"));
+    }
+}

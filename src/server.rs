@@ -1,0 +1,128 @@
+//! Starting and stopping the server: open the store and the key file, bind, start the postman,
+//! and serve on a bounded pool of request threads (rouille's default is a thread per request).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::thread::JoinHandle;
+
+use rouille::Response;
+
+use crate::app::{self, App};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::keys::KeyRing;
+use crate::mail::{Postman, Sink};
+use crate::store::Db;
+
+/// A server that is up.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub app: Arc<App>,
+    stop: std::sync::mpsc::Sender<()>,
+    thread: Option<JoinHandle<()>>,
+    postman: Postman,
+}
+
+/// Opens everything `config` names and starts serving. The error says what could not be opened.
+pub fn start(config: Config, clock: Clock) -> Result<Running, String> {
+    let db = Arc::new(
+        Db::open(&config.db_path, config.durability)
+            .map_err(|e| format!("opening {}: {e}", config.db_path.display()))?,
+    );
+    let keys = KeyRing::load_or_create(&config.key_file, clock.now()).map_err(|e| e.to_string())?;
+    let sink = match &config.mail_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("--mail-dir {}: {e}", dir.display()))?;
+            Sink::Dir(dir.clone())
+        }
+        None => Sink::Log,
+    };
+    let slot: Arc<OnceLock<Arc<App>>> = Arc::new(OnceLock::new());
+    let handler_slot = slot.clone();
+    let server = rouille::Server::new(config.listen.as_str(), move |req| {
+        match handler_slot.get() {
+            Some(app) => app::handle(app, req),
+            None => Response::text("starting")
+                .with_status_code(503)
+                .with_unique_header("Retry-After", "1"),
+        }
+    })
+    .map_err(|e| format!("--listen {}: {e}", config.listen))?;
+    let addr = server.server_addr();
+    let issuer = config
+        .issuer
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let from_host = host_of(&issuer);
+    let postman = Postman::start(db.clone(), sink, from_host, clock.clone());
+    let workers = config.workers;
+    let app = Arc::new(App::new(config, db, keys, clock, issuer, postman.nudger()));
+    // Deliver whatever a previous run left in the outbox.
+    app.mail.nudge();
+    let _ = slot.set(app.clone());
+    let (thread, stop) = server.pool_size(workers).stoppable();
+    Ok(Running {
+        addr,
+        app,
+        stop,
+        thread: Some(thread),
+        postman,
+    })
+}
+
+impl Running {
+    /// Blocks until the server stops.
+    pub fn wait(mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    /// Stops accepting, waits for the serving loop to end, and delivers queued mail.
+    pub fn stop(mut self) {
+        let _ = self.stop.send(());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.postman.stop();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.stop.send(());
+    }
+}
+
+/// The host part of an http(s) URL, for the mail sender's domain.
+fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = if authority.starts_with('[') {
+        authority
+            .split(']')
+            .next()
+            .map(|h| format!("{h}]"))
+            .unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or("").to_owned()
+    };
+    if host.is_empty() {
+        "localhost".into()
+    } else {
+        host
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts() {
+        assert_eq!(host_of("http://127.0.0.1:8080"), "127.0.0.1");
+        assert_eq!(host_of("https://id.gharart.com/base"), "id.gharart.com");
+        assert_eq!(host_of("http://[::1]:80"), "[::1]");
+    }
+}

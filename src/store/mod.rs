@@ -1,0 +1,298 @@
+//! The SQLite store: opening the file with its pragmas, the connection pools (one writer, a few
+//! readers, reused across requests), the `read`/`write` helpers, and `StoreError`. Every SQL
+//! statement lives in one of the per-table modules below.
+
+pub mod codes;
+pub mod migrate;
+pub mod outbox;
+pub mod sessions;
+pub mod users;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+/// How long a write waits for the writer connection before giving up with `Busy`.
+pub const WRITE_WAIT: Duration = Duration::from_secs(10);
+const READERS: usize = 4;
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// SQLite's `synchronous` setting: `Full` loses no acknowledged write on power loss; `Normal`
+/// (in WAL mode) may lose the last transactions on power loss but never corrupts the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    Full,
+    Normal,
+}
+
+/// What went wrong in the store.
+#[derive(Debug)]
+pub enum StoreError {
+    /// A UNIQUE constraint refused the write (a race that the caller's own check lost).
+    Unique(String),
+    /// The writer connection stayed taken, or SQLite stayed locked, past the wait.
+    Busy,
+    /// The database cannot be written or read right now (read-only, disk full, I/O error).
+    Unavailable(String),
+    Sqlite(rusqlite::Error),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Unique(m) => write!(f, "unique constraint: {m}"),
+            StoreError::Busy => f.write_str("the database stayed busy"),
+            StoreError::Unavailable(m) => write!(f, "the database is unavailable: {m}"),
+            StoreError::Sqlite(e) => write!(f, "sqlite: {e}"),
+        }
+    }
+}
+impl std::error::Error for StoreError {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi::ErrorCode;
+        match &e {
+            rusqlite::Error::SqliteFailure(f, msg) => {
+                let text = msg.clone().unwrap_or_else(|| f.to_string());
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                {
+                    return StoreError::Unique(text);
+                }
+                match f.code {
+                    ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StoreError::Busy,
+                    ErrorCode::ReadOnly
+                    | ErrorCode::DiskFull
+                    | ErrorCode::SystemIoFailure
+                    | ErrorCode::CannotOpen
+                    | ErrorCode::PermissionDenied => StoreError::Unavailable(text),
+                    _ => StoreError::Sqlite(e),
+                }
+            }
+            _ => StoreError::Sqlite(e),
+        }
+    }
+}
+
+/// A fixed set of open connections, handed out one at a time.
+struct ConnPool {
+    idle: Mutex<Vec<Connection>>,
+    returned: Condvar,
+}
+
+impl ConnPool {
+    fn new(conns: Vec<Connection>) -> ConnPool {
+        ConnPool {
+            idle: Mutex::new(conns),
+            returned: Condvar::new(),
+        }
+    }
+
+    /// Lends `f` a connection, waiting up to `wait` for one to be free.
+    fn with<T, E: From<StoreError>>(
+        &self,
+        wait: Duration,
+        f: impl FnOnce(&mut Connection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let deadline = Instant::now() + wait;
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let conn = loop {
+            if let Some(conn) = idle.pop() {
+                break conn;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(StoreError::Busy.into());
+            }
+            idle = self
+                .returned
+                .wait_timeout(idle, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        };
+        drop(idle);
+        let mut loan = Loan {
+            pool: self,
+            conn: Some(conn),
+        };
+        match loan.conn.as_mut() {
+            Some(conn) => f(conn),
+            None => Err(StoreError::Busy.into()),
+        }
+    }
+}
+
+/// A connection on loan; it goes back to its pool on drop (also while unwinding, after any open
+/// transaction has rolled back).
+struct Loan<'a> {
+    pool: &'a ConnPool,
+    conn: Option<Connection>,
+}
+
+impl Drop for Loan<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(conn);
+            self.pool.returned.notify_one();
+        }
+    }
+}
+
+/// The database: one writer connection and a few readers, all on one file in WAL mode.
+pub struct Db {
+    writer: ConnPool,
+    readers: ConnPool,
+    path: PathBuf,
+}
+
+impl Db {
+    /// Opens (or creates) the database at `path`, applies the schema or its migrations, and sets
+    /// WAL, foreign keys, a busy timeout and `synchronous` on every connection.
+    pub fn open(path: &Path, durability: Durability) -> Result<Db, StoreError> {
+        let mut writer = open_connection(path, durability, false)?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        migrate::apply(&mut writer)?;
+        let readers = (0..READERS)
+            .map(|_| open_connection(path, durability, true))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Db {
+            writer: ConnPool::new(vec![writer]),
+            readers: ConnPool::new(readers),
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on a reader connection (a consistent snapshot for the statement or transaction).
+    pub fn read<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.readers.with(WRITE_WAIT, |conn| f(conn))
+    }
+
+    /// Runs `f` in `BEGIN IMMEDIATE`, waiting up to [`WRITE_WAIT`] for the writer; commits on `Ok`,
+    /// rolls back on `Err` or panic.
+    pub fn write<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.write_within(WRITE_WAIT, f)
+    }
+
+    /// As [`Db::write`], but gives up with `StoreError::Busy` after `wait`.
+    pub fn write_within<T, E: From<StoreError>>(
+        &self,
+        wait: Duration,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.writer.with(wait, |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(StoreError::from)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(StoreError::from)?;
+            Ok(out)
+        })
+    }
+}
+
+fn open_connection(
+    path: &Path,
+    durability: Durability,
+    reader: bool,
+) -> Result<Connection, StoreError> {
+    let flags = if reader {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    let sync = match durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", sync)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+#[cfg(test)]
+pub(crate) mod fixture {
+    //! A fresh database in a temporary directory, for the store tests.
+    use super::*;
+
+    pub struct Fixture {
+        pub db: Db,
+        _dir: tempfile::TempDir,
+    }
+
+    pub fn open() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db"), Durability::Normal).unwrap();
+        Fixture { db, _dir: dir }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_rolls_back_on_error() {
+        let f = fixture::open();
+        let r: Result<(), StoreError> = f.db.write(|tx| {
+            tx.execute("INSERT INTO outbox (message_id, to_addr, subject, body, created_at) VALUES ('m', 'a', 's', 'b', 0)", [])?;
+            Err(StoreError::Busy)
+        });
+        assert!(r.is_err());
+        let n: i64 =
+            f.db.read(|c| {
+                c.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
+                    .map_err(StoreError::from)
+            })
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn writer_wait_gives_busy() {
+        let f = fixture::open();
+        let (held_tx, held_rx) = std::sync::mpsc::channel();
+        let (free_tx, free_rx) = std::sync::mpsc::channel::<()>();
+        std::thread::scope(|s| {
+            let db = &f.db;
+            s.spawn(move || {
+                db.write(|_| {
+                    held_tx.send(()).unwrap();
+                    free_rx.recv().unwrap();
+                    Ok::<_, StoreError>(())
+                })
+                .unwrap()
+            });
+            held_rx.recv().unwrap();
+            let r: Result<(), StoreError> =
+                f.db.write_within(Duration::from_millis(20), |_| Ok(()));
+            assert!(matches!(r, Err(StoreError::Busy)));
+            free_tx.send(()).unwrap();
+        });
+        assert!(
+            f.db.write_within(Duration::from_millis(20), |_| Ok::<_, StoreError>(()))
+                .is_ok()
+        );
+    }
+}

@@ -1,0 +1,229 @@
+//! Every statement on `sessions` and `session_rotations`.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::StoreError;
+use crate::clock::Timestamp;
+
+/// Why a session ended early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeReason {
+    Logout,
+    Reuse,
+    PasswordReset,
+    Disabled,
+}
+
+impl RevokeReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            RevokeReason::Logout => "logout",
+            RevokeReason::Reuse => "reuse",
+            RevokeReason::PasswordReset => "password_reset",
+            RevokeReason::Disabled => "disabled",
+        }
+    }
+
+    fn parse(text: &str) -> RevokeReason {
+        match text {
+            "reuse" => RevokeReason::Reuse,
+            "password_reset" => RevokeReason::PasswordReset,
+            "disabled" => RevokeReason::Disabled,
+            _ => RevokeReason::Logout,
+        }
+    }
+}
+
+/// A session as stored.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub id: String,
+    pub user_id: String,
+    pub generation: i64,
+    pub created_at: Timestamp,
+    pub last_used_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub revoked: Option<(Timestamp, RevokeReason)>,
+    pub reused_generation: Option<i64>,
+}
+
+impl SessionRow {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
+        let revoked_at: Option<Timestamp> = row.get("revoked_at")?;
+        let reason: Option<String> = row.get("revoke_reason")?;
+        Ok(SessionRow {
+            id: row.get("id")?,
+            user_id: row.get("user_id")?,
+            generation: row.get("generation")?,
+            created_at: row.get("created_at")?,
+            last_used_at: row.get("last_used_at")?,
+            expires_at: row.get("expires_at")?,
+            revoked: revoked_at.map(|t| (t, RevokeReason::parse(reason.as_deref().unwrap_or("")))),
+            reused_generation: row.get("reused_generation")?,
+        })
+    }
+}
+
+/// Starts a session at generation 0.
+pub fn insert(
+    conn: &Connection,
+    id: &str,
+    user_id: &str,
+    now: Timestamp,
+    expires_at: Timestamp,
+    user_agent: Option<&str>,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent) VALUES (?1, ?2, ?3, ?3, ?4, ?5)",
+    )?
+    .execute(params![id, user_id, now, expires_at, user_agent])?;
+    Ok(())
+}
+
+/// The session with this id.
+pub fn find(conn: &Connection, id: &str) -> Result<Option<SessionRow>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, user_id, generation, created_at, last_used_at, expires_at, revoked_at, revoke_reason, reused_generation
+               FROM sessions WHERE id = ?1",
+        )?
+        .query_row([id], SessionRow::from_row)
+        .optional()?)
+}
+
+/// Moves the session from `from` to `from + 1`, records when `from` was rotated out, and prunes
+/// rotation records older than `keep_since`. Returns false if the session was not at `from`.
+pub fn rotate(
+    conn: &Connection,
+    id: &str,
+    from: i64,
+    now: Timestamp,
+    keep_since: Timestamp,
+) -> Result<bool, StoreError> {
+    let moved = conn
+        .prepare_cached(
+            "UPDATE sessions SET generation = generation + 1, last_used_at = ?3 WHERE id = ?1 AND generation = ?2 AND revoked_at IS NULL",
+        )?
+        .execute(params![id, from, now])?;
+    if moved == 0 {
+        return Ok(false);
+    }
+    conn.prepare_cached("INSERT OR REPLACE INTO session_rotations (session_id, generation, rotated_at) VALUES (?1, ?2, ?3)")?
+        .execute(params![id, from, now])?;
+    conn.prepare_cached("DELETE FROM session_rotations WHERE session_id = ?1 AND rotated_at < ?2")?
+        .execute(params![id, keep_since])?;
+    Ok(true)
+}
+
+/// When `generation` of the session was rotated out, if that is still on record.
+pub fn rotated_at(
+    conn: &Connection,
+    id: &str,
+    generation: i64,
+) -> Result<Option<Timestamp>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT rotated_at FROM session_rotations WHERE session_id = ?1 AND generation = ?2",
+        )?
+        .query_row(params![id, generation], |r| r.get(0))
+        .optional()?)
+}
+
+/// Slides the idle lifetime (a refresh answered without a rotation).
+pub fn touch(conn: &Connection, id: &str, now: Timestamp) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE sessions SET last_used_at = max(last_used_at, ?2) WHERE id = ?1")?
+        .execute(params![id, now])?;
+    Ok(())
+}
+
+/// Revokes one live session; `reused` names the token whose reuse caused it.
+pub fn revoke(
+    conn: &Connection,
+    id: &str,
+    reason: RevokeReason,
+    reused: Option<i64>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE sessions SET revoked_at = ?2, revoke_reason = ?3, reused_generation = ?4 WHERE id = ?1 AND revoked_at IS NULL",
+    )?
+    .execute(params![id, now, reason.as_str(), reused])?;
+    Ok(())
+}
+
+/// Revokes every live session of a user; returns how many.
+pub fn revoke_all_for_user(
+    conn: &Connection,
+    user_id: &str,
+    reason: RevokeReason,
+    now: Timestamp,
+) -> Result<usize, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE sessions SET revoked_at = ?2, revoke_reason = ?3 WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2",
+        )?
+        .execute(params![user_id, now, reason.as_str()])?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{fixture, users};
+
+    fn setup() -> fixture::Fixture {
+        let f = fixture::open();
+        f.db.write(|tx| {
+            users::insert(
+                tx,
+                &users::NewUser {
+                    id: "u1",
+                    handle: "a",
+                    email: "a@x.io",
+                    display_name: None,
+                    password_hash: None,
+                    invited: false,
+                    pending_until: 0,
+                    now: 0,
+                },
+            )?;
+            insert(tx, "s1", "u1", 100, 1000, Some("curl"))
+        })
+        .unwrap();
+        f
+    }
+
+    #[test]
+    fn rotation_moves_once_and_records_time() {
+        let f = setup();
+        assert!(f.db.write(|tx| rotate(tx, "s1", 0, 110, 100)).unwrap());
+        assert!(
+            !f.db.write(|tx| rotate(tx, "s1", 0, 111, 101)).unwrap(),
+            "a second rotation from 0 is refused"
+        );
+        let s = f.db.read(|c| find(c, "s1")).unwrap().unwrap();
+        assert_eq!((s.generation, s.last_used_at), (1, 110));
+        assert_eq!(f.db.read(|c| rotated_at(c, "s1", 0)).unwrap(), Some(110));
+        f.db.write(|tx| rotate(tx, "s1", 1, 200, 190)).unwrap();
+        assert_eq!(
+            f.db.read(|c| rotated_at(c, "s1", 0)).unwrap(),
+            None,
+            "pruned"
+        );
+    }
+
+    #[test]
+    fn revoke_records_reason_and_stops_rotation() {
+        let f = setup();
+        f.db.write(|tx| revoke(tx, "s1", RevokeReason::Reuse, Some(0), 120))
+            .unwrap();
+        let s = f.db.read(|c| find(c, "s1")).unwrap().unwrap();
+        assert_eq!(s.revoked, Some((120, RevokeReason::Reuse)));
+        assert_eq!(s.reused_generation, Some(0));
+        assert!(!f.db.write(|tx| rotate(tx, "s1", 0, 130, 0)).unwrap());
+        assert_eq!(
+            f.db.write(|tx| revoke_all_for_user(tx, "u1", RevokeReason::Logout, 130))
+                .unwrap(),
+            0
+        );
+    }
+}

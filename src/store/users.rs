@@ -1,0 +1,203 @@
+//! Every statement on `users`.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::StoreError;
+use crate::clock::Timestamp;
+
+/// A user as stored.
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: String,
+    pub handle: String,
+    pub email: String,
+    pub display_name: Option<String>,
+    pub password_hash: Option<String>,
+    pub email_confirmed: bool,
+    pub disabled: bool,
+    pub invited: bool,
+    pub pending_until: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+/// A user to insert.
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub handle: &'a str,
+    pub email: &'a str,
+    pub display_name: Option<&'a str>,
+    pub password_hash: Option<&'a str>,
+    pub invited: bool,
+    pub pending_until: Timestamp,
+    pub now: Timestamp,
+}
+
+const COLUMNS: &str = "id, handle, email, display_name, password_hash, email_confirmed, disabled, origin, pending_until, created_at";
+
+impl UserRow {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<UserRow> {
+        Ok(UserRow {
+            id: row.get("id")?,
+            handle: row.get("handle")?,
+            email: row.get("email")?,
+            display_name: row.get("display_name")?,
+            password_hash: row.get("password_hash")?,
+            email_confirmed: row.get("email_confirmed")?,
+            disabled: row.get("disabled")?,
+            invited: row.get::<_, String>("origin")? == "invite",
+            pending_until: row.get("pending_until")?,
+            created_at: row.get("created_at")?,
+        })
+    }
+}
+
+fn one(conn: &Connection, sql: &str, key: &str) -> Result<Option<UserRow>, StoreError> {
+    Ok(conn
+        .prepare_cached(sql)?
+        .query_row([key], UserRow::from_row)
+        .optional()?)
+}
+
+/// The user with this id.
+pub fn find_by_id(conn: &Connection, id: &str) -> Result<Option<UserRow>, StoreError> {
+    one(
+        conn,
+        &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
+        id,
+    )
+}
+
+/// The user with this handle (already folded to lowercase).
+pub fn find_by_handle(conn: &Connection, handle: &str) -> Result<Option<UserRow>, StoreError> {
+    one(
+        conn,
+        &format!("SELECT {COLUMNS} FROM users WHERE handle = ?1"),
+        handle,
+    )
+}
+
+/// The user with this email, compared case-insensitively.
+pub fn find_by_email(conn: &Connection, email: &str) -> Result<Option<UserRow>, StoreError> {
+    one(
+        conn,
+        &format!("SELECT {COLUMNS} FROM users WHERE email_key = ?1"),
+        &email.to_lowercase(),
+    )
+}
+
+/// Inserts a user. Errors: `Unique` when the handle or email is taken.
+pub fn insert(conn: &Connection, u: &NewUser<'_>) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO users (id, handle, email, email_key, display_name, password_hash, origin, pending_until, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+    )?
+    .execute(params![
+        u.id,
+        u.handle,
+        u.email,
+        u.email.to_lowercase(),
+        u.display_name,
+        u.password_hash,
+        if u.invited { "invite" } else { "signup" },
+        u.pending_until,
+        u.now
+    ])?;
+    Ok(())
+}
+
+/// Deletes a user and, by cascade, its sessions and codes (used to replace a stale unconfirmed signup).
+pub fn delete(conn: &Connection, id: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM users WHERE id = ?1")?
+        .execute([id])?;
+    Ok(())
+}
+
+/// Marks the email confirmed and releases the pending hold.
+pub fn confirm_email(conn: &Connection, id: &str, now: Timestamp) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE users SET email_confirmed = 1, pending_until = NULL, updated_at = ?2 WHERE id = ?1",
+    )?
+    .execute(params![id, now])?;
+    Ok(())
+}
+
+/// Replaces the password hash (a reset, or an upgrade to more iterations at login).
+pub fn set_password_hash(
+    conn: &Connection,
+    id: &str,
+    hash: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![id, hash, now])?;
+    Ok(())
+}
+
+/// Extends how long an unconfirmed account holds its handle and email (a resend's new code).
+pub fn extend_pending(conn: &Connection, id: &str, until: Timestamp) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE users SET pending_until = max(coalesce(pending_until, 0), ?2) WHERE id = ?1 AND email_confirmed = 0")?
+        .execute(params![id, until])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::fixture;
+
+    fn new<'a>(id: &'a str, handle: &'a str, email: &'a str) -> NewUser<'a> {
+        NewUser {
+            id,
+            handle,
+            email,
+            display_name: None,
+            password_hash: Some("h"),
+            invited: false,
+            pending_until: 50,
+            now: 10,
+        }
+    }
+
+    #[test]
+    fn insert_find_and_unique() {
+        let f = fixture::open();
+        f.db.write(|tx| insert(tx, &new("u1", "alice", "Alice@Example.com")))
+            .unwrap();
+        let by_mail =
+            f.db.read(|c| find_by_email(c, "alice@EXAMPLE.com"))
+                .unwrap()
+                .unwrap();
+        assert_eq!(by_mail.id, "u1");
+        assert_eq!(by_mail.email, "Alice@Example.com");
+        assert!(!by_mail.email_confirmed);
+        let dup =
+            f.db.write(|tx| insert(tx, &new("u2", "bob", "ALICE@example.com")));
+        assert!(matches!(dup, Err(StoreError::Unique(_))));
+        f.db.write(|tx| confirm_email(tx, "u1", 20)).unwrap();
+        let u = f.db.read(|c| find_by_handle(c, "alice")).unwrap().unwrap();
+        assert!(u.email_confirmed);
+        assert_eq!(u.pending_until, None);
+    }
+
+    #[test]
+    fn sql_injection_is_inert() {
+        let f = fixture::open();
+        let evil = "x'); DROP TABLE users; --";
+        f.db.write(|tx| insert(tx, &new("u1", evil, "o'brien@example.com")))
+            .unwrap();
+        assert_eq!(
+            f.db.read(|c| find_by_handle(c, evil)).unwrap().unwrap().id,
+            "u1"
+        );
+        assert!(
+            f.db.read(|c| find_by_email(c, "o'brien@example.com"))
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            f.db.read(|c| find_by_handle(c, "' OR 1=1 --"))
+                .unwrap()
+                .is_none()
+        );
+    }
+}
