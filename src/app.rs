@@ -43,9 +43,14 @@ impl App {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
-        // Hashes may hold at most half the request threads (running plus queued); the rest stay
+        // Hashes (running plus queued) may hold all request threads but a reserve, which stays
         // free for cheap requests such as /v2/auth/me during a login flood.
-        let queue = (config.workers / 2).saturating_sub(cores).max(1);
+        let reserve = (config.workers / 4).max(4);
+        let queue = config
+            .workers
+            .saturating_sub(reserve)
+            .saturating_sub(cores)
+            .max(1);
         App {
             audience: config.audience.clone().unwrap_or_else(|| issuer.clone()),
             hash_gate: HashGate::new(cores, queue),

@@ -101,6 +101,13 @@ pub fn issue(
 ) -> Result<Timestamp, ApiError> {
     let code = new_code()?;
     let expires_at = now + ttl;
+    let live = codes::list(tx, &user.id, purpose.as_str())?
+        .iter()
+        .any(|c| c.killed_at.is_none() && c.expires_at > now);
+    if !live {
+        // Wrong tries count across the live codes; with none left, old tries no longer count.
+        codes::reset_failures(tx, &user.id, purpose.as_str())?;
+    }
     codes::trim_live(tx, &user.id, purpose.as_str(), KEEP_OLDER_LIVE, now)?;
     codes::insert(
         tx,

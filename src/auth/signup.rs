@@ -50,7 +50,20 @@ pub fn signup(
             reason: why,
         });
     }
-    // Slow work first, outside the write lock.
+    // A taken identity is refused before the slow hash; the write below checks again for races.
+    let (by_handle, by_email) = app.db.read(|c| {
+        Ok::<_, StoreError>((
+            users::find_by_handle(c, &handle)?,
+            users::find_by_email(c, email)?,
+        ))
+    })?;
+    if by_handle.is_some_and(|u| holds_identity(&u, now)) {
+        return Err(ApiError::HandleTaken);
+    }
+    if by_email.is_some_and(|u| holds_identity(&u, now)) {
+        return Err(ApiError::EmailTaken);
+    }
+    // Slow work outside the write lock.
     let hash = hash_password(app, req.password)?;
     let id = fresh_id("usr_")?;
     let ttl = app.config.lifetimes.signup_code;

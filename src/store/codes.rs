@@ -94,7 +94,8 @@ pub fn add_failure(conn: &Connection, user_id: &str, purpose: &str) -> Result<i6
         .query_row(params![user_id, purpose], |r| r.get(0))?)
 }
 
-fn reset_failures(conn: &Connection, user_id: &str, purpose: &str) -> Result<(), StoreError> {
+/// Forgets the wrong tries counted so far.
+pub fn reset_failures(conn: &Connection, user_id: &str, purpose: &str) -> Result<(), StoreError> {
     conn.prepare_cached("DELETE FROM code_failures WHERE user_id = ?1 AND purpose = ?2")?
         .execute(params![user_id, purpose])?;
     Ok(())

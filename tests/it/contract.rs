@@ -1,0 +1,274 @@
+//! The conventions every route shares (API.md, Conventions): request ids, the error envelope,
+//! 404/405/413/415/400/422, bearer errors (RFC 6750 §3), and /healthz.
+
+use serde_json::json;
+
+use crate::common::*;
+
+#[test]
+fn request_ids_are_echoed_when_valid_and_made_otherwise() {
+    let s = TestServer::start();
+    let r = request(
+        s.addr,
+        "GET",
+        "/healthz",
+        &[("X-Request-Id", "support.case-1234_ab")],
+        b"",
+    );
+    assert_eq!(r.header("X-Request-Id"), Some("support.case-1234_ab"));
+    for bad in ["short", "has space in it", "semi;colon;;;", &"x".repeat(65)] {
+        let r = request(s.addr, "GET", "/healthz", &[("X-Request-Id", bad)], b"");
+        let id = r.header("X-Request-Id").unwrap();
+        assert!(id.starts_with("req_") && id.len() == 30, "{bad:?} → {id}");
+        assert!(
+            id[4..]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+        );
+    }
+    let r = request(s.addr, "GET", "/healthz", &[], b"");
+    assert_eq!((r.status, r.json()), (200, json!({"status": "ok"})));
+}
+
+#[test]
+fn routing_errors() {
+    let s = TestServer::start();
+    for path in [
+        "/nope",
+        "/v2/operator/users",
+        "/v2/public/x",
+        "/v2/auth/signup/extra",
+    ] {
+        let r = request(s.addr, "GET", path, &[], b"");
+        assert_eq!(
+            (r.status, r.error_code().as_str()),
+            (404, "not_found"),
+            "{path}"
+        );
+    }
+    let r = request(s.addr, "GET", "/v2/auth/login", &[], b"");
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (405, "method_not_allowed")
+    );
+    assert_eq!(r.header("Allow"), Some("POST"));
+}
+
+#[test]
+fn body_errors() {
+    let s = TestServer::start();
+    let r = request(
+        s.addr,
+        "POST",
+        "/v2/auth/login",
+        &[("Content-Type", "text/plain")],
+        b"{}",
+    );
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (415, "unsupported_media_type")
+    );
+    let r = request(s.addr, "POST", "/v2/auth/login", &[], b"{}");
+    assert_eq!(r.status, 415, "no content type");
+    let r = request(
+        s.addr,
+        "POST",
+        "/v2/auth/login",
+        &[("Content-Type", "application/json")],
+        b"{\"login\": ",
+    );
+    assert_eq!((r.status, r.error_code().as_str()), (400, "malformed_json"));
+    let r = request(
+        s.addr,
+        "POST",
+        "/v2/auth/login",
+        &[("Content-Type", "application/json")],
+        b"\xff\xfe{}",
+    );
+    assert_eq!(r.error_code(), "malformed_json", "not UTF-8");
+    let r = request(
+        s.addr,
+        "POST",
+        "/v2/auth/login",
+        &[("Content-Type", "application/json; charset=utf-8")],
+        b"[1,2]",
+    );
+    assert_eq!((r.status, r.error_code().as_str()), (422, "invalid_field"));
+    let big = format!("{{\"login\": \"{}\"}}", "a".repeat(70 * 1024));
+    let r = request(
+        s.addr,
+        "POST",
+        "/v2/auth/login",
+        &[("Content-Type", "application/json")],
+        big.as_bytes(),
+    );
+    assert_eq!((r.status, r.error_code().as_str()), (413, "body_too_large"));
+    let r = request(
+        s.addr,
+        "POST",
+        "/v2/auth/login",
+        &[("Content-Type", "application/json")],
+        b"{\"login\": \"a\"}",
+    );
+    assert_eq!((r.status, r.error_code().as_str()), (422, "invalid_field"));
+    assert_eq!(r.json()["error"]["field"], "password");
+}
+
+#[test]
+fn chunked_body_over_the_limit_is_refused() {
+    let s = TestServer::start();
+    let chunk = "a".repeat(16 * 1024);
+    let mut raw = String::from(
+        "POST /v2/auth/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+    );
+    for _ in 0..5 {
+        raw.push_str(&format!("{:x}\r\n{chunk}\r\n", chunk.len()));
+    }
+    raw.push_str("0\r\n\r\n");
+    let r = send_raw(s.addr, raw.as_bytes());
+    assert_eq!((r.status, r.error_code().as_str()), (413, "body_too_large"));
+}
+
+#[test]
+fn bearer_errors() {
+    let s = TestServer::start();
+    let session = s.ready_user("tokenized");
+    let at = session["accessToken"].as_str().unwrap();
+    let r = request(s.addr, "GET", "/v2/auth/me", &[], b"");
+    assert_eq!((r.status, r.error_code().as_str()), (401, "invalid_token"));
+    assert!(
+        r.header("WWW-Authenticate")
+            .unwrap()
+            .starts_with("Bearer error=\"invalid_token\"")
+    );
+
+    let (head, rest) = at.split_once('.').unwrap();
+    let none_header = base64_url(br#"{"alg":"none","typ":"at+jwt"}"#);
+    let (claims, _sig) = rest.split_once('.').unwrap();
+    let forged_claims = base64_url(br#"{"iss":"x","sub":"usr_x","aud":"x","exp":9999999999,"iat":0,"jti":"j","scope":"profile"}"#);
+    let cases = [
+        format!("{none_header}.{claims}."),
+        format!("{head}.{forged_claims}.{}", rest.split_once('.').unwrap().1),
+        format!("{}x", at),
+        "gha_pat_nothing".to_owned(),
+        "a.b.c".to_owned(),
+    ];
+    for token in &cases {
+        let r = s.get_auth("/v2/auth/me", token);
+        assert_eq!(
+            (r.status, r.error_code().as_str()),
+            (401, "invalid_token"),
+            "{token}"
+        );
+    }
+    let r = request(
+        s.addr,
+        "GET",
+        "/v2/auth/me",
+        &[("Authorization", &format!("bearer {at}"))],
+        b"",
+    );
+    assert_eq!(r.status, 200, "the scheme is case-insensitive");
+    let r = request(
+        s.addr,
+        "GET",
+        "/v2/auth/me",
+        &[("Authorization", &format!("Basic {at}"))],
+        b"",
+    );
+    assert_eq!(r.status, 401);
+
+    s.clock.advance(900 + 30);
+    let r = s.get_auth("/v2/auth/me", at);
+    assert_eq!(
+        r.error_code(),
+        "invalid_token",
+        "expired after exp + 30 s leeway"
+    );
+    assert!(r.header("WWW-Authenticate").unwrap().contains("expired"));
+}
+
+#[test]
+fn logout_takes_an_empty_body_but_not_a_bad_one() {
+    let s = TestServer::start();
+    let session = s.ready_user("quiet");
+    let at = session["accessToken"].as_str().unwrap();
+    let auth = format!("Bearer {at}");
+    let r = request(
+        s.addr,
+        "POST",
+        "/v2/auth/logout",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        b"{\"allSessions\": \"yes\"}",
+    );
+    assert_eq!((r.status, r.error_code().as_str()), (422, "invalid_field"));
+    assert_eq!(
+        s.get_auth("/v2/auth/me", at).status,
+        200,
+        "a refused logout changed nothing"
+    );
+    let r = request(
+        s.addr,
+        "POST",
+        "/v2/auth/logout",
+        &[("Authorization", &auth)],
+        b"",
+    );
+    assert_eq!(r.status, 204);
+    assert_eq!(s.get_auth("/v2/auth/me", at).status, 401);
+}
+
+#[test]
+fn garbage_never_gets_a_500() {
+    let s = TestServer::start();
+    let routes = [
+        "/v2/auth/signup",
+        "/v2/auth/signup/confirm",
+        "/v2/auth/signup/resend",
+        "/v2/auth/login",
+        "/v2/auth/refresh",
+        "/v2/auth/logout",
+        "/v2/auth/password/forgot",
+        "/v2/auth/password/forgot/confirm",
+    ];
+    let bodies: [&[u8]; 9] = [
+        b"",
+        b"null",
+        b"{}",
+        b"\"str\"",
+        b"{\"email\": null}",
+        b"{\"email\": {\"$gt\": \"\"}}",
+        b"{\"code\": 123456, \"email\": \"a@b.co\"}",
+        b"{\"handle\": \"\\u0000\", \"email\": \"a@b.co\", \"password\": \"\\ud800xxxxxxxx\"}",
+        b"{\"login\": [], \"password\": true}",
+    ];
+    for route in routes {
+        for body in bodies {
+            let r = request(
+                s.addr,
+                "POST",
+                route,
+                &[("Content-Type", "application/json")],
+                body,
+            );
+            assert!(
+                r.status < 500,
+                "{route} {:?} → {} {}",
+                String::from_utf8_lossy(body),
+                r.status,
+                r.text()
+            );
+            if r.status >= 400 {
+                r.error_code();
+            }
+        }
+    }
+}
+
+fn base64_url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real server on a real SQLite file, spoken to over HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod concurrency;
+mod contract;
+mod crash;
+mod login;
+mod refresh;
+mod reset;
+mod signup;
