@@ -18,7 +18,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_gharart-id");
 
 /// Starts the binary on `dir` with its settings from the environment (as an operator would),
 /// and returns it with the address it printed.
-fn spawn_binary(dir: &Path) -> (Child, SocketAddr) {
+pub fn spawn_binary(dir: &Path) -> (Child, SocketAddr) {
     let mut child = Command::new(BIN)
         .arg("serve")
         .env("GHARART_DB", dir.join("crash.db"))

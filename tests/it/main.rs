@@ -5,6 +5,7 @@ mod common;
 mod concurrency;
 mod contract;
 mod crash;
+mod examples;
 mod login;
 mod refresh;
 mod reset;
