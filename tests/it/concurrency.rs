@@ -162,3 +162,38 @@ fn me_keeps_answering_through_a_login_flood() {
         "me stayed responsive (worst {worst:?}), not queued behind hashes"
     );
 }
+
+#[test]
+fn a_refresh_stuck_behind_a_long_write_answers_409_not_a_revoked_session() {
+    let s = TestServer::start();
+    let session = s.ready_user("patient");
+    let app = s.running.as_ref().unwrap().app.clone();
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        app.db
+            .write(|_| {
+                held_tx.send(()).unwrap();
+                std::thread::sleep(Duration::from_secs(6));
+                Ok::<_, gharart_id::store::StoreError>(())
+            })
+            .unwrap();
+    });
+    held_rx.recv().unwrap();
+    let health = request(s.addr, "GET", "/healthz", &[], b"");
+    assert_eq!(health.status, 200, "readers are not blocked by the writer");
+    let r = s.post(
+        "/v2/auth/refresh",
+        json!({"refreshToken": session["refreshToken"]}),
+    );
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (409, "refresh_in_progress")
+    );
+    assert_eq!(r.header("Retry-After"), Some("1"));
+    holder.join().unwrap();
+    let r = s.post(
+        "/v2/auth/refresh",
+        json!({"refreshToken": session["refreshToken"]}),
+    );
+    assert_eq!(r.status, 200, "the session survived the wait: {}", r.text());
+}

@@ -142,3 +142,51 @@ fn base64_url_decode(text: &str) -> Vec<u8> {
         .decode(text)
         .unwrap()
 }
+
+#[test]
+fn me_needs_the_profile_scope() {
+    let s = TestServer::start();
+    let session = s.ready_user("scoped");
+    let keyfile: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.dir.path().join("id.db.key")).unwrap()).unwrap();
+    let key = &keyfile["signingKeys"][0];
+    let issuer = format!("http://{}", s.addr);
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.typ = Some("at+jwt".into());
+    header.kid = key["kid"].as_str().map(str::to_owned);
+    let claims = json!({
+        "iss": issuer, "aud": issuer, "sub": session["user"]["id"], "sid": session["sessionId"],
+        "iat": T0, "exp": T0 + 900, "jti": "j-scope", "scope": "email"
+    });
+    let secret = base64_url_decode(key["key"].as_str().unwrap());
+    let token = jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(&secret).unwrap(),
+    )
+    .unwrap();
+    let r = s.get_auth("/v2/auth/me", &token);
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (403, "insufficient_scope")
+    );
+    assert!(
+        r.header("WWW-Authenticate")
+            .unwrap()
+            .contains("insufficient_scope")
+    );
+
+    let mut untyped = header.clone();
+    untyped.typ = Some("JWT".into());
+    let token = jsonwebtoken::encode(
+        &untyped,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(&secret).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        s.get_auth("/v2/auth/me", &token).error_code(),
+        "invalid_token",
+        "typ must be at+jwt (RFC 8725 §3.11)"
+    );
+}
