@@ -75,3 +75,71 @@ CREATE TABLE outbox (
     last_error   TEXT
 );
 CREATE INDEX outbox_unsent ON outbox(id) WHERE sent_at IS NULL;
+
+-- Personal access tokens: only the SHA-256 of the token is kept.
+CREATE TABLE pats (
+    id           TEXT PRIMARY KEY,
+    user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    token_hash   BLOB NOT NULL UNIQUE,
+    scopes       TEXT NOT NULL,                    -- space-separated
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    last_used_at INTEGER,
+    revoked_at   INTEGER
+);
+CREATE INDEX pats_by_user ON pats(user_id);
+
+-- Daily write counts per UTC day, per IP and per account; kept here so a restart does not reset them.
+CREATE TABLE daily_writes (
+    day   INTEGER NOT NULL,                        -- Unix day number (UTC)
+    scope TEXT NOT NULL CHECK (scope IN ('ip', 'account')),
+    key   TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (day, scope, key)
+) WITHOUT ROWID;
+
+-- Idempotency-Key records (IETF httpapi draft): the first response to (caller, key), replayed
+-- for 24 h. status IS NULL while the first request is still running.
+CREATE TABLE idempotency_keys (
+    caller     TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    body_hash  BLOB NOT NULL,
+    status     INTEGER,
+    headers    TEXT,                               -- JSON array of [name, value]
+    body       BLOB,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (caller, key)
+) WITHOUT ROWID;
+CREATE INDEX idempotency_by_age ON idempotency_keys(created_at);
+
+-- What the server saw of recent requests (no bodies, no secrets), so a support report that names
+-- a request ID shows its outcome. Successful reads are not kept.
+CREATE TABLE request_log (
+    request_id TEXT NOT NULL,
+    at         INTEGER NOT NULL,
+    method     TEXT NOT NULL,
+    route      TEXT NOT NULL,
+    status     INTEGER NOT NULL,
+    error_code TEXT,
+    latency_ms REAL NOT NULL,
+    user_id    TEXT,
+    ip         TEXT NOT NULL
+);
+CREATE INDEX request_log_by_id ON request_log(request_id);
+CREATE INDEX request_log_by_age ON request_log(at);
+
+CREATE TABLE support_reports (
+    id             TEXT PRIMARY KEY,
+    received_at    INTEGER NOT NULL,
+    summary        TEXT NOT NULL,
+    details        TEXT NOT NULL,
+    handle         TEXT,
+    session_id     TEXT,
+    request_id     TEXT,
+    repro_artifact TEXT,
+    reporter_id    TEXT,                           -- the user of a valid bearer credential, if any
+    ip             TEXT NOT NULL,
+    request_record TEXT                            -- JSON of the request_log row named by request_id
+);
+CREATE INDEX support_reports_by_time ON support_reports(received_at);

@@ -1,22 +1,29 @@
-//! `App` (config, store, keys, clock, hash gate, mail) and the one dispatcher: request id, route
-//! table, error rendering, security headers, one log line per request, and a `catch_unwind` so
-//! that even a bug answers with the JSON envelope and its request id.
+//! `App` (config, store, keys, clock, throttles, hash gate, mail, request log) and the one
+//! dispatcher: request id, route table with each route's policy (throttle, daily budget,
+//! idempotency, body cap), error rendering, security headers, the request record, one log line per
+//! request, and a `catch_unwind` so that even a bug answers with the JSON envelope.
 
+use std::net::IpAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Instant;
 
 use rouille::{Request, Response};
 
+use crate::background::Nudger;
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{BODY_LIMIT, Config};
+use crate::daily::{self, Budget};
 use crate::error::ApiError;
-use crate::http::{auth, ops};
+use crate::http::{Ctx, auth, ops, read_body, support, tokens};
+use crate::idempotency::{self, Start};
 use crate::keys::KeyRing;
-use crate::mail::Nudger;
 use crate::password::HashGate;
+use crate::requests::RequestLog;
 use crate::store::Db;
-use crate::token::opaque::new_id;
+use crate::store::request_log::RequestRecord;
+use crate::throttle::Throttle;
+use crate::token::opaque::{b64url, new_id, sha256};
 
 pub struct App {
     pub config: Config,
@@ -28,6 +35,8 @@ pub struct App {
     /// `aud` of access tokens: `--audience`, or the issuer.
     pub audience: String,
     pub hash_gate: HashGate,
+    pub throttle: Throttle,
+    pub requests: RequestLog,
     pub mail: Nudger,
 }
 
@@ -54,6 +63,8 @@ impl App {
         App {
             audience: config.audience.clone().unwrap_or_else(|| issuer.clone()),
             hash_gate: HashGate::new(cores, queue),
+            throttle: Throttle::new(config.throttle, config.limits.clone()),
+            requests: RequestLog::default(),
             keys: RwLock::new(Arc::new(keys)),
             config,
             db,
@@ -72,35 +83,146 @@ impl App {
     }
 }
 
-type Handler = fn(&App, &Request) -> Result<Response, ApiError>;
+type Handler = fn(&App, &Ctx<'_>) -> Result<Response, ApiError>;
 
-/// Every route served: method, path, handler. The OpenAPI document is checked against it.
-pub const ROUTES: &[(&str, &str, Handler)] = &[
-    ("POST", "/v2/auth/signup", auth::post_signup),
-    ("POST", "/v2/auth/signup/confirm", auth::post_signup_confirm),
-    ("POST", "/v2/auth/signup/resend", auth::post_signup_resend),
-    ("POST", "/v2/auth/login", auth::post_login),
-    ("POST", "/v2/auth/refresh", auth::post_refresh),
-    ("POST", "/v2/auth/logout", auth::post_logout),
-    ("GET", "/v2/auth/me", auth::get_me),
-    (
-        "POST",
-        "/v2/auth/password/forgot",
-        auth::post_password_forgot,
-    ),
-    (
-        "POST",
-        "/v2/auth/password/forgot/confirm",
-        auth::post_password_forgot_confirm,
-    ),
-    ("GET", "/healthz", ops::get_healthz),
+/// What the dispatcher does around a route's handler.
+#[derive(Clone, Copy)]
+pub struct Policy {
+    /// The per-IP throttle checked before the body is read.
+    pub ip_limit: Option<&'static str>,
+    /// Charged to the IP's daily write budget (authenticated writes also charge the account's).
+    pub daily: bool,
+    /// Honours `Idempotency-Key` (only routes whose responses hold no secret).
+    pub idempotent: bool,
+    pub body_limit: usize,
+}
+
+const READ: Policy = Policy {
+    ip_limit: None,
+    daily: false,
+    idempotent: false,
+    body_limit: BODY_LIMIT,
+};
+const fn write(ip_limit: Option<&'static str>, idempotent: bool) -> Policy {
+    Policy {
+        ip_limit,
+        daily: true,
+        idempotent,
+        body_limit: BODY_LIMIT,
+    }
+}
+/// Support reports carry a repro artifact of up to 64 KiB beside their text.
+const REPORT_BODY_LIMIT: usize = 160 * 1024;
+
+pub struct Route {
+    pub method: &'static str,
+    /// The template; `{name}` matches one path segment.
+    pub path: &'static str,
+    pub handler: Handler,
+    pub policy: Policy,
+}
+
+/// Every route served. The OpenAPI document is checked against it.
+pub const ROUTES: &[Route] = &[
+    Route {
+        method: "POST",
+        path: "/v2/auth/signup",
+        handler: auth::post_signup,
+        policy: write(Some("signup-ip"), true),
+    },
+    Route {
+        method: "POST",
+        path: "/v2/auth/signup/confirm",
+        handler: auth::post_signup_confirm,
+        policy: write(Some("confirm-ip"), true),
+    },
+    Route {
+        method: "POST",
+        path: "/v2/auth/signup/resend",
+        handler: auth::post_signup_resend,
+        policy: write(Some("resend-ip"), true),
+    },
+    Route {
+        method: "POST",
+        path: "/v2/auth/login",
+        handler: auth::post_login,
+        policy: Policy {
+            ip_limit: Some("login-ip"),
+            ..READ
+        },
+    },
+    Route {
+        method: "POST",
+        path: "/v2/auth/refresh",
+        handler: auth::post_refresh,
+        policy: READ,
+    },
+    Route {
+        method: "POST",
+        path: "/v2/auth/logout",
+        handler: auth::post_logout,
+        policy: write(None, true),
+    },
+    Route {
+        method: "GET",
+        path: "/v2/auth/me",
+        handler: auth::get_me,
+        policy: READ,
+    },
+    Route {
+        method: "POST",
+        path: "/v2/auth/password/forgot",
+        handler: auth::post_password_forgot,
+        policy: write(Some("forgot-ip"), true),
+    },
+    Route {
+        method: "POST",
+        path: "/v2/auth/password/forgot/confirm",
+        handler: auth::post_password_forgot_confirm,
+        policy: write(Some("confirm-ip"), true),
+    },
+    Route {
+        method: "POST",
+        path: "/v2/auth/tokens",
+        handler: tokens::post_token,
+        policy: write(None, false),
+    },
+    Route {
+        method: "GET",
+        path: "/v2/auth/tokens",
+        handler: tokens::get_tokens,
+        policy: READ,
+    },
+    Route {
+        method: "DELETE",
+        path: "/v2/auth/tokens/{id}",
+        handler: tokens::delete_token,
+        policy: write(None, false),
+    },
+    Route {
+        method: "POST",
+        path: "/v2/support/report",
+        handler: support::post_report,
+        policy: Policy {
+            ip_limit: Some("report-ip"),
+            daily: true,
+            idempotent: true,
+            body_limit: REPORT_BODY_LIMIT,
+        },
+    },
+    Route {
+        method: "GET",
+        path: "/healthz",
+        handler: ops::get_healthz,
+        policy: READ,
+    },
 ];
 
 /// Answers one request. Never panics, never answers without `X-Request-Id`.
 pub fn handle(app: &App, req: &Request) -> Response {
     let started = Instant::now();
-    let rid = request_id(req);
-    let (route, result) = match catch_unwind(AssertUnwindSafe(|| dispatch(app, req))) {
+    let mut ctx = Ctx::new(req, request_id(req), app.clock.now(), client_ip(app, req));
+    let (route, result) = match catch_unwind(AssertUnwindSafe(|| dispatch(app, &mut ctx))) {
         Ok(routed) => routed,
         Err(_) => (
             "(panic)",
@@ -112,30 +234,41 @@ pub fn handle(app: &App, req: &Request) -> Response {
         ),
     };
     let resp = result
-        .unwrap_or_else(|e| e.into_response(&rid))
-        .with_unique_header("X-Request-Id", rid.clone())
+        .unwrap_or_else(|e| ctx.render_error(e))
+        .with_unique_header("X-Request-Id", ctx.request_id.clone())
         .with_unique_header("Cache-Control", "no-store")
         .with_unique_header("X-Content-Type-Options", "nosniff");
-    log::info!(
-        target: "access",
-        "{rid} {} {route} {} {:.1}ms",
-        req.method(),
-        resp.status_code,
-        started.elapsed().as_secs_f64() * 1000.0
-    );
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if RequestLog::keeps(req.method(), resp.status_code) {
+        app.requests.record(RequestRecord {
+            request_id: ctx.request_id.clone(),
+            at: ctx.now,
+            method: req.method().to_owned(),
+            route: route.to_owned(),
+            status: resp.status_code,
+            error_code: ctx.error_code().map(str::to_owned),
+            latency_ms,
+            user_id: ctx.user(),
+            ip: ctx.ip.to_string(),
+        });
+    }
+    log::info!(target: "access", "{} {} {route} {} {latency_ms:.1}ms", ctx.request_id, req.method(), resp.status_code);
     resp
 }
 
-fn dispatch(app: &App, req: &Request) -> (&'static str, Result<Response, ApiError>) {
-    let path = req.url();
+fn dispatch(app: &App, ctx: &mut Ctx<'_>) -> (&'static str, Result<Response, ApiError>) {
+    let path = ctx.req.url();
     let mut allowed: Vec<&str> = Vec::new();
-    for (method, route, handler) in ROUTES {
-        if *route == path {
-            if *method == req.method() {
-                return (route, handler(app, req));
-            }
-            allowed.push(method);
+    for route in ROUTES {
+        let Some(params) = match_template(route.path, &path) else {
+            continue;
+        };
+        if route.method != ctx.req.method() {
+            allowed.push(route.method);
+            continue;
         }
+        ctx.params = params;
+        return (route.path, run(app, ctx, route));
     }
     if allowed.is_empty() {
         ("(unknown)", Err(ApiError::NotFound))
@@ -147,6 +280,77 @@ fn dispatch(app: &App, req: &Request) -> (&'static str, Result<Response, ApiErro
             }),
         )
     }
+}
+
+/// The route's policy around its handler: throttle, daily budget, body, idempotency.
+fn run(app: &App, ctx: &mut Ctx<'_>, route: &Route) -> Result<Response, ApiError> {
+    let ip = ctx.ip.to_string();
+    if let Some(limit) = route.policy.ip_limit {
+        app.throttle.hit(limit, &ip, ctx.now)?;
+    }
+    if route.policy.daily {
+        daily::charge(app, Budget::Ip, &ip, ctx.now)?;
+    }
+    ctx.body = read_body(ctx.req, route.policy.body_limit)?;
+    let key = match ctx.req.header("Idempotency-Key") {
+        Some(value) if route.policy.idempotent => idempotency::parse_key(value)?,
+        _ => return (route.handler)(app, ctx),
+    };
+    let caller = caller_of(ctx);
+    let body_hash = sha256(
+        &[
+            route.method.as_bytes(),
+            b" ",
+            route.path.as_bytes(),
+            b"\n",
+            &ctx.body,
+        ]
+        .concat(),
+    );
+    match idempotency::start(app, &caller, key, &body_hash, ctx.now)? {
+        Start::Replay(resp) => Ok(resp),
+        Start::Run => {
+            let resp = (route.handler)(app, ctx).unwrap_or_else(|e| ctx.render_error(e));
+            idempotency::finish(app, &caller, key, resp)
+        }
+    }
+}
+
+/// Whose idempotency keys these are: the bearer credential's, else the client address's.
+fn caller_of(ctx: &Ctx<'_>) -> String {
+    match ctx.req.header("Authorization") {
+        Some(auth) => format!("bearer:{}", b64url(&sha256(auth.trim().as_bytes()))),
+        None => format!("ip:{}", ctx.ip),
+    }
+}
+
+/// Matches `/v2/auth/tokens/{id}` style templates; returns the `{…}` values.
+fn match_template(template: &str, path: &str) -> Option<Vec<String>> {
+    let mut params = Vec::new();
+    let (mut t, mut p) = (template.split('/'), path.split('/'));
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return Some(params),
+            (Some(ts), Some(ps)) if ts.starts_with('{') && ts.ends_with('}') && !ps.is_empty() => {
+                params.push(ps.to_owned())
+            }
+            (Some(ts), Some(ps)) if ts == ps => {}
+            _ => return None,
+        }
+    }
+}
+
+/// The client's address: the socket's peer, or with `--trust-proxy` the last `X-Forwarded-For`
+/// entry (the one the trusted proxy appended; earlier entries are the client's own claims).
+fn client_ip(app: &App, req: &Request) -> IpAddr {
+    let peer = req.remote_addr().ip();
+    if !app.config.trust_proxy {
+        return peer;
+    }
+    req.header("X-Forwarded-For")
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|last| last.trim().parse().ok())
+        .unwrap_or(peer)
 }
 
 /// The client's `X-Request-Id` when it matches `[A-Za-z0-9._-]{8,64}`, else a new `req_…` id.
@@ -161,5 +365,28 @@ fn request_id(req: &Request) -> String {
             id.to_owned()
         }
         _ => new_id("req_").unwrap_or_else(|_| "req_unavailable".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates() {
+        assert_eq!(
+            match_template("/v2/auth/tokens/{id}", "/v2/auth/tokens/pat_1"),
+            Some(vec!["pat_1".to_string()])
+        );
+        assert_eq!(
+            match_template("/v2/auth/tokens/{id}", "/v2/auth/tokens/"),
+            None
+        );
+        assert_eq!(
+            match_template("/v2/auth/tokens/{id}", "/v2/auth/tokens/a/b"),
+            None
+        );
+        assert_eq!(match_template("/v2/auth/me", "/v2/auth/me"), Some(vec![]));
+        assert_eq!(match_template("/v2/auth/me", "/v2/auth/me/"), None);
     }
 }

@@ -19,7 +19,10 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the HTTP server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// Read the support reports that users sent.
+    #[command(subcommand)]
+    Reports(ReportsCommand),
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -83,4 +86,56 @@ pub struct ServeArgs {
     /// Request threads (a bounded pool; PBKDF2 work is capped to the cores within it).
     #[arg(long, env = "GHARART_WORKERS", default_value_t = 32)]
     pub workers: usize,
+    /// Per-route throttles and daily write limits (off: for local runs and tests).
+    #[arg(long, env = "GHARART_THROTTLE", value_enum, default_value = "on")]
+    pub throttle: Switch,
+    /// Change one throttle, NAME=QUOTA/WINDOW (e.g. signup-ip=100/1h); repeatable or comma-separated.
+    /// Names: login-ip, login-failures, signup-ip, confirm-ip, resend-email, resend-ip,
+    /// forgot-email, forgot-ip, refresh-session, report-ip.
+    #[arg(long, env = "GHARART_THROTTLE_LIMIT", value_delimiter = ',')]
+    pub throttle_limit: Vec<String>,
+    /// Writes per IP per UTC day on the write routes.
+    #[arg(long, env = "GHARART_DAILY_IP_LIMIT", default_value_t = 1000)]
+    pub daily_ip_limit: u32,
+    /// Writes per account per UTC day on the write routes.
+    #[arg(long, env = "GHARART_DAILY_ACCOUNT_LIMIT", default_value_t = 500)]
+    pub daily_account_limit: u32,
+    /// Take the client address from the last X-Forwarded-For entry (only behind a proxy you run).
+    #[arg(long, env = "GHARART_TRUST_PROXY")]
+    pub trust_proxy: bool,
+    /// Days the record of recent requests is kept (for support reports).
+    #[arg(long, env = "GHARART_REQUEST_LOG_DAYS", default_value_t = 7)]
+    pub request_log_days: u32,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DbArgs {
+    /// The SQLite database file.
+    #[arg(long, env = "GHARART_DB", default_value = "./gharart.db")]
+    pub db: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReportsCommand {
+    /// The newest support reports, one line each.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+        /// How many to show.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// One report in full, with the server's record of the request it names.
+    Show {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The report id (rpt_…).
+        id: String,
+    },
 }

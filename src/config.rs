@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-use crate::cli::{DurabilityArg, ServeArgs};
+use crate::cli::{DurabilityArg, ServeArgs, Switch};
 use crate::store::Durability;
+use crate::throttle::{DEFAULT_LIMITS, Limit, parse_limit};
 
 /// Scopes every server knows (API.md, Tokens).
 pub const BUILTIN_SCOPES: [&str; 3] = ["profile", "email", "offline_access"];
@@ -36,6 +37,12 @@ pub struct Config {
     pub lifetimes: Lifetimes,
     pub workers: usize,
     pub body_limit: usize,
+    pub throttle: bool,
+    pub limits: Vec<Limit>,
+    pub daily_ip_limit: u32,
+    pub daily_account_limit: u32,
+    pub trust_proxy: bool,
+    pub request_log_days: i64,
 }
 
 impl Config {
@@ -98,6 +105,19 @@ impl Config {
                 scopes.push(scope.to_owned());
             }
         }
+        let mut limits = DEFAULT_LIMITS.to_vec();
+        for text in args.throttle_limit.iter().filter(|t| !t.trim().is_empty()) {
+            let changed = parse_limit(text).map_err(|e| format!("--throttle-limit: {e}"))?;
+            for limit in limits.iter_mut().filter(|l| l.name == changed.name) {
+                *limit = changed;
+            }
+        }
+        if args.daily_ip_limit == 0 || args.daily_account_limit == 0 {
+            return Err(
+                "--daily-ip-limit and --daily-account-limit must be above 0 (use --throttle off)"
+                    .into(),
+            );
+        }
         let key_file = args.key_file.clone().unwrap_or_else(|| {
             let mut p = args.db.clone().into_os_string();
             p.push(".key");
@@ -119,6 +139,12 @@ impl Config {
             lifetimes,
             workers: args.workers,
             body_limit: BODY_LIMIT,
+            throttle: args.throttle == Switch::On,
+            limits,
+            daily_ip_limit: args.daily_ip_limit,
+            daily_account_limit: args.daily_account_limit,
+            trust_proxy: args.trust_proxy,
+            request_log_days: i64::from(args.request_log_days.max(1)),
         })
     }
 }

@@ -5,6 +5,7 @@ use rouille::Response;
 use serde_json::json;
 
 use crate::store::StoreError;
+use crate::throttle::Limit;
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -22,10 +23,27 @@ pub enum ApiError {
         allow: String,
     },
     InvalidToken(&'static str),
-    InsufficientScope(&'static str),
+    /// The credential lacks `scope`; `None` when no scope helps (a PAT managing PATs).
+    InsufficientScope(Option<&'static str>),
     Unavailable {
         retry_after_secs: u64,
     },
+    Throttled {
+        limit: Limit,
+        retry_after_secs: u64,
+    },
+    LoginBackoff {
+        limit: Limit,
+        retry_after_secs: u64,
+    },
+    DailyLimitReached {
+        budget: &'static str,
+        limit: u32,
+        reset_at: String,
+        retry_after_secs: u64,
+    },
+    IdempotencyKeyMismatch,
+    IdempotencyInProgress,
     HandleTaken,
     EmailTaken,
     WeakPassword {
@@ -70,10 +88,11 @@ impl ApiError {
             InsufficientScope(_) | ConfirmationRequired | AccountDisabled => 403,
             NotFound => 404,
             MethodNotAllowed { .. } => 405,
-            HandleTaken | EmailTaken | RefreshInProgress { .. } => 409,
+            HandleTaken | EmailTaken | RefreshInProgress { .. } | IdempotencyInProgress => 409,
             BodyTooLarge { .. } => 413,
             UnsupportedMediaType => 415,
-            InvalidField { .. } | WeakPassword { .. } => 422,
+            InvalidField { .. } | WeakPassword { .. } | IdempotencyKeyMismatch => 422,
+            Throttled { .. } | LoginBackoff { .. } | DailyLimitReached { .. } => 429,
             Internal(_) => 500,
             Unavailable { .. } => 503,
         }
@@ -91,6 +110,11 @@ impl ApiError {
             InvalidToken(_) => "invalid_token",
             InsufficientScope(_) => "insufficient_scope",
             Unavailable { .. } => "unavailable",
+            Throttled { .. } => "throttled",
+            LoginBackoff { .. } => "login_backoff",
+            DailyLimitReached { .. } => "daily_limit_reached",
+            IdempotencyKeyMismatch => "idempotency_key_mismatch",
+            IdempotencyInProgress => "idempotency_in_progress",
             HandleTaken => "handle_taken",
             EmailTaken => "email_taken",
             WeakPassword { .. } => "weak_password",
@@ -119,7 +143,22 @@ impl ApiError {
             NotFound => "no such route or resource".into(),
             MethodNotAllowed { allow } => format!("this route takes {allow}"),
             InvalidToken(why) => (*why).into(),
-            InsufficientScope(scope) => format!("the credential lacks the scope this needs: {scope}"),
+            InsufficientScope(Some(scope)) => format!("the credential lacks the scope this needs: {scope}"),
+            InsufficientScope(None) => {
+                "a personal access token cannot do this; use the access token of a signed-in session".into()
+            }
+            Throttled { limit, retry_after_secs } => format!(
+                "too many requests: {} allows {} per {} s; retry in {retry_after_secs} s",
+                limit.name, limit.quota, limit.window
+            ),
+            LoginBackoff { retry_after_secs, .. } => {
+                format!("too many failed sign-ins for this login; retry in {retry_after_secs} s")
+            }
+            DailyLimitReached { budget, limit, reset_at, .. } => {
+                format!("the daily write limit of {limit} per {budget} is reached; it resets at {reset_at}")
+            }
+            IdempotencyKeyMismatch => "this Idempotency-Key was used with another request body; use a new key".into(),
+            IdempotencyInProgress => "a request with this Idempotency-Key is still running; retry shortly".into(),
             Unavailable { .. } => "the server is busy or its database is unavailable; retry after the given delay".into(),
             HandleTaken => "that handle is taken".into(),
             EmailTaken => "that email is already registered".into(),
@@ -176,12 +215,35 @@ impl ApiError {
             ),
             ApiError::InsufficientScope(scope) => resp.with_unique_header(
                 "WWW-Authenticate",
-                format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""),
+                match scope {
+                    Some(scope) => {
+                        format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\"")
+                    }
+                    None => "Bearer error=\"insufficient_scope\"".into(),
+                },
             ),
             ApiError::Unavailable { retry_after_secs }
-            | ApiError::RefreshInProgress { retry_after_secs } => {
-                resp.with_unique_header("Retry-After", retry_after_secs.to_string())
+            | ApiError::RefreshInProgress { retry_after_secs }
+            | ApiError::DailyLimitReached {
+                retry_after_secs, ..
+            } => resp.with_unique_header("Retry-After", retry_after_secs.to_string()),
+            ApiError::Throttled {
+                limit,
+                retry_after_secs,
             }
+            | ApiError::LoginBackoff {
+                limit,
+                retry_after_secs,
+            } => resp
+                .with_unique_header("Retry-After", retry_after_secs.to_string())
+                .with_unique_header(
+                    "RateLimit-Policy",
+                    format!("\"{}\";q={};w={}", limit.name, limit.quota, limit.window),
+                )
+                .with_unique_header(
+                    "RateLimit",
+                    format!("\"{}\";r=0;t={retry_after_secs}", limit.name),
+                ),
             ApiError::MethodNotAllowed { allow } => resp.with_unique_header("Allow", allow),
             _ => resp,
         }
@@ -221,10 +283,26 @@ mod tests {
                 allow: "GET".into(),
             },
             InvalidToken("t"),
-            InsufficientScope("profile"),
+            InsufficientScope(Some("profile")),
             Unavailable {
                 retry_after_secs: 1,
             },
+            Throttled {
+                limit: crate::throttle::DEFAULT_LIMITS[0],
+                retry_after_secs: 1,
+            },
+            LoginBackoff {
+                limit: crate::throttle::DEFAULT_LIMITS[1],
+                retry_after_secs: 1,
+            },
+            DailyLimitReached {
+                budget: "ip",
+                limit: 1,
+                reset_at: "t".into(),
+                retry_after_secs: 1,
+            },
+            IdempotencyKeyMismatch,
+            IdempotencyInProgress,
             HandleTaken,
             EmailTaken,
             WeakPassword {

@@ -6,14 +6,21 @@
 
 pub mod app;
 pub mod auth;
+pub mod background;
 pub mod cli;
 pub mod clock;
+pub mod commands;
 pub mod config;
+pub mod daily;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod keys;
 pub mod mail;
 pub mod password;
+pub mod requests;
 pub mod server;
 pub mod store;
+pub mod support;
+pub mod throttle;
 pub mod token;

@@ -1,24 +1,15 @@
 //! Mail delivery from the outbox table: each message is written to the log (the default, for
 //! local development and demos) or, with `--mail-dir`, as an RFC 5322 `.eml` file (temp file,
-//! then rename). A background postman delivers right after each commit and retries what failed,
-//! so request latency never depends on mail and a crash loses no message.
+//! then rename). The background thread (`background.rs`) delivers right after each commit and
+//! retries what failed, so request latency never depends on mail and a crash loses no message.
 
 use std::fs;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
-use std::thread::JoinHandle;
-use std::time::Duration;
 
-use crate::clock::{Clock, Timestamp, rfc3339};
+use crate::clock::{Timestamp, rfc3339};
 use crate::store::outbox::{self, OutboxRow};
-use crate::store::{Db, StoreError, codes};
-
-/// How often the postman retries failed deliveries and sweeps old codes.
-const TICK: Duration = Duration::from_secs(30);
-/// Expired codes are kept this long, so a late try hears `code_expired` rather than `code_invalid`.
-const EXPIRED_CODE_KEEP_SECS: i64 = 7 * 86_400;
+use crate::store::{Db, StoreError};
 
 /// Where messages go.
 #[derive(Debug, Clone)]
@@ -103,76 +94,6 @@ pub fn flush(db: &Db, sink: &Sink, from_host: &str, now: Timestamp) -> Result<us
         }
         if failed > 0 {
             return Ok(delivered);
-        }
-    }
-}
-
-enum Wake {
-    Deliver,
-    Stop,
-}
-
-/// Asks the postman for a delivery round now (after a commit that queued mail).
-#[derive(Clone)]
-pub struct Nudger(Sender<Wake>);
-
-impl Nudger {
-    pub fn nudge(&self) {
-        let _ = self.0.send(Wake::Deliver);
-    }
-}
-
-/// The background thread that delivers the outbox and sweeps expired codes.
-pub struct Postman {
-    wake: Sender<Wake>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Postman {
-    pub fn start(db: Arc<Db>, sink: Sink, from_host: String, clock: Clock) -> Postman {
-        let (wake, rx) = mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("postman".into())
-            .spawn(move || {
-                loop {
-                    let stop = match rx.recv_timeout(TICK) {
-                        Ok(Wake::Deliver) => false,
-                        Ok(Wake::Stop) | Err(RecvTimeoutError::Disconnected) => true,
-                        Err(RecvTimeoutError::Timeout) => {
-                            let before = clock.now() - EXPIRED_CODE_KEEP_SECS;
-                            if let Err(e) = db.write(|tx| codes::delete_expired(tx, before)) {
-                                log::warn!("sweeping expired codes failed: {e}");
-                            }
-                            false
-                        }
-                    };
-                    if let Err(e) = flush(&db, &sink, &from_host, clock.now()) {
-                        log::warn!("outbox delivery failed: {e}");
-                    }
-                    if stop {
-                        return;
-                    }
-                }
-            })
-            .ok();
-        if thread.is_none() {
-            log::error!(
-                "could not start the postman thread: mail waits in the outbox until the next start"
-            );
-        }
-        Postman { wake, thread }
-    }
-
-    /// A handle that asks this postman for a delivery round.
-    pub fn nudger(&self) -> Nudger {
-        Nudger(self.wake.clone())
-    }
-
-    /// Delivers what is queued, then stops the thread.
-    pub fn stop(&mut self) {
-        let _ = self.wake.send(Wake::Stop);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Starting and stopping the server: open the store and the key file, bind, start the postman,
+//! Starting and stopping the server: open the store and the key file, bind, start the background thread,
 //! and serve on a bounded pool of request threads (rouille's default is a thread per request).
 
 use std::net::SocketAddr;
@@ -8,10 +8,11 @@ use std::thread::JoinHandle;
 use rouille::Response;
 
 use crate::app::{self, App};
+use crate::background::{self, Background};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::keys::KeyRing;
-use crate::mail::{Postman, Sink};
+use crate::mail::Sink;
 use crate::store::Db;
 
 /// A server that is up.
@@ -20,7 +21,7 @@ pub struct Running {
     pub app: Arc<App>,
     stop: std::sync::mpsc::Sender<()>,
     thread: Option<JoinHandle<()>>,
-    postman: Postman,
+    background: Background,
 }
 
 /// Opens everything `config` names and starts serving. The error says what could not be opened.
@@ -55,11 +56,11 @@ pub fn start(config: Config, clock: Clock) -> Result<Running, String> {
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
     let from_host = host_of(&issuer);
-    let postman = Postman::start(db.clone(), sink, from_host, clock.clone());
     let workers = config.workers;
-    let app = Arc::new(App::new(config, db, keys, clock, issuer, postman.nudger()));
-    // Deliver whatever a previous run left in the outbox.
-    app.mail.nudge();
+    let (nudger, wake) = background::channel();
+    let app = Arc::new(App::new(config, db, keys, clock, issuer, nudger.clone()));
+    // Its first round delivers whatever a previous run left in the outbox.
+    let background = Background::start(app.clone(), &nudger, wake, sink, from_host);
     let _ = slot.set(app.clone());
     let (thread, stop) = server.pool_size(workers).stoppable();
     Ok(Running {
@@ -67,7 +68,7 @@ pub fn start(config: Config, clock: Clock) -> Result<Running, String> {
         app,
         stop,
         thread: Some(thread),
-        postman,
+        background,
     })
 }
 
@@ -79,13 +80,14 @@ impl Running {
         }
     }
 
-    /// Stops accepting, waits for the serving loop to end, and delivers queued mail.
+    /// Stops accepting, waits for the serving loop to end, writes the request log and delivers
+    /// queued mail.
     pub fn stop(mut self) {
         let _ = self.stop.send(());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-        self.postman.stop();
+        self.background.stop();
     }
 }
 

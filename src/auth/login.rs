@@ -17,6 +17,8 @@ pub fn login(
     user_agent: Option<&str>,
     now: Timestamp,
 ) -> Result<SessionView, ApiError> {
+    let throttle_key = login.to_lowercase();
+    app.throttle.login_gate(&throttle_key, now)?;
     let user = if login.contains('@') {
         app.db.read(|c| users::find_by_email(c, login))?
     } else {
@@ -28,8 +30,12 @@ pub fn login(
     let verdict = hashing(app, || password::verify(password, stored, iterations))?;
     let (user, needs_upgrade) = match (user, verdict) {
         (Some(u), Verdict::Match { needs_upgrade }) => (u, needs_upgrade),
-        _ => return Err(ApiError::InvalidCredentials),
+        _ => {
+            app.throttle.login_failed(&throttle_key, now);
+            return Err(ApiError::InvalidCredentials);
+        }
     };
+    app.throttle.login_succeeded(&throttle_key);
     if user.disabled {
         return Err(ApiError::AccountDisabled);
     }

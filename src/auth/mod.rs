@@ -3,6 +3,7 @@
 
 pub mod codes;
 pub mod login;
+pub mod pats;
 pub mod reset;
 pub mod session;
 pub mod signup;

@@ -10,11 +10,13 @@ use crate::clock::Timestamp;
 use crate::error::ApiError;
 use crate::password;
 use crate::store::sessions::{self, RevokeReason};
-use crate::store::users;
+use crate::store::{pats, users};
 
 /// Mails a reset code when the email belongs to an account that is not disabled.
 pub fn forgot(app: &App, email: &str, now: Timestamp) -> Result<(), ApiError> {
     let email = validate::email(email)?;
+    app.throttle
+        .hit("forgot-email", &email.to_lowercase(), now)?;
     let pepper = *app.keys().code_pepper();
     let ttl = app.config.lifetimes.reset_code;
     let sent = app.db.write(|tx| match users::find_by_email(tx, email)? {
@@ -72,6 +74,7 @@ pub fn confirm(
         users::confirm_email(tx, &user.id, now)?;
         let revoked =
             sessions::revoke_all_for_user(tx, &user.id, RevokeReason::PasswordReset, now)?;
+        pats::revoke_all_for_user(tx, &user.id, now)?;
         Ok::<_, ApiError>(Ok(ResetOutcome {
             password_reset: true,
             sessions_revoked: revoked,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{SessionState, SessionView, UserView, session_view};
+use super::{SessionState, SessionView, UserView, pats, session_view};
 use crate::app::App;
 use crate::clock::{Timestamp, rfc3339};
 use crate::error::ApiError;
@@ -31,6 +31,8 @@ enum Rotation {
 pub fn refresh(app: &App, token: &str, now: Timestamp) -> Result<SessionView, ApiError> {
     let keys = app.keys();
     let claim = refresh::open(keys.refresh_secret(), token).ok_or(ApiError::RefreshTokenInvalid)?;
+    app.throttle
+        .hit("refresh-session", &claim.session_id, now)?;
     let lifetimes = &app.config.lifetimes;
     let outcome = app.db.write_within(REFRESH_WAIT, |tx| {
         let Some(s) = sessions::find(tx, &claim.session_id)? else {
@@ -92,6 +94,13 @@ pub fn refresh(app: &App, token: &str, now: Timestamp) -> Result<SessionView, Ap
     session_view(app, &user, &state, now)
 }
 
+/// The kind of bearer credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    Jwt,
+    Pat,
+}
+
 /// Who is calling, from a verified bearer credential.
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -99,6 +108,7 @@ pub struct Principal {
     pub session_id: Option<String>,
     pub scopes: Vec<String>,
     pub expires_at: Timestamp,
+    pub credential: Credential,
 }
 
 impl Principal {
@@ -107,7 +117,15 @@ impl Principal {
         if self.scopes.iter().any(|s| s == scope) {
             Ok(())
         } else {
-            Err(ApiError::InsufficientScope(scope))
+            Err(ApiError::InsufficientScope(Some(scope)))
+        }
+    }
+
+    /// 403 `insufficient_scope` for a personal access token: some things need a signed-in session.
+    pub fn require_session(&self) -> Result<(), ApiError> {
+        match self.credential {
+            Credential::Jwt => Ok(()),
+            Credential::Pat => Err(ApiError::InsufficientScope(None)),
         }
     }
 }
@@ -122,6 +140,9 @@ pub fn authenticate(
     let token = bearer.ok_or(ApiError::InvalidToken(
         "no bearer token: send Authorization: Bearer <access token>",
     ))?;
+    if token.starts_with(pats::PREFIX) {
+        return pats::authenticate(app, token, now);
+    }
     let claims = jwt::verify(&app.keys(), token, &app.issuer, &app.audience, now)
         .map_err(|e| ApiError::InvalidToken(e.describe()))?;
     if let Some(sid) = &claims.sid {
@@ -143,6 +164,7 @@ pub fn authenticate(
             .map(str::to_owned)
             .collect(),
         expires_at: claims.exp,
+        credential: Credential::Jwt,
     })
 }
 
@@ -196,7 +218,10 @@ pub fn me(app: &App, who: &Principal) -> Result<Me, ApiError> {
         user: UserView::from(&user),
         session,
         credential: CredentialInfo {
-            kind: "jwt",
+            kind: match who.credential {
+                Credential::Jwt => "jwt",
+                Credential::Pat => "pat",
+            },
             scopes: who.scopes.clone(),
             expires_at: rfc3339(who.expires_at),
         },
@@ -204,13 +229,14 @@ pub fn me(app: &App, who: &Principal) -> Result<Me, ApiError> {
 }
 
 /// Revokes the caller's session, or every session of the user. Its access tokens stop working
-/// at once (`authenticate` checks the session).
+/// at once (`authenticate` checks the session). A PAT has no session: `insufficient_scope`.
 pub fn logout(
     app: &App,
     who: &Principal,
     all_sessions: bool,
     now: Timestamp,
 ) -> Result<(), ApiError> {
+    who.require_session()?;
     app.db.write(|tx| {
         if all_sessions {
             sessions::revoke_all_for_user(tx, &who.user_id, RevokeReason::Logout, now)?;

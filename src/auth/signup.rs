@@ -146,6 +146,8 @@ pub fn confirm(app: &App, email: &str, code: &str, now: Timestamp) -> Result<Use
 /// so the answer does not tell whether the email is registered.
 pub fn resend(app: &App, email: &str, now: Timestamp) -> Result<(), ApiError> {
     let email = validate::email(email)?;
+    app.throttle
+        .hit("resend-email", &email.to_lowercase(), now)?;
     let pepper = *app.keys().code_pepper();
     let lifetimes = &app.config.lifetimes;
     let sent = app.db.write(|tx| {

@@ -1,53 +1,127 @@
-//! HTTP plumbing shared by the route areas: capped body readers (rouille has no body limit),
-//! typed field access with `invalid_field` errors, bearer parsing, and JSON responses.
+//! HTTP plumbing shared by the route areas: the request context (body read once, under the
+//! route's cap, since rouille has none), typed field access with `invalid_field` errors, bearer
+//! parsing, authentication with the daily account budget, and JSON responses.
 
 pub mod auth;
 pub mod ops;
+pub mod support;
+pub mod tokens;
 
+use std::cell::{Cell, RefCell};
 use std::io::Read;
+use std::net::IpAddr;
 
 use rouille::{Request, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::app::App;
+use crate::auth::session::{self, Principal};
+use crate::clock::Timestamp;
+use crate::daily::{self, Budget};
 use crate::error::ApiError;
 
-/// A JSON object body; its accessors name the field at fault.
-pub struct JsonBody(Map<String, Value>);
-
-/// Reads a JSON object body: 415 without `application/json`, 413 over `limit`, 400 if it does not
-/// parse, 422 if it is not an object.
-pub fn read_json(req: &Request, limit: usize) -> Result<JsonBody, ApiError> {
-    if !is_json(req) {
-        return Err(ApiError::UnsupportedMediaType);
-    }
-    parse_object(&read_capped(req, limit)?)
+/// One request as the handlers see it.
+pub struct Ctx<'a> {
+    pub req: &'a Request,
+    pub request_id: String,
+    pub now: Timestamp,
+    pub ip: IpAddr,
+    /// The body, read under the route's size cap before the handler runs.
+    pub body: Vec<u8>,
+    /// The values of the route's `{…}` segments, in order.
+    pub params: Vec<String>,
+    user: RefCell<Option<String>>,
+    error_code: Cell<Option<&'static str>>,
 }
 
-/// As [`read_json`], but an empty body (with any or no content type) reads as `{}`.
-pub fn read_optional_json(req: &Request, limit: usize) -> Result<JsonBody, ApiError> {
-    let bytes = read_capped(req, limit)?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(JsonBody(Map::new()));
+impl<'a> Ctx<'a> {
+    pub fn new(req: &'a Request, request_id: String, now: Timestamp, ip: IpAddr) -> Ctx<'a> {
+        Ctx {
+            req,
+            request_id,
+            now,
+            ip,
+            body: Vec::new(),
+            params: Vec::new(),
+            user: RefCell::new(None),
+            error_code: Cell::new(None),
+        }
     }
-    if !is_json(req) {
-        return Err(ApiError::UnsupportedMediaType);
+
+    /// The body as a JSON object: 415 without `application/json`, 400 if it does not parse, 422
+    /// if it is not an object.
+    pub fn json(&self) -> Result<JsonBody, ApiError> {
+        if !self.is_json() {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        parse_object(&self.body)
     }
-    parse_object(&bytes)
+
+    /// As [`Ctx::json`], but an empty body (with any or no content type) reads as `{}`.
+    pub fn optional_json(&self) -> Result<JsonBody, ApiError> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(JsonBody(Map::new()));
+        }
+        self.json()
+    }
+
+    fn is_json(&self) -> bool {
+        let media = self
+            .req
+            .header("Content-Type")
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim();
+        media.eq_ignore_ascii_case("application/json")
+    }
+
+    /// The token of `Authorization: Bearer <token>` (scheme matched case-insensitively, RFC 6750 §2.1).
+    pub fn bearer(&self) -> Option<&str> {
+        let value = self.req.header("Authorization")?.trim();
+        let (scheme, token) = value.split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim())
+            .filter(|t| !t.is_empty())
+    }
+
+    /// The client's User-Agent, cut to a sane length for storage.
+    pub fn user_agent(&self) -> Option<String> {
+        self.req
+            .header("User-Agent")
+            .map(|ua| ua.chars().take(256).collect())
+    }
+
+    /// The `n`th `{…}` segment of the route.
+    pub fn param(&self, n: usize) -> &str {
+        self.params.get(n).map_or("", String::as_str)
+    }
+
+    /// Notes who the request turned out to be, for the request record.
+    pub fn set_user(&self, user_id: &str) {
+        *self.user.borrow_mut() = Some(user_id.to_owned());
+    }
+
+    pub fn user(&self) -> Option<String> {
+        self.user.borrow().clone()
+    }
+
+    /// Renders an error, remembering its code for the request record.
+    pub fn render_error(&self, e: ApiError) -> Response {
+        self.error_code.set(Some(e.code()));
+        e.into_response(&self.request_id)
+    }
+
+    pub fn error_code(&self) -> Option<&'static str> {
+        self.error_code.get()
+    }
 }
 
-fn is_json(req: &Request) -> bool {
-    let media = req
-        .header("Content-Type")
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim();
-    media.eq_ignore_ascii_case("application/json")
-}
-
-fn read_capped(req: &Request, limit: usize) -> Result<Vec<u8>, ApiError> {
+/// Reads the body under `limit`: 413 when the declared length or the bytes read exceed it.
+pub fn read_body(req: &Request, limit: usize) -> Result<Vec<u8>, ApiError> {
     let declared = req
         .header("Content-Length")
         .and_then(|v| v.trim().parse::<u64>().ok());
@@ -66,6 +140,19 @@ fn read_capped(req: &Request, limit: usize) -> Result<Vec<u8>, ApiError> {
     }
     Ok(buf)
 }
+
+/// Authenticates the bearer credential; on a write route, also charges the account's daily budget.
+pub fn principal(app: &App, ctx: &Ctx<'_>) -> Result<Principal, ApiError> {
+    let who = session::authenticate(app, ctx.bearer(), ctx.now)?;
+    ctx.set_user(&who.user_id);
+    if ctx.req.method() != "GET" {
+        daily::charge(app, Budget::Account, &who.user_id, ctx.now)?;
+    }
+    Ok(who)
+}
+
+/// A JSON object body; its accessors name the field at fault.
+pub struct JsonBody(Map<String, Value>);
 
 fn parse_object(bytes: &[u8]) -> Result<JsonBody, ApiError> {
     match serde_json::from_slice::<Value>(bytes) {
@@ -108,22 +195,36 @@ impl JsonBody {
             )),
         }
     }
-}
 
-/// The token of `Authorization: Bearer <token>` (scheme matched case-insensitively, RFC 6750 §2.1).
-pub fn bearer(req: &Request) -> Option<&str> {
-    let value = req.header("Authorization")?.trim();
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
-}
+    /// A required whole number field.
+    pub fn integer(&self, field: &'static str) -> Result<i64, ApiError> {
+        match self.0.get(field) {
+            Some(Value::Number(n)) => n.as_i64().ok_or_else(|| {
+                ApiError::invalid_field(field, format!("{field} must be a whole number"))
+            }),
+            None | Some(Value::Null) => Err(ApiError::invalid_field(
+                field,
+                format!("{field} is required"),
+            )),
+            Some(_) => Err(ApiError::invalid_field(
+                field,
+                format!("{field} must be a whole number"),
+            )),
+        }
+    }
 
-/// The client's User-Agent, cut to a sane length for storage.
-pub fn user_agent(req: &Request) -> Option<String> {
-    req.header("User-Agent")
-        .map(|ua| ua.chars().take(256).collect())
+    /// A required array of strings.
+    pub fn strings(&self, field: &'static str) -> Result<Vec<&str>, ApiError> {
+        let bad = || ApiError::invalid_field(field, format!("{field} must be an array of strings"));
+        match self.0.get(field) {
+            Some(Value::Array(items)) => items.iter().map(|v| v.as_str().ok_or_else(bad)).collect(),
+            None | Some(Value::Null) => Err(ApiError::invalid_field(
+                field,
+                format!("{field} is required"),
+            )),
+            Some(_) => Err(bad()),
+        }
+    }
 }
 
 /// A JSON response with `status`.

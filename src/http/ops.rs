@@ -1,14 +1,14 @@
 //! Operations routes: `/healthz`.
 
-use rouille::{Request, Response};
+use rouille::Response;
 use serde_json::json;
 
-use super::json;
+use super::{Ctx, json};
 use crate::app::App;
 use crate::error::ApiError;
 
 /// `GET /healthz` → 200 `{"status":"ok"}` when the database answers, else 503 `unavailable`.
-pub fn get_healthz(app: &App, _req: &Request) -> Result<Response, ApiError> {
+pub fn get_healthz(app: &App, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     app.db
         .read(|c| {
             c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))

@@ -3,8 +3,13 @@
 //! statement lives in one of the per-table modules below.
 
 pub mod codes;
+pub mod daily;
+pub mod idempotency;
 pub mod migrate;
 pub mod outbox;
+pub mod pats;
+pub mod reports;
+pub mod request_log;
 pub mod sessions;
 pub mod users;
 

@@ -42,6 +42,8 @@ pub fn args(dir: &Path, extra: &[&str]) -> ServeArgs {
         ("--listen", "127.0.0.1:0"),
         ("--mail-dir", mail.to_str().unwrap()),
         ("--pbkdf2-iterations", iterations.as_str()),
+        // Most tests make many requests from one address; the throttle tests turn this on.
+        ("--throttle", "off"),
     ];
     let mut argv = vec!["serve"];
     for (flag, value) in defaults {

@@ -25,6 +25,7 @@ pub fn spawn_binary(dir: &Path) -> (Child, SocketAddr) {
         .env("GHARART_LISTEN", "127.0.0.1:0")
         .env("GHARART_MAIL_DIR", dir.join("mail"))
         .env("GHARART_PBKDF2_ITERATIONS", TEST_ITERATIONS.to_string())
+        .env("GHARART_THROTTLE", "off")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

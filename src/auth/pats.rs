@@ -1,0 +1,187 @@
+//! Personal access tokens (API.md, Tokens): `gha_pat_` + 43 URL-safe characters (256 random
+//! bits), stored only as SHA-256, shown once, with scopes from the server's list and an expiry of
+//! 1–365 days. Only a signed-in session (not a PAT) can create, list or revoke them.
+
+use serde::Serialize;
+
+use super::fresh_id;
+use super::session::{Credential, Principal};
+use crate::app::App;
+use crate::clock::{Timestamp, rfc3339};
+use crate::error::ApiError;
+use crate::store::pats::{self, NewPat, PatRow};
+use crate::store::users;
+use crate::token::opaque::{b64url, random_bytes, sha256};
+
+pub const PREFIX: &str = "gha_pat_";
+const MAX_DAYS: i64 = 365;
+
+/// A new token, the only time its secret is shown.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedPat {
+    pub id: String,
+    pub token: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub expires_at: String,
+}
+
+/// A token as listed: never the secret.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PatView {
+    pub id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub created_at: String,
+    pub expires_at: String,
+    pub last_used_at: Option<String>,
+}
+
+impl From<PatRow> for PatView {
+    fn from(p: PatRow) -> Self {
+        PatView {
+            id: p.id,
+            name: p.name,
+            scopes: split_scopes(&p.scopes),
+            created_at: rfc3339(p.created_at),
+            expires_at: rfc3339(p.expires_at),
+            last_used_at: p.last_used_at.map(rfc3339),
+        }
+    }
+}
+
+fn split_scopes(text: &str) -> Vec<String> {
+    text.split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Creates a token for the caller's user. Errors: `insufficient_scope` for a PAT caller,
+/// `invalid_field` for a bad name, scope or expiry.
+pub fn create(
+    app: &App,
+    who: &Principal,
+    name: &str,
+    scopes: &[&str],
+    expires_in_days: i64,
+    now: Timestamp,
+) -> Result<CreatedPat, ApiError> {
+    who.require_session()?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(ApiError::invalid_field(
+            "name",
+            "name must be 1 to 100 printable characters",
+        ));
+    }
+    if scopes.is_empty() {
+        return Err(ApiError::invalid_field(
+            "scopes",
+            "scopes must name at least one scope",
+        ));
+    }
+    let mut granted: Vec<String> = Vec::new();
+    for scope in scopes {
+        if !app.config.scopes.iter().any(|s| s == scope) {
+            return Err(ApiError::invalid_field(
+                "scopes",
+                format!(
+                    "unknown scope {scope:?}; this server offers {}",
+                    app.config.scopes.join(", ")
+                ),
+            ));
+        }
+        if !granted.iter().any(|g| g == scope) {
+            granted.push((*scope).to_owned());
+        }
+    }
+    if !(1..=MAX_DAYS).contains(&expires_in_days) {
+        return Err(ApiError::invalid_field(
+            "expiresInDays",
+            "expiresInDays must be 1 to 365",
+        ));
+    }
+    let secret = random_bytes::<32>().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let token = format!("{PREFIX}{}", b64url(&secret));
+    let id = fresh_id("pat_")?;
+    let expires_at = now + expires_in_days * 86_400;
+    let scope_text = granted.join(" ");
+    app.db.write(|tx| {
+        pats::insert(
+            tx,
+            &NewPat {
+                id: &id,
+                user_id: &who.user_id,
+                name,
+                token_hash: &sha256(token.as_bytes()),
+                scopes: &scope_text,
+                now,
+                expires_at,
+            },
+        )
+    })?;
+    Ok(CreatedPat {
+        id,
+        token,
+        name: name.to_owned(),
+        scopes: granted,
+        expires_at: rfc3339(expires_at),
+    })
+}
+
+/// The caller's live tokens. Errors: `insufficient_scope` for a PAT caller.
+pub fn list(app: &App, who: &Principal, now: Timestamp) -> Result<Vec<PatView>, ApiError> {
+    who.require_session()?;
+    let rows = app.db.read(|c| pats::list_live(c, &who.user_id, now))?;
+    Ok(rows.into_iter().map(PatView::from).collect())
+}
+
+/// Revokes one of the caller's tokens, at once. Errors: `insufficient_scope` for a PAT caller,
+/// `not_found` for an unknown id or another user's token.
+pub fn revoke(app: &App, who: &Principal, id: &str, now: Timestamp) -> Result<(), ApiError> {
+    who.require_session()?;
+    if app.db.write(|tx| pats::revoke(tx, &who.user_id, id, now))? {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+/// Authenticates a `gha_pat_…` bearer token. Errors: `invalid_token` (unknown, revoked, expired,
+/// or its user disabled).
+pub fn authenticate(app: &App, token: &str, now: Timestamp) -> Result<Principal, ApiError> {
+    let hash = sha256(token.as_bytes());
+    let pat = app
+        .db
+        .read(|c| pats::find_by_hash(c, &hash))?
+        .ok_or(ApiError::InvalidToken("unknown personal access token"))?;
+    if pat.revoked_at.is_some() {
+        return Err(ApiError::InvalidToken(
+            "the personal access token was revoked",
+        ));
+    }
+    if pat.expires_at <= now {
+        return Err(ApiError::InvalidToken(
+            "the personal access token has expired",
+        ));
+    }
+    let user = app.db.read(|c| users::find_by_id(c, &pat.user_id))?;
+    if user.is_none_or(|u| u.disabled) {
+        return Err(ApiError::InvalidToken(
+            "the personal access token's account is disabled",
+        ));
+    }
+    if pat.last_used_at.is_none_or(|t| t <= now - 60) {
+        app.db.write(|tx| pats::touch(tx, &pat.id, now))?;
+    }
+    Ok(Principal {
+        user_id: pat.user_id,
+        session_id: None,
+        scopes: split_scopes(&pat.scopes),
+        expires_at: pat.expires_at,
+        credential: Credential::Pat,
+    })
+}

@@ -1,0 +1,40 @@
+//! `POST /v2/support/report`.
+
+use rouille::Response;
+
+use super::{Ctx, json};
+use crate::app::App;
+use crate::auth::session;
+use crate::error::ApiError;
+use crate::support::{self, NewReport};
+
+/// `POST /v2/support/report` → 201 `{reportId, receivedAt, requestRecordAttached}`. A bearer
+/// credential is optional, and an invalid one does not stop the report.
+pub fn post_report(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let body = ctx.json()?;
+    let report = NewReport {
+        summary: body.string("summary")?,
+        details: body.string("details")?,
+        handle: body.opt_string("handle")?,
+        session_id: body.opt_string("sessionId")?,
+        request_id: body.opt_string("requestId")?,
+        repro_artifact: body.opt_string("reproArtifact")?,
+    };
+    let reporter = ctx
+        .bearer()
+        .and_then(|_| session::authenticate(app, ctx.bearer(), ctx.now).ok());
+    if let Some(who) = &reporter {
+        ctx.set_user(&who.user_id);
+    }
+    let ip = ctx.ip.to_string();
+    json(
+        201,
+        &support::submit(
+            app,
+            &report,
+            reporter.as_ref().map(|w| w.user_id.as_str()),
+            &ip,
+            ctx.now,
+        )?,
+    )
+}

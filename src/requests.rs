@@ -1,0 +1,61 @@
+//! The server's record of recent requests (request ID, route, status, error code, latency, user,
+//! IP, time; never a body or a secret), so that a support report naming a request ID shows what
+//! the server saw. Records queue in memory and are written in batches by the background thread;
+//! successful reads (GET below 400) are not kept, so the hot path writes nothing.
+
+use std::sync::{Mutex, PoisonError};
+
+use crate::store::request_log::{self, RequestRecord};
+use crate::store::{Db, StoreError};
+
+/// At most this many records wait in memory; beyond it the oldest are dropped (and logged).
+const MAX_PENDING: usize = 50_000;
+
+#[derive(Default)]
+pub struct RequestLog {
+    pending: Mutex<Vec<RequestRecord>>,
+}
+
+impl RequestLog {
+    /// Whether a request with this outcome is kept.
+    pub fn keeps(method: &str, status: u16) -> bool {
+        method != "GET" || status >= 400
+    }
+
+    /// Queues a record for the next batch.
+    pub fn record(&self, record: RequestRecord) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        if pending.len() >= MAX_PENDING {
+            log::warn!("request log backlog full; dropping the oldest record");
+            pending.remove(0);
+        }
+        pending.push(record);
+    }
+
+    /// Writes what is queued, in one transaction.
+    pub fn flush(&self, db: &Db) -> Result<usize, StoreError> {
+        let batch =
+            std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner));
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        db.write(|tx| request_log::insert_all(tx, &batch))?;
+        Ok(batch.len())
+    }
+
+    /// The newest record of `request_id`, queued or written.
+    pub fn find(&self, db: &Db, request_id: &str) -> Result<Option<RequestRecord>, StoreError> {
+        let queued = self
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .rev()
+            .find(|r| r.request_id == request_id)
+            .cloned();
+        match queued {
+            Some(r) => Ok(Some(r)),
+            None => db.read(|c| request_log::find(c, request_id)),
+        }
+    }
+}
