@@ -237,7 +237,7 @@ fn other_users_tokens_are_not_found_and_expiry_and_reset_end_tokens() {
 
     let pat_b = create(
         &s,
-        &s.login("bravo")["accessToken"].as_str().unwrap().to_owned(),
+        s.login("bravo")["accessToken"].as_str().unwrap(),
         json!({"name": "b", "scopes": ["profile"], "expiresInDays": 5}),
     )
     .json();
