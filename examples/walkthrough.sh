@@ -38,7 +38,9 @@ step() {
   printf '%-8s %s  request %s\n' "$1" "$STATUS" "$RID"
   if [[ $STATUS != "$2" ]]; then
     echo "  expected $2; the server said: $BODY" >&2
-    echo "  give support the request ID above." >&2
+    echo "  send support that request ID:" >&2
+    echo "  curl -X POST $BASE_URL/v2/support/report -H 'Content-Type: application/json' \\" >&2
+    echo "    -d '{\"summary\":\"$1 failed\",\"details\":\"...\",\"requestId\":\"$RID\"}'" >&2
     exit 1
   fi
 }
