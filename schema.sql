@@ -18,6 +18,20 @@ CREATE TABLE users (
     updated_at      INTEGER NOT NULL
 );
 
+-- OAuth clients (RFC 7591). Only the SHA-256 of a confidential client's secret is kept.
+CREATE TABLE oauth_clients (
+    id            TEXT PRIMARY KEY,
+    secret_hash   BLOB,                            -- NULL: a public client (token_endpoint_auth_method none)
+    name          TEXT,
+    redirect_uris TEXT NOT NULL,                   -- JSON array
+    grant_types   TEXT NOT NULL,                   -- JSON array
+    auth_method   TEXT NOT NULL,
+    scope         TEXT NOT NULL,                   -- space-separated scopes the client may ask for
+    metadata      TEXT NOT NULL,                   -- the registered metadata as answered (JSON)
+    owner_id      TEXT REFERENCES users(id) ON DELETE SET NULL,
+    created_at    INTEGER NOT NULL
+);
+
 CREATE TABLE sessions (
     id                TEXT PRIMARY KEY,
     user_id           TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -26,9 +40,11 @@ CREATE TABLE sessions (
     last_used_at      INTEGER NOT NULL,            -- idle lifetime slides from here
     expires_at        INTEGER NOT NULL,            -- absolute lifetime
     revoked_at        INTEGER,
-    revoke_reason     TEXT CHECK (revoke_reason IN ('logout', 'reuse', 'password_reset', 'disabled')),
+    revoke_reason     TEXT CHECK (revoke_reason IN ('logout', 'reuse', 'password_reset', 'disabled', 'code_reuse', 'revoked')),
     reused_generation INTEGER,                     -- the token whose late reuse revoked the session
-    user_agent        TEXT
+    user_agent        TEXT,
+    client_id         TEXT REFERENCES oauth_clients(id) ON DELETE CASCADE,  -- NULL: a first-party login
+    scope             TEXT                         -- the grant's scopes; NULL: every scope (first-party)
 );
 CREATE INDEX sessions_by_user ON sessions(user_id);
 
@@ -143,3 +159,61 @@ CREATE TABLE support_reports (
     request_record TEXT                            -- JSON of the request_log row named by request_id
 );
 CREATE INDEX support_reports_by_time ON support_reports(received_at);
+
+-- What each user allowed each client (remembered consent).
+CREATE TABLE oauth_consents (
+    user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    client_id  TEXT NOT NULL REFERENCES oauth_clients(id) ON DELETE CASCADE,
+    scope      TEXT NOT NULL,
+    granted_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, client_id)
+) WITHOUT ROWID;
+
+-- Browser sessions of the pages (the HttpOnly cookie's SHA-256 is the key).
+CREATE TABLE browser_sessions (
+    id_hash    BLOB PRIMARY KEY,
+    user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+
+-- Authorization requests waiting for the consent decision; the decision's redirect is kept so a
+-- replayed form gets the same answer.
+CREATE TABLE oauth_requests (
+    id             TEXT PRIMARY KEY,
+    client_id      TEXT NOT NULL REFERENCES oauth_clients(id) ON DELETE CASCADE,
+    user_id        TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    redirect_uri   TEXT NOT NULL,
+    redirect_given INTEGER NOT NULL,
+    scope          TEXT NOT NULL,
+    state          TEXT,
+    code_challenge TEXT NOT NULL,
+    browser_key    TEXT NOT NULL,
+    created_at     INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL,
+    decision_url   TEXT,
+    code_hash      BLOB
+);
+
+-- Authorization codes: only their SHA-256; single use; the session issued from one is recorded so
+-- that a second use can revoke it (RFC 6749 §4.1.2).
+CREATE TABLE oauth_codes (
+    code_hash      BLOB PRIMARY KEY,
+    client_id      TEXT NOT NULL REFERENCES oauth_clients(id) ON DELETE CASCADE,
+    user_id        TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    redirect_uri   TEXT NOT NULL,
+    redirect_given INTEGER NOT NULL,
+    scope          TEXT NOT NULL,
+    code_challenge TEXT NOT NULL,
+    browser_key    TEXT NOT NULL,
+    created_at     INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL,
+    used_at        INTEGER,
+    session_id     TEXT
+);
+
+-- Access JWTs revoked before they expire (RFC 7009); rows go once the token would have expired.
+CREATE TABLE revoked_jtis (
+    jti        TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;

@@ -15,9 +15,10 @@ use crate::clock::Clock;
 use crate::config::{BODY_LIMIT, Config};
 use crate::daily::{self, Budget};
 use crate::error::ApiError;
-use crate::http::{Ctx, auth, ops, read_body, support, tokens};
+use crate::http::{Ctx, auth, oauth, ops, pages, read_body, support, tokens};
 use crate::idempotency::{self, Start};
 use crate::keys::KeyRing;
+use crate::oauth::loops::LoopBreaker;
 use crate::password::HashGate;
 use crate::requests::RequestLog;
 use crate::store::Db;
@@ -37,6 +38,7 @@ pub struct App {
     pub hash_gate: HashGate,
     pub throttle: Throttle,
     pub requests: RequestLog,
+    pub loops: LoopBreaker,
     pub mail: Nudger,
 }
 
@@ -65,6 +67,7 @@ impl App {
             hash_gate: HashGate::new(cores, queue),
             throttle: Throttle::new(config.throttle, config.limits.clone()),
             requests: RequestLog::default(),
+            loops: LoopBreaker::default(),
             keys: RwLock::new(Arc::new(keys)),
             config,
             db,
@@ -95,6 +98,8 @@ pub struct Policy {
     /// Honours `Idempotency-Key` (only routes whose responses hold no secret).
     pub idempotent: bool,
     pub body_limit: usize,
+    /// A browser page: errors are answered with an HTML page.
+    pub html: bool,
 }
 
 const READ: Policy = Policy {
@@ -102,13 +107,16 @@ const READ: Policy = Policy {
     daily: false,
     idempotent: false,
     body_limit: BODY_LIMIT,
+    html: false,
 };
+const PAGE: Policy = Policy { html: true, ..READ };
 const fn write(ip_limit: Option<&'static str>, idempotent: bool) -> Policy {
     Policy {
         ip_limit,
         daily: true,
         idempotent,
         body_limit: BODY_LIMIT,
+        html: false,
     }
 }
 /// Support reports carry a repro artifact of up to 64 KiB beside their text.
@@ -208,7 +216,71 @@ pub const ROUTES: &[Route] = &[
             daily: true,
             idempotent: true,
             body_limit: REPORT_BODY_LIMIT,
+            html: false,
         },
+    },
+    Route {
+        method: "GET",
+        path: "/.well-known/oauth-authorization-server",
+        handler: oauth::get_metadata,
+        policy: READ,
+    },
+    Route {
+        method: "POST",
+        path: "/oauth/register",
+        handler: oauth::post_register,
+        policy: write(None, false),
+    },
+    Route {
+        method: "GET",
+        path: "/oauth/authorize",
+        handler: pages::get_authorize,
+        policy: PAGE,
+    },
+    Route {
+        method: "POST",
+        path: "/oauth/authorize/decision",
+        handler: pages::post_decision,
+        policy: PAGE,
+    },
+    Route {
+        method: "POST",
+        path: "/oauth/token",
+        handler: oauth::post_token,
+        policy: READ,
+    },
+    Route {
+        method: "POST",
+        path: "/oauth/revoke",
+        handler: oauth::post_revoke,
+        policy: READ,
+    },
+    Route {
+        method: "POST",
+        path: "/oauth/introspect",
+        handler: oauth::post_introspect,
+        policy: READ,
+    },
+    Route {
+        method: "GET",
+        path: "/login",
+        handler: pages::get_login,
+        policy: PAGE,
+    },
+    Route {
+        method: "POST",
+        path: "/login",
+        handler: pages::post_login,
+        policy: Policy {
+            ip_limit: Some("login-ip"),
+            ..PAGE
+        },
+    },
+    Route {
+        method: "GET",
+        path: "/assets/style.css",
+        handler: pages::get_stylesheet,
+        policy: READ,
     },
     Route {
         method: "GET",
@@ -268,6 +340,7 @@ fn dispatch(app: &App, ctx: &mut Ctx<'_>) -> (&'static str, Result<Response, Api
             continue;
         }
         ctx.params = params;
+        ctx.html = route.policy.html;
         return (route.path, run(app, ctx, route));
     }
     if allowed.is_empty() {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::app::App;
 use crate::mail::{self, Sink};
-use crate::store::{StoreError, codes, request_log};
+use crate::store::{StoreError, codes, oauth, request_log};
 use crate::{daily, idempotency};
 
 const TICK: Duration = Duration::from_secs(1);
@@ -118,6 +118,7 @@ fn sweep(app: &App) -> Result<(), StoreError> {
         .write(|tx| codes::delete_expired(tx, now - EXPIRED_CODE_KEEP_SECS))?;
     app.db
         .write(|tx| request_log::delete_before(tx, now - app.config.request_log_days * 86_400))?;
+    app.db.write(|tx| oauth::sweep(tx, now))?;
     idempotency::sweep(app, now)?;
     daily::sweep(app, now)?;
     Ok(())

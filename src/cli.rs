@@ -83,6 +83,12 @@ pub struct ServeArgs {
     /// Lifetime of password-reset codes.
     #[arg(long, env = "GHARART_RESET_CODE_TTL", default_value = "1h")]
     pub reset_code_ttl: String,
+    /// Lifetime of OAuth authorization codes (at most 10m).
+    #[arg(long, env = "GHARART_AUTH_CODE_TTL", default_value = "60s")]
+    pub auth_code_ttl: String,
+    /// Let anyone register OAuth clients (otherwise a signed-in user's access token is needed).
+    #[arg(long, env = "GHARART_OPEN_REGISTRATION")]
+    pub open_registration: bool,
     /// Request threads (a bounded pool; PBKDF2 work is capped to the cores within it).
     #[arg(long, env = "GHARART_WORKERS", default_value_t = 32)]
     pub workers: usize,
@@ -91,7 +97,7 @@ pub struct ServeArgs {
     pub throttle: Switch,
     /// Change one throttle, NAME=QUOTA/WINDOW (e.g. signup-ip=100/1h); repeatable or comma-separated.
     /// Names: login-ip, login-failures, signup-ip, confirm-ip, resend-email, resend-ip,
-    /// forgot-email, forgot-ip, refresh-session, report-ip.
+    /// forgot-email, forgot-ip, refresh-session, report-ip, token-client, register-user.
     #[arg(long, env = "GHARART_THROTTLE_LIMIT", value_delimiter = ',')]
     pub throttle_limit: Vec<String>,
     /// Writes per IP per UTC day on the write routes.

@@ -21,6 +21,7 @@ pub struct Lifetimes {
     pub signup_code: i64,
     pub invite_code: i64,
     pub reset_code: i64,
+    pub auth_code: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -43,6 +44,7 @@ pub struct Config {
     pub daily_account_limit: u32,
     pub trust_proxy: bool,
     pub request_log_days: i64,
+    pub open_registration: bool,
 }
 
 impl Config {
@@ -58,6 +60,7 @@ impl Config {
             signup_code: dur("signup-code-ttl", &args.signup_code_ttl)?,
             invite_code: dur("invite-code-ttl", &args.invite_code_ttl)?,
             reset_code: dur("reset-code-ttl", &args.reset_code_ttl)?,
+            auth_code: dur("auth-code-ttl", &args.auth_code_ttl)?,
         };
         for (flag, value) in [
             ("access-ttl", lifetimes.access),
@@ -66,10 +69,14 @@ impl Config {
             ("signup-code-ttl", lifetimes.signup_code),
             ("invite-code-ttl", lifetimes.invite_code),
             ("reset-code-ttl", lifetimes.reset_code),
+            ("auth-code-ttl", lifetimes.auth_code),
         ] {
             if value == 0 {
                 return Err(format!("--{flag} must be longer than 0s"));
             }
+        }
+        if lifetimes.auth_code > 600 {
+            return Err("--auth-code-ttl must be at most 10m (RFC 6749 §4.1.2)".into());
         }
         if args.pbkdf2_iterations == 0 {
             return Err("--pbkdf2-iterations must be at least 1".into());
@@ -145,6 +152,7 @@ impl Config {
             daily_account_limit: args.daily_account_limit,
             trust_proxy: args.trust_proxy,
             request_log_days: i64::from(args.request_log_days.max(1)),
+            open_registration: args.open_registration,
         })
     }
 }

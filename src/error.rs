@@ -4,6 +4,8 @@
 use rouille::Response;
 use serde_json::json;
 
+use crate::oauth::OAuthError;
+use crate::pages::PageError;
 use crate::store::StoreError;
 use crate::throttle::Limit;
 
@@ -67,6 +69,10 @@ pub enum ApiError {
     RefreshInProgress {
         retry_after_secs: u64,
     },
+    /// An OAuth endpoint's error, in the RFC's shape (`{"error", "error_description"}`).
+    OAuth(OAuthError),
+    /// An error of the browser pages, answered with an HTML page.
+    Page(PageError),
     /// Our fault: the detail goes to the log, the client sees "internal error".
     Internal(String),
 }
@@ -95,6 +101,8 @@ impl ApiError {
             Throttled { .. } | LoginBackoff { .. } | DailyLimitReached { .. } => 429,
             Internal(_) => 500,
             Unavailable { .. } => 503,
+            OAuth(e) => e.status(),
+            Page(e) => e.status(),
         }
     }
 
@@ -130,6 +138,8 @@ impl ApiError {
             SessionRevoked => "session_revoked",
             RefreshInProgress { .. } => "refresh_in_progress",
             Internal(_) => "internal_error",
+            OAuth(e) => e.code(),
+            Page(e) => e.code(),
         }
     }
 
@@ -179,6 +189,8 @@ impl ApiError {
             SessionRevoked => "the session was revoked; sign in again".into(),
             RefreshInProgress { .. } => "another refresh of this session is in progress; retry shortly".into(),
             Internal(_) => "internal error".into(),
+            OAuth(e) => e.description(),
+            Page(e) => e.code().replace('_', " "),
         }
     }
 
@@ -194,8 +206,15 @@ impl ApiError {
     /// The JSON envelope of API.md, with the headers each error calls for.
     pub fn into_response(self, request_id: &str) -> Response {
         match &self {
-            ApiError::Internal(detail) => log::error!("{request_id}: internal error: {detail}"),
+            ApiError::Internal(detail) | ApiError::OAuth(OAuthError::ServerError(detail)) => {
+                log::error!("{request_id}: internal error: {detail}")
+            }
             other => log::debug!("{request_id}: {}", other.code()),
+        }
+        match self {
+            ApiError::OAuth(e) => return oauth_response(&e),
+            ApiError::Page(e) => return e.render(request_id),
+            _ => {}
         }
         let mut error =
             json!({"code": self.code(), "message": self.message(), "requestId": request_id});
@@ -247,6 +266,44 @@ impl ApiError {
             ApiError::MethodNotAllowed { allow } => resp.with_unique_header("Allow", allow),
             _ => resp,
         }
+    }
+}
+
+/// RFC 6749 §5.2 / RFC 7591 §3.2.2 / RFC 6750 §3: `{"error", "error_description"}`.
+fn oauth_response(e: &OAuthError) -> Response {
+    let body =
+        serde_json::to_vec(&json!({"error": e.code(), "error_description": e.description()}))
+            .unwrap_or_default();
+    let resp = Response::from_data("application/json", body)
+        .with_status_code(e.status())
+        .with_unique_header("Pragma", "no-cache");
+    match e {
+        OAuthError::InvalidClient { basic: true, .. } => resp.with_unique_header(
+            "WWW-Authenticate",
+            "Basic realm=\"gharart-id\", charset=\"UTF-8\"",
+        ),
+        OAuthError::InvalidToken(_) => {
+            resp.with_unique_header("WWW-Authenticate", "Bearer error=\"invalid_token\"")
+        }
+        OAuthError::InsufficientScope(_) => {
+            resp.with_unique_header("WWW-Authenticate", "Bearer error=\"insufficient_scope\"")
+        }
+        OAuthError::TemporarilyUnavailable {
+            retry_after_secs, ..
+        } => resp.with_unique_header("Retry-After", retry_after_secs.to_string()),
+        _ => resp,
+    }
+}
+
+impl From<OAuthError> for ApiError {
+    fn from(e: OAuthError) -> Self {
+        ApiError::OAuth(e)
+    }
+}
+
+impl From<PageError> for ApiError {
+    fn from(e: PageError) -> Self {
+        ApiError::Page(e)
     }
 }
 

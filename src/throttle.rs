@@ -17,7 +17,7 @@ pub struct Limit {
 }
 
 /// The defaults of API.md; `--throttle-limit NAME=QUOTA/WINDOW` changes any of them.
-pub const DEFAULT_LIMITS: [Limit; 10] = [
+pub const DEFAULT_LIMITS: [Limit; 12] = [
     Limit {
         name: "login-ip",
         quota: 60,
@@ -66,6 +66,16 @@ pub const DEFAULT_LIMITS: [Limit; 10] = [
     Limit {
         name: "report-ip",
         quota: 10,
+        window: 3600,
+    },
+    Limit {
+        name: "token-client",
+        quota: 600,
+        window: 60,
+    },
+    Limit {
+        name: "register-user",
+        quota: 20,
         window: 3600,
     },
 ];

@@ -1,29 +1,31 @@
-//! Password login (`POST /v2/auth/login`): the hash runs whether or not the account exists, so
-//! timing does not reveal which logins are registered; then a session starts.
+//! Password login (`POST /v2/auth/login` and the sign-in page): the hash runs whether or not the
+//! account exists, so timing does not reveal which logins are registered; then a session starts.
 
 use super::{SessionState, SessionView, fresh_id, hash_password, hashing, session_view};
 use crate::app::App;
 use crate::clock::Timestamp;
 use crate::error::ApiError;
 use crate::password::{self, Verdict};
-use crate::store::{sessions, users};
+use crate::store::oauth;
+use crate::store::sessions::{self, NewSession};
+use crate::store::users::{self, UserRow};
+use crate::token::opaque::sha256;
 
-/// Checks the credentials and starts a session. Errors: `invalid_credentials` (unknown login or
-/// wrong password, alike), `account_disabled`, `confirmation_required`, `unavailable` (hash queue full).
-pub fn login(
+/// Checks a login name (handle or email) and password, with the login throttle, and upgrades an
+/// old hash. Errors: `invalid_credentials` (unknown login or wrong password, alike),
+/// `login_backoff`, `account_disabled`, `confirmation_required`, `unavailable` (hash queue full).
+pub fn check_credentials(
     app: &App,
     login: &str,
     password: &str,
-    user_agent: Option<&str>,
     now: Timestamp,
-) -> Result<SessionView, ApiError> {
+) -> Result<UserRow, ApiError> {
     let throttle_key = login.to_lowercase();
     app.throttle.login_gate(&throttle_key, now)?;
     let user = if login.contains('@') {
         app.db.read(|c| users::find_by_email(c, login))?
     } else {
-        app.db
-            .read(|c| users::find_by_handle(c, &login.to_lowercase()))?
+        app.db.read(|c| users::find_by_handle(c, &throttle_key))?
     };
     let iterations = app.config.pbkdf2_iterations;
     let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
@@ -42,18 +44,38 @@ pub fn login(
     if !user.email_confirmed {
         return Err(ApiError::ConfirmationRequired);
     }
-    let upgraded = if needs_upgrade {
-        Some(hash_password(app, password)?)
-    } else {
-        None
-    };
+    if needs_upgrade {
+        let hash = hash_password(app, password)?;
+        app.db
+            .write(|tx| users::set_password_hash(tx, &user.id, &hash, now))?;
+    }
+    Ok(user)
+}
+
+/// Checks the credentials and starts an API session. Errors as [`check_credentials`].
+pub fn login(
+    app: &App,
+    login: &str,
+    password: &str,
+    user_agent: Option<&str>,
+    now: Timestamp,
+) -> Result<SessionView, ApiError> {
+    let user = check_credentials(app, login, password, now)?;
     let session_id = fresh_id("ses_")?;
     let expires_at = now + app.config.lifetimes.refresh_absolute;
     app.db.write(|tx| {
-        if let Some(hash) = &upgraded {
-            users::set_password_hash(tx, &user.id, hash, now)?;
-        }
-        sessions::insert(tx, &session_id, &user.id, now, expires_at, user_agent)
+        sessions::insert(
+            tx,
+            &NewSession {
+                id: &session_id,
+                user_id: &user.id,
+                now,
+                expires_at,
+                user_agent,
+                client_id: None,
+                scope: None,
+            },
+        )
     })?;
     let state = SessionState {
         id: &session_id,
@@ -62,4 +84,21 @@ pub fn login(
         expires_at,
     };
     session_view(app, &user, &state, now)
+}
+
+/// Checks the credentials and starts a browser session for the pages; returns the user and the
+/// session cookie's value (only its SHA-256 is stored).
+pub fn sign_in_browser(
+    app: &App,
+    login: &str,
+    password: &str,
+    now: Timestamp,
+) -> Result<(UserRow, String), ApiError> {
+    let user = check_credentials(app, login, password, now)?;
+    let cookie = fresh_id("bs_")?;
+    let expires_at = now + crate::pages::BROWSER_SESSION_SECS;
+    app.db.write(|tx| {
+        oauth::insert_browser_session(tx, &sha256(cookie.as_bytes()), &user.id, now, expires_at)
+    })?;
+    Ok((user, cookie))
 }

@@ -67,6 +67,32 @@ pub struct SessionState<'a> {
     pub expires_at: Timestamp,
 }
 
+/// Signs an access token (API.md, Tokens) and returns it with its expiry.
+pub fn mint_access_token(
+    app: &App,
+    sub: &str,
+    sid: Option<&str>,
+    scope: &str,
+    client_id: Option<&str>,
+    now: Timestamp,
+) -> Result<(String, Timestamp), ApiError> {
+    let exp = now + app.config.lifetimes.access;
+    let claims = Claims {
+        iss: app.issuer.clone(),
+        sub: sub.to_owned(),
+        aud: app.audience.clone(),
+        exp,
+        iat: now,
+        jti: new_id("at_").map_err(|e| ApiError::Internal(e.to_string()))?,
+        sid: sid.map(str::to_owned),
+        scope: scope.to_owned(),
+        client_id: client_id.map(str::to_owned),
+    };
+    let token = jwt::sign(&app.keys(), &claims)
+        .ok_or_else(|| ApiError::Internal("no current signing key".into()))?;
+    Ok((token, exp))
+}
+
 /// Mints the access token and the refresh token of `generation` for a first-party session,
 /// which holds every scope the server knows.
 pub fn session_view(
@@ -75,28 +101,21 @@ pub fn session_view(
     s: &SessionState<'_>,
     now: Timestamp,
 ) -> Result<SessionView, ApiError> {
-    let access_ttl = app.config.lifetimes.access;
-    let claims = Claims {
-        iss: app.issuer.clone(),
-        sub: user.id.clone(),
-        aud: app.audience.clone(),
-        exp: now + access_ttl,
-        iat: now,
-        jti: new_id("at_").map_err(|e| ApiError::Internal(e.to_string()))?,
-        sid: Some(s.id.to_owned()),
-        scope: app.config.scopes.join(" "),
-        client_id: None,
-    };
-    let keys = app.keys();
-    let access_token = jwt::sign(&keys, &claims)
-        .ok_or_else(|| ApiError::Internal("no current signing key".into()))?;
-    let refresh_token = refresh::mint(keys.refresh_secret(), s.id, s.generation);
+    let (access_token, exp) = mint_access_token(
+        app,
+        &user.id,
+        Some(s.id),
+        &app.config.scopes.join(" "),
+        None,
+        now,
+    )?;
+    let refresh_token = refresh::mint(app.keys().refresh_secret(), s.id, s.generation);
     let refresh_expires = (s.last_used_at + app.config.lifetimes.refresh_idle).min(s.expires_at);
     Ok(SessionView {
         access_token,
         token_type: "Bearer",
-        expires_in: access_ttl,
-        expires_at: rfc3339(now + access_ttl),
+        expires_in: exp - now,
+        expires_at: rfc3339(exp),
         refresh_token,
         refresh_expires_at: rfc3339(refresh_expires),
         session_id: s.id.to_owned(),

@@ -15,7 +15,7 @@ use crate::app::App;
 use crate::clock::{Timestamp, rfc3339};
 use crate::error::ApiError;
 use crate::store::sessions::{self, RevokeReason, SessionRow};
-use crate::store::{StoreError, users};
+use crate::store::{StoreError, oauth, users};
 use crate::token::{jwt, refresh};
 
 /// How long a refresh waits on a concurrent one before answering 409 + `Retry-After`.
@@ -26,9 +26,28 @@ enum Rotation {
     Refused(ApiError),
 }
 
-/// Exchanges a refresh token for a new session body. Errors: `refresh_token_invalid`,
+/// Exchanges a refresh token for a new first-party session body. Errors: `refresh_token_invalid`,
 /// `refresh_token_expired`, `refresh_token_reused`, `session_revoked`, `refresh_in_progress`.
 pub fn refresh(app: &App, token: &str, now: Timestamp) -> Result<SessionView, ApiError> {
+    let (user, s) = rotate(app, token, None, now)?;
+    let state = SessionState {
+        id: &s.id,
+        generation: s.generation,
+        last_used_at: s.last_used_at,
+        expires_at: s.expires_at,
+    };
+    session_view(app, &user, &state, now)
+}
+
+/// Rotates the session a refresh token names, for the client it was issued to (`None`: a
+/// first-party login), and returns its user and its state after the rotation. Errors as
+/// [`refresh`].
+pub fn rotate(
+    app: &App,
+    token: &str,
+    client_id: Option<&str>,
+    now: Timestamp,
+) -> Result<(Box<users::UserRow>, SessionRow), ApiError> {
     let keys = app.keys();
     let claim = refresh::open(keys.refresh_secret(), token).ok_or(ApiError::RefreshTokenInvalid)?;
     app.throttle
@@ -38,6 +57,9 @@ pub fn refresh(app: &App, token: &str, now: Timestamp) -> Result<SessionView, Ap
         let Some(s) = sessions::find(tx, &claim.session_id)? else {
             return Ok(Rotation::Refused(ApiError::RefreshTokenInvalid));
         };
+        if s.client_id.as_deref() != client_id {
+            return Ok(Rotation::Refused(ApiError::RefreshTokenInvalid));
+        }
         if let Some((_, reason)) = s.revoked {
             let reused_this =
                 reason == RevokeReason::Reuse && s.reused_generation == Some(claim.generation);
@@ -75,23 +97,14 @@ pub fn refresh(app: &App, token: &str, now: Timestamp) -> Result<SessionView, Ap
         let s = sessions::find(tx, &s.id)?.ok_or(ApiError::RefreshTokenInvalid)?;
         Ok::<_, ApiError>(Rotation::Issued(Box::new(user), s))
     });
-    let (user, s) = match outcome {
-        Ok(Rotation::Issued(user, s)) => (user, s),
-        Ok(Rotation::Refused(e)) => return Err(e),
-        Err(ApiError::Unavailable { .. }) => {
-            return Err(ApiError::RefreshInProgress {
-                retry_after_secs: 1,
-            });
-        }
-        Err(e) => return Err(e),
-    };
-    let state = SessionState {
-        id: &s.id,
-        generation: s.generation,
-        last_used_at: s.last_used_at,
-        expires_at: s.expires_at,
-    };
-    session_view(app, &user, &state, now)
+    match outcome {
+        Ok(Rotation::Issued(user, s)) => Ok((user, s)),
+        Ok(Rotation::Refused(e)) => Err(e),
+        Err(ApiError::Unavailable { .. }) => Err(ApiError::RefreshInProgress {
+            retry_after_secs: 1,
+        }),
+        Err(e) => Err(e),
+    }
 }
 
 /// The kind of bearer credential.
@@ -153,6 +166,9 @@ pub fn authenticate(
         if session.revoked.is_some() || session.user_id != claims.sub {
             return Err(ApiError::SessionRevoked);
         }
+    }
+    if app.db.read(|c| oauth::is_jti_revoked(c, &claims.jti))? {
+        return Err(ApiError::InvalidToken("the token was revoked"));
     }
     Ok(Principal {
         user_id: claims.sub,

@@ -3,7 +3,9 @@
 //! parsing, authentication with the daily account budget, and JSON responses.
 
 pub mod auth;
+pub mod oauth;
 pub mod ops;
+pub mod pages;
 pub mod support;
 pub mod tokens;
 
@@ -20,6 +22,7 @@ use crate::auth::session::{self, Principal};
 use crate::clock::Timestamp;
 use crate::daily::{self, Budget};
 use crate::error::ApiError;
+use crate::pages::PageError;
 
 /// One request as the handlers see it.
 pub struct Ctx<'a> {
@@ -31,6 +34,8 @@ pub struct Ctx<'a> {
     pub body: Vec<u8>,
     /// The values of the route's `{…}` segments, in order.
     pub params: Vec<String>,
+    /// The route is a browser page: errors become HTML pages.
+    pub html: bool,
     user: RefCell<Option<String>>,
     error_code: Cell<Option<&'static str>>,
 }
@@ -44,6 +49,7 @@ impl<'a> Ctx<'a> {
             ip,
             body: Vec::new(),
             params: Vec::new(),
+            html: false,
             user: RefCell::new(None),
             error_code: Cell::new(None),
         }
@@ -112,7 +118,18 @@ impl<'a> Ctx<'a> {
     /// Renders an error, remembering its code for the request record.
     pub fn render_error(&self, e: ApiError) -> Response {
         self.error_code.set(Some(e.code()));
-        e.into_response(&self.request_id)
+        match e {
+            ApiError::Page(_) => e.into_response(&self.request_id),
+            other if self.html => {
+                let page = PageError::Failed {
+                    status: other.status(),
+                    code: other.code(),
+                    message: other.message(),
+                };
+                ApiError::Page(page).into_response(&self.request_id)
+            }
+            other => other.into_response(&self.request_id),
+        }
     }
 
     pub fn error_code(&self) -> Option<&'static str> {

@@ -2,10 +2,12 @@
 //! readers, reused across requests), the `read`/`write` helpers, and `StoreError`. Every SQL
 //! statement lives in one of the per-table modules below.
 
+pub mod clients;
 pub mod codes;
 pub mod daily;
 pub mod idempotency;
 pub mod migrate;
+pub mod oauth;
 pub mod outbox;
 pub mod pats;
 pub mod reports;

@@ -12,6 +12,10 @@ pub enum RevokeReason {
     Reuse,
     PasswordReset,
     Disabled,
+    /// An authorization code was used twice; the grant issued from it is revoked.
+    CodeReuse,
+    /// Revoked through `/oauth/revoke`.
+    Revoked,
 }
 
 impl RevokeReason {
@@ -21,6 +25,8 @@ impl RevokeReason {
             RevokeReason::Reuse => "reuse",
             RevokeReason::PasswordReset => "password_reset",
             RevokeReason::Disabled => "disabled",
+            RevokeReason::CodeReuse => "code_reuse",
+            RevokeReason::Revoked => "revoked",
         }
     }
 
@@ -29,6 +35,8 @@ impl RevokeReason {
             "reuse" => RevokeReason::Reuse,
             "password_reset" => RevokeReason::PasswordReset,
             "disabled" => RevokeReason::Disabled,
+            "code_reuse" => RevokeReason::CodeReuse,
+            "revoked" => RevokeReason::Revoked,
             _ => RevokeReason::Logout,
         }
     }
@@ -45,6 +53,10 @@ pub struct SessionRow {
     pub expires_at: Timestamp,
     pub revoked: Option<(Timestamp, RevokeReason)>,
     pub reused_generation: Option<i64>,
+    /// The OAuth client of the grant; `None` for a first-party login.
+    pub client_id: Option<String>,
+    /// The grant's scopes; `None` for a first-party login (every scope).
+    pub scope: Option<String>,
 }
 
 impl SessionRow {
@@ -60,23 +72,30 @@ impl SessionRow {
             expires_at: row.get("expires_at")?,
             revoked: revoked_at.map(|t| (t, RevokeReason::parse(reason.as_deref().unwrap_or("")))),
             reused_generation: row.get("reused_generation")?,
+            client_id: row.get("client_id")?,
+            scope: row.get("scope")?,
         })
     }
 }
 
+/// A session to start.
+pub struct NewSession<'a> {
+    pub id: &'a str,
+    pub user_id: &'a str,
+    pub now: Timestamp,
+    pub expires_at: Timestamp,
+    pub user_agent: Option<&'a str>,
+    pub client_id: Option<&'a str>,
+    pub scope: Option<&'a str>,
+}
+
 /// Starts a session at generation 0.
-pub fn insert(
-    conn: &Connection,
-    id: &str,
-    user_id: &str,
-    now: Timestamp,
-    expires_at: Timestamp,
-    user_agent: Option<&str>,
-) -> Result<(), StoreError> {
+pub fn insert(conn: &Connection, s: &NewSession<'_>) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent) VALUES (?1, ?2, ?3, ?3, ?4, ?5)",
+        "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, client_id, scope)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7)",
     )?
-    .execute(params![id, user_id, now, expires_at, user_agent])?;
+    .execute(params![s.id, s.user_id, s.now, s.expires_at, s.user_agent, s.client_id, s.scope])?;
     Ok(())
 }
 
@@ -84,7 +103,8 @@ pub fn insert(
 pub fn find(conn: &Connection, id: &str) -> Result<Option<SessionRow>, StoreError> {
     Ok(conn
         .prepare_cached(
-            "SELECT id, user_id, generation, created_at, last_used_at, expires_at, revoked_at, revoke_reason, reused_generation
+            "SELECT id, user_id, generation, created_at, last_used_at, expires_at, revoked_at, revoke_reason, reused_generation,
+                    client_id, scope
                FROM sessions WHERE id = ?1",
         )?
         .query_row([id], SessionRow::from_row)
@@ -186,7 +206,18 @@ mod tests {
                     now: 0,
                 },
             )?;
-            insert(tx, "s1", "u1", 100, 1000, Some("curl"))
+            insert(
+                tx,
+                &NewSession {
+                    id: "s1",
+                    user_id: "u1",
+                    now: 100,
+                    expires_at: 1000,
+                    user_agent: Some("curl"),
+                    client_id: None,
+                    scope: None,
+                },
+            )
         })
         .unwrap();
         f

@@ -1,0 +1,119 @@
+//! The OAuth endpoints that speak JSON: metadata (RFC 8414), registration (RFC 7591), token
+//! (RFC 6749 §3.2), revocation (RFC 7009) and introspection (RFC 7662). Errors are `OAuthError`s.
+
+use rouille::Response;
+use serde_json::{Map, Value};
+
+use super::{Ctx, json};
+use crate::app::App;
+use crate::auth::session;
+use crate::error::ApiError;
+use crate::oauth::{OAuthError, clients, inspect, metadata, token};
+use crate::urlenc::Params;
+
+/// The form body of a token-endpoint style request (RFC 6749 §3.2: form-urlencoded, no repeats).
+fn form(ctx: &Ctx<'_>) -> Result<Params, OAuthError> {
+    let media = ctx
+        .req
+        .header("Content-Type")
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if media != "application/x-www-form-urlencoded" {
+        return Err(OAuthError::InvalidRequest(
+            "send the parameters as application/x-www-form-urlencoded".into(),
+        ));
+    }
+    let text = std::str::from_utf8(&ctx.body)
+        .map_err(|_| OAuthError::InvalidRequest("the body is not UTF-8".into()))?;
+    Params::parse(text).map_err(OAuthError::InvalidRequest)
+}
+
+fn no_store(resp: Response) -> Response {
+    resp.with_unique_header("Cache-Control", "no-store")
+        .with_unique_header("Pragma", "no-cache")
+}
+
+/// `GET /.well-known/oauth-authorization-server` → 200 metadata.
+pub fn get_metadata(app: &App, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    json(200, &metadata::document(app))
+}
+
+/// `POST /oauth/register` → 201 client metadata with `client_id` (and `client_secret`, once).
+pub fn post_register(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let owner = if app.config.open_registration && ctx.bearer().is_none() {
+        app.throttle
+            .hit("register-user", &ctx.ip.to_string(), ctx.now)
+            .map_err(token::oauth_error)?;
+        None
+    } else {
+        let who = session::authenticate(app, ctx.bearer(), ctx.now)
+            .map_err(|e| OAuthError::InvalidToken(e.message()))?;
+        who.require_session().map_err(|_| {
+            OAuthError::InsufficientScope(
+                "a personal access token cannot register clients; use a signed-in session".into(),
+            )
+        })?;
+        ctx.set_user(&who.user_id);
+        app.throttle
+            .hit("register-user", &who.user_id, ctx.now)
+            .map_err(token::oauth_error)?;
+        Some(who.user_id)
+    };
+    let body: Map<String, Value> = match serde_json::from_slice(&ctx.body) {
+        Ok(Value::Object(map)) => map,
+        _ => {
+            return Err(OAuthError::InvalidClientMetadata(
+                "the body must be a JSON object of client metadata".into(),
+            )
+            .into());
+        }
+    };
+    let answer = clients::register(app, &body, owner.as_deref(), ctx.now)?;
+    Ok(no_store(json(201, &answer)?))
+}
+
+/// `POST /oauth/token` → 200 token response.
+pub fn post_token(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let form = form(ctx)?;
+    let client = clients::authenticate(app, ctx.req.header("Authorization"), &form)?;
+    app.throttle
+        .hit("token-client", &client.id, ctx.now)
+        .map_err(token::oauth_error)?;
+    let answer = token::exchange(app, &client, &form, ctx.now)?;
+    Ok(no_store(json(200, &answer)?))
+}
+
+/// `POST /oauth/revoke` → 200, also for unknown tokens (RFC 7009 §2.2).
+pub fn post_revoke(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let form = form(ctx)?;
+    let client = clients::authenticate(app, ctx.req.header("Authorization"), &form)?;
+    let token = form
+        .get("token")
+        .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
+    inspect::revoke(app, &client, token, ctx.now)?;
+    Ok(no_store(Response::text("").with_status_code(200)))
+}
+
+/// `POST /oauth/introspect` → 200 `{active, …}` for a confidential client.
+pub fn post_introspect(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let form = form(ctx)?;
+    let client = clients::authenticate(app, ctx.req.header("Authorization"), &form)?;
+    if client.secret_hash.is_none() {
+        return Err(OAuthError::InvalidClient {
+            basic: false,
+            description: "introspection needs a confidential client".into(),
+        }
+        .into());
+    }
+    let token = form
+        .get("token")
+        .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
+    Ok(no_store(json(
+        200,
+        &inspect::introspect(app, token, ctx.now)?,
+    )?))
+}
