@@ -8,6 +8,8 @@ mod crash;
 mod examples;
 mod idempotency;
 mod login;
+mod oauth;
+mod oauth_support;
 mod refresh;
 mod reset;
 mod signup;

@@ -1,0 +1,1044 @@
+//! The OAuth 2.1 authorization server over HTTP (API.md, OAuth; RFC 8414, 7591, 6749, 7636,
+//! 9207, 7009, 7662). The same flow in a real browser is in `browser.rs`.
+
+use serde_json::json;
+
+use crate::common::*;
+use crate::oauth_support::*;
+
+#[test]
+fn metadata_names_every_endpoint_and_only_s256() {
+    let s = TestServer::start();
+    let r = request(
+        s.addr,
+        "GET",
+        "/.well-known/oauth-authorization-server",
+        &[],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+    assert!(
+        r.header("Content-Type")
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let m = r.json();
+    let issuer = format!("http://{}", s.addr);
+    assert_eq!(
+        m["issuer"], issuer,
+        "RFC 8414 §3.3: identical to the issuer"
+    );
+    for (field, path) in [
+        ("authorization_endpoint", "/oauth/authorize"),
+        ("token_endpoint", "/oauth/token"),
+        ("registration_endpoint", "/oauth/register"),
+        ("revocation_endpoint", "/oauth/revoke"),
+        ("introspection_endpoint", "/oauth/introspect"),
+    ] {
+        assert_eq!(m[field], format!("{issuer}{path}"));
+    }
+    assert_eq!(m["response_types_supported"], json!(["code"]));
+    assert_eq!(m["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(
+        m["grant_types_supported"],
+        json!(["authorization_code", "refresh_token", "client_credentials"])
+    );
+    assert_eq!(
+        m["token_endpoint_auth_methods_supported"],
+        json!(["client_secret_basic", "client_secret_post", "none"])
+    );
+    assert_eq!(
+        m["scopes_supported"],
+        json!(["profile", "email", "offline_access"])
+    );
+    assert_eq!(m["authorization_response_iss_parameter_supported"], true);
+}
+
+#[test]
+fn registration_applies_rfc7591_defaults_and_refuses_bad_metadata() {
+    let s = TestServer::start();
+    let at = s.ready_user("dev")["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = s.post("/oauth/register", json!({"redirect_uris": [CALLBACK]}));
+    assert_eq!(
+        (r.status, oauth_error(&r).as_str()),
+        (401, "invalid_token"),
+        "registration needs a signed-in user"
+    );
+    assert!(r.header("WWW-Authenticate").unwrap().starts_with("Bearer"));
+
+    let r = s.post_auth(
+        "/oauth/register",
+        json!({"redirect_uris": [CALLBACK], "client_name": "Dash"}),
+        &at,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.header("Cache-Control"), Some("no-store"));
+    let c = r.json();
+    assert!(
+        c["client_id"]
+            .as_str()
+            .unwrap()
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    );
+    assert!(c["client_secret"].as_str().unwrap().starts_with("gha_cs_"));
+    assert_eq!(c["client_secret_expires_at"], 0);
+    assert!(c["client_id_issued_at"].is_i64());
+    assert_eq!(c["grant_types"], json!(["authorization_code"]));
+    assert_eq!(c["response_types"], json!(["code"]));
+    assert_eq!(c["token_endpoint_auth_method"], "client_secret_basic");
+    assert_eq!(c["redirect_uris"], json!([CALLBACK]));
+    assert_eq!(c["client_name"], "Dash");
+
+    let public = register(
+        &s,
+        &at,
+        json!({"token_endpoint_auth_method": "none", "redirect_uris": ["com.gharart.app:/oauth", "http://[::1]/cb"]}),
+    );
+    assert!(
+        public.get("client_secret").is_none(),
+        "a public client has no secret"
+    );
+
+    let cc = register(
+        &s,
+        &at,
+        json!({"grant_types": ["client_credentials"], "redirect_uris": []}),
+    );
+    assert_eq!(
+        cc["response_types"],
+        json!([]),
+        "no redirect URI needed without the code grant"
+    );
+
+    let bad = [
+        (
+            json!({"redirect_uris": ["http://app.example/cb"]}),
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"redirect_uris": ["https://app.example/cb#frag"]}),
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"redirect_uris": ["/relative"]}),
+            "invalid_redirect_uri",
+        ),
+        (json!({"redirect_uris": []}), "invalid_redirect_uri"),
+        (
+            json!({"redirect_uris": [CALLBACK], "grant_types": ["password"]}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [CALLBACK], "grant_types": ["implicit"]}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [CALLBACK], "response_types": ["token"]}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"grant_types": ["client_credentials"], "token_endpoint_auth_method": "none"}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [CALLBACK], "token_endpoint_auth_method": "private_key_jwt"}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [CALLBACK], "scope": "admin"}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": "https://app.example/cb"}),
+            "invalid_client_metadata",
+        ),
+    ];
+    for (body, code) in bad {
+        let r = s.post_auth("/oauth/register", body.clone(), &at);
+        assert_eq!((r.status, oauth_error(&r).as_str()), (400, code), "{body}");
+    }
+    let pat = s
+        .post_auth(
+            "/v2/auth/tokens",
+            json!({"name": "p", "scopes": ["profile"], "expiresInDays": 1}),
+            &at,
+        )
+        .json();
+    let r = s.post_auth(
+        "/oauth/register",
+        json!({"redirect_uris": [CALLBACK]}),
+        pat["token"].as_str().unwrap(),
+    );
+    assert_eq!(
+        (r.status, oauth_error(&r).as_str()),
+        (403, "insufficient_scope"),
+        "a PAT cannot register clients"
+    );
+
+    let open = TestServer::start_with(&["--open-registration"]);
+    let r = open.post("/oauth/register", json!({"redirect_uris": [CALLBACK]}));
+    assert_eq!(r.status, 201, "--open-registration needs no token");
+}
+
+#[test]
+fn code_flow_with_pkce_refresh_and_remembered_consent() {
+    let s = TestServer::start();
+    let at = s.ready_user("holly")["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let client = register(&s, &at, json!({}));
+    let (verifier, challenge) = pkce();
+    let mut b = Browser::default();
+
+    let url = authorize_url(&client, &challenge, &[]);
+    let back = b.sign_in_at(&s, &url, "holly");
+    assert!(back.starts_with("/oauth/authorize?"), "{back}");
+    let session_cookie = b.cookies.get("gharart_session").cloned().unwrap();
+    let consent = b.get(&s, &back);
+    let html = consent.text();
+    assert_eq!(consent.status, 200);
+    assert!(
+        html.contains("Campaign Dashboard") && html.contains("127.0.0.1:9"),
+        "names the client and the redirect host"
+    );
+    assert!(
+        html.contains("name=\"decision\" value=\"approve\"")
+            && html.contains("name=\"decision\" value=\"deny\"")
+    );
+    assert_eq!(consent.header("X-Frame-Options"), Some("DENY"));
+    assert!(
+        consent
+            .header("Content-Security-Policy")
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    assert!(
+        !consent
+            .header("Content-Security-Policy")
+            .unwrap()
+            .contains("form-action")
+    );
+    assert_eq!(consent.header("Referrer-Policy"), Some("no-referrer"));
+
+    let r = b.post(
+        &s,
+        "/oauth/authorize/decision",
+        &[
+            ("csrf_token", &hidden(&html, "csrf_token")),
+            ("request_id", &hidden(&html, "request_id")),
+            ("decision", "approve"),
+        ],
+    );
+    assert_eq!(r.status, 303);
+    let location = r.header("Location").unwrap().to_owned();
+    assert!(location.starts_with(CALLBACK));
+    let q = query_of(&location);
+    assert_eq!(q["state"], "st-123");
+    assert_eq!(q["iss"], format!("http://{}", s.addr), "RFC 9207");
+
+    let t = exchange(&s, &client, &q["code"], &verifier);
+    assert_eq!(t.status, 200, "{}", t.text());
+    assert_eq!(t.header("Cache-Control"), Some("no-store"));
+    assert_eq!(t.header("Pragma"), Some("no-cache"));
+    let tokens = t.json();
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["expires_in"], 900);
+    assert_eq!(tokens["scope"], "profile email");
+    let access = tokens["access_token"].as_str().unwrap();
+    let me = s.get_auth("/v2/auth/me", access);
+    assert_eq!(
+        me.status,
+        200,
+        "OAuth access tokens work at /v2/auth/me with profile: {}",
+        me.text()
+    );
+    assert_eq!(me.json()["user"]["handle"], "holly");
+    assert_eq!(
+        me.json()["credential"]["scopes"],
+        json!(["profile", "email"])
+    );
+
+    let refreshed = form_post(
+        &s,
+        "/oauth/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ("scope", "profile"),
+        ],
+        Some(&basic(&client)),
+    );
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text());
+    assert_eq!(refreshed.json()["scope"], "profile", "scope can narrow");
+    let widen = form_post(
+        &s,
+        "/oauth/token",
+        &[
+            ("grant_type", "refresh_token"),
+            (
+                "refresh_token",
+                refreshed.json()["refresh_token"].as_str().unwrap(),
+            ),
+            ("scope", "profile offline_access"),
+        ],
+        Some(&basic(&client)),
+    );
+    assert_eq!(
+        (widen.status, oauth_error(&widen).as_str()),
+        (400, "invalid_scope"),
+        "never widen"
+    );
+    let first_party = s.post(
+        "/v2/auth/refresh",
+        json!({"refreshToken": refreshed.json()["refresh_token"]}),
+    );
+    assert_eq!(
+        first_party.error_code(),
+        "refresh_token_invalid",
+        "a client's refresh token is not a first-party one"
+    );
+
+    // Remembered consent: straight back with a code; prompt=consent asks again; prompt=none answers silently.
+    let (_, challenge2) = pkce();
+    let r = b.get(&s, &authorize_url(&client, &challenge2, &[]));
+    assert_eq!(r.status, 303, "consent is remembered: {}", r.text());
+    assert!(query_of(r.header("Location").unwrap()).contains_key("code"));
+    let r = b.get(
+        &s,
+        &authorize_url(&client, &challenge2, &[("prompt", "consent")]),
+    );
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("value=\"approve\""));
+    let r = b.get(
+        &s,
+        &authorize_url(&client, &challenge2, &[("prompt", "none")]),
+    );
+    assert!(query_of(r.header("Location").unwrap()).contains_key("code"));
+    let r = b.get(
+        &s,
+        &authorize_url(
+            &client,
+            &challenge2,
+            &[("prompt", "none"), ("scope", "profile offline_access")],
+        ),
+    );
+    assert_eq!(
+        query_of(r.header("Location").unwrap())["error"],
+        "consent_required"
+    );
+    let mut stranger = Browser::default();
+    let r = stranger.get(
+        &s,
+        &authorize_url(&client, &challenge2, &[("prompt", "none")]),
+    );
+    let q = query_of(r.header("Location").unwrap());
+    assert_eq!(
+        (q["error"].as_str(), q["state"].as_str()),
+        ("login_required", "st-123")
+    );
+    // prompt=login shows the sign-in form even with a session.
+    let r = b.get(
+        &s,
+        &authorize_url(&client, &challenge2, &[("prompt", "login")]),
+    );
+    assert!(r.text().contains("name=\"password\""));
+    assert!(
+        !hidden(&r.text(), "return_to").contains("prompt=login"),
+        "no loop back into prompt=login"
+    );
+    assert_eq!(b.cookies.get("gharart_session"), Some(&session_cookie));
+}
+
+#[test]
+fn client_and_redirect_errors_never_redirect() {
+    let s = TestServer::start();
+    let at = s.ready_user("ivy")["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let client = register(
+        &s,
+        &at,
+        json!({"redirect_uris": ["https://dash.gharart.com/oauth/callback", CALLBACK]}),
+    );
+    let (_, challenge) = pkce();
+    let mut b = Browser::default();
+
+    let r = b.get(
+        &s,
+        &authorize_url(&client, &challenge, &[("client_id", "cli_nope")]),
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.header("Location").is_none());
+    let rid = r.header("X-Request-Id").unwrap().to_owned();
+    assert!(r.text().contains(&rid), "the page shows its request ID");
+    assert!(r.text().contains("cli_nope"));
+
+    let r = b.get(
+        &s,
+        &authorize_url(
+            &client,
+            &challenge,
+            &[("redirect_uri", "https://dash.gharart.com/oauth/callback/")],
+        ),
+    );
+    assert_eq!(r.status, 400);
+    assert!(
+        r.header("Location").is_none(),
+        "a mismatched redirect_uri never redirects"
+    );
+    let html = r.text();
+    assert!(html.contains("trailing slash"), "{html}");
+    assert!(
+        html.contains("https://dash.gharart.com/oauth/callback"),
+        "names the closest registered URI"
+    );
+    assert!(html.contains(r.header("X-Request-Id").unwrap()));
+
+    let r = b.get(
+        &s,
+        &authorize_url(
+            &client,
+            &challenge,
+            &[("redirect_uri", "http://dash.gharart.com/oauth/callback")],
+        ),
+    );
+    assert!(r.text().contains("scheme"));
+    let r = b.get(
+        &s,
+        &authorize_url(&client, &challenge, &[("redirect_uri", "")]),
+    );
+    assert_eq!(r.status, 400, "two registered URIs and none sent");
+    let loopback = authorize_url(
+        &client,
+        &challenge,
+        &[("redirect_uri", "http://127.0.0.1:51234/callback")],
+    );
+    assert_eq!(
+        b.get(&s, &loopback).status,
+        200,
+        "loopback ports may differ (RFC 8252 §7.3)"
+    );
+    let r = b.get(
+        &s,
+        &format!(
+            "{}&client_id=again",
+            authorize_url(&client, &challenge, &[])
+        ),
+    );
+    assert_eq!(
+        r.status, 400,
+        "a repeated parameter is refused (RFC 6749 §3.1)"
+    );
+}
+
+#[test]
+fn other_errors_redirect_back_before_any_sign_in() {
+    let s = TestServer::start();
+    let at = s.ready_user("juniper")["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let client = register(&s, &at, json!({}));
+    let (_, challenge) = pkce();
+    let mut b = Browser::default();
+    let cases: [(&[(&str, &str)], &str); 6] = [
+        (&[("response_type", "token")], "unsupported_response_type"),
+        (&[("code_challenge", "")], "invalid_request"),
+        (&[("code_challenge_method", "plain")], "invalid_request"),
+        (&[("code_challenge_method", "")], "invalid_request"),
+        (&[("scope", "profile admin")], "invalid_scope"),
+        (&[("prompt", "select_account")], "invalid_request"),
+    ];
+    for (extra, code) in cases {
+        let r = b.get(&s, &authorize_url(&client, &challenge, extra));
+        assert_eq!(r.status, 303, "{extra:?}: {}", r.text());
+        let q = query_of(r.header("Location").unwrap());
+        assert_eq!(q["error"], code, "{extra:?}");
+        assert_eq!(q["state"], "st-123");
+        assert_eq!(q["iss"], format!("http://{}", s.addr));
+        assert!(q.contains_key("error_description"));
+    }
+    assert!(
+        !b.cookies.contains_key("gharart_session"),
+        "no one signed in"
+    );
+}
+
+#[test]
+fn deny_csrf_and_replayed_decisions() {
+    let s = TestServer::start();
+    let at = s.ready_user("laurel")["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let client = register(&s, &at, json!({}));
+    let (verifier, challenge) = pkce();
+    let mut b = Browser::default();
+    let back = b.sign_in_at(&s, &authorize_url(&client, &challenge, &[]), "laurel");
+    let html = b.get(&s, &back).text();
+    let (csrf, rid) = (hidden(&html, "csrf_token"), hidden(&html, "request_id"));
+
+    let r = b.post(
+        &s,
+        "/oauth/authorize/decision",
+        &[("request_id", &rid), ("decision", "approve")],
+    );
+    assert_eq!(r.status, 403, "no CSRF token");
+    assert!(r.text().contains(r.header("X-Request-Id").unwrap()));
+    let r = b.post(
+        &s,
+        "/oauth/authorize/decision",
+        &[
+            ("csrf_token", "forged"),
+            ("request_id", &rid),
+            ("decision", "approve"),
+        ],
+    );
+    assert_eq!(r.status, 403, "a wrong CSRF token");
+
+    let approve = [
+        ("csrf_token", csrf.as_str()),
+        ("request_id", rid.as_str()),
+        ("decision", "approve"),
+    ];
+    let first = b.post(&s, "/oauth/authorize/decision", &approve);
+    let again = b.post(&s, "/oauth/authorize/decision", &approve);
+    assert_eq!(
+        first.header("Location"),
+        again.header("Location"),
+        "a replayed decision gives the same redirect"
+    );
+    let code = query_of(first.header("Location").unwrap())["code"].clone();
+    assert_eq!(exchange(&s, &client, &code, &verifier).status, 200);
+    let stale = b.post(&s, "/oauth/authorize/decision", &approve);
+    assert_eq!(
+        stale.status, 400,
+        "once the code is used the decision is stale, not a redirect"
+    );
+    assert!(stale.header("Location").is_none());
+    let r = b.post(
+        &s,
+        "/oauth/authorize/decision",
+        &[
+            ("csrf_token", &csrf),
+            ("request_id", "azr_unknown"),
+            ("decision", "approve"),
+        ],
+    );
+    assert_eq!(r.status, 400);
+
+    let (_, challenge) = pkce();
+    let r = b.get(
+        &s,
+        &authorize_url(&client, &challenge, &[("prompt", "consent")]),
+    );
+    let html = r.text();
+    let r = b.post(
+        &s,
+        "/oauth/authorize/decision",
+        &[
+            ("csrf_token", &hidden(&html, "csrf_token")),
+            ("request_id", &hidden(&html, "request_id")),
+            ("decision", "deny"),
+        ],
+    );
+    let q = query_of(r.header("Location").unwrap());
+    assert_eq!(
+        (q["error"].as_str(), q["state"].as_str()),
+        ("access_denied", "st-123")
+    );
+}
+
+#[test]
+fn token_endpoint_errors_and_code_reuse() {
+    let s = TestServer::start();
+    let at = s.ready_user("rowan")["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let client = register(&s, &at, json!({}));
+    let other = register(&s, &at, json!({}));
+    let mut b = Browser::default();
+    let (verifier, challenge) = pkce();
+    let code = code_via_pages(&s, &mut b, &client, &challenge, "rowan");
+
+    let r = exchange(&s, &other, &code, &verifier);
+    assert_eq!(oauth_error(&r), "invalid_grant", "bound to its client");
+    let r = exchange(
+        &s,
+        &client,
+        &code,
+        "wrong-verifier-wrong-verifier-wrong-verifier-x",
+    );
+    assert_eq!(oauth_error(&r), "invalid_grant", "PKCE");
+    let r = form_post(
+        &s,
+        "/oauth/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:9/other"),
+            ("code_verifier", &verifier),
+        ],
+        Some(&basic(&client)),
+    );
+    assert_eq!(
+        oauth_error(&r),
+        "invalid_grant",
+        "bound to its redirect URI"
+    );
+    let r = form_post(
+        &s,
+        "/oauth/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", CALLBACK),
+        ],
+        Some(&basic(&client)),
+    );
+    assert_eq!(oauth_error(&r), "invalid_grant", "a missing verifier");
+
+    let first = exchange(&s, &client, &code, &verifier);
+    assert_eq!(
+        first.status,
+        200,
+        "bad tries did not burn the code: {}",
+        first.text()
+    );
+    let access = first.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(s.get_auth("/v2/auth/me", &access).status, 200);
+    let second = exchange(&s, &client, &code, &verifier);
+    assert_eq!(
+        (second.status, oauth_error(&second).as_str()),
+        (400, "invalid_grant")
+    );
+    assert_eq!(
+        s.get_auth("/v2/auth/me", &access).error_code(),
+        "session_revoked",
+        "a reused code revokes what it issued"
+    );
+    let r = form_post(
+        &s,
+        "/oauth/token",
+        &[
+            ("grant_type", "refresh_token"),
+            (
+                "refresh_token",
+                first.json()["refresh_token"].as_str().unwrap(),
+            ),
+        ],
+        Some(&basic(&client)),
+    );
+    assert_eq!(oauth_error(&r), "invalid_grant");
+
+    let (verifier, challenge) = pkce();
+    let code = code_via_pages(&s, &mut b, &client, &challenge, "rowan");
+    s.clock.advance(60);
+    assert_eq!(
+        oauth_error(&exchange(&s, &client, &code, &verifier)),
+        "invalid_grant",
+        "codes live 60 s"
+    );
+
+    let wrong = form_post(
+        &s,
+        "/oauth/token",
+        &[("grant_type", "authorization_code"), ("code", "x")],
+        Some("Basic Y2xpX3g6bm9wZQ=="),
+    );
+    assert_eq!(
+        (wrong.status, oauth_error(&wrong).as_str()),
+        (401, "invalid_client")
+    );
+    assert!(
+        wrong
+            .header("WWW-Authenticate")
+            .unwrap()
+            .starts_with("Basic")
+    );
+    let r = form_post(
+        &s,
+        "/oauth/token",
+        &[("grant_type", "password"), ("username", "rowan")],
+        Some(&basic(&client)),
+    );
+    assert_eq!(oauth_error(&r), "unsupported_grant_type");
+    let r = form_post(
+        &s,
+        "/oauth/token",
+        &[("grant_type", "client_credentials")],
+        Some(&basic(&client)),
+    );
+    assert_eq!(oauth_error(&r), "unauthorized_client");
+    let r = form_post(
+        &s,
+        "/oauth/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("grant_type", "refresh_token"),
+        ],
+        Some(&basic(&client)),
+    );
+    assert_eq!(oauth_error(&r), "invalid_request", "repeated parameters");
+    let r = request(
+        s.addr,
+        "POST",
+        "/oauth/token",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &basic(&client)),
+        ],
+        b"{}",
+    );
+    assert_eq!(oauth_error(&r), "invalid_request", "form-encoded only");
+    let r = form_post(
+        &s,
+        "/oauth/token",
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", client["client_id"].as_str().unwrap()),
+            ("client_secret", client["client_secret"].as_str().unwrap()),
+        ],
+        Some(&basic(&client)),
+    );
+    assert_eq!(
+        oauth_error(&r),
+        "invalid_request",
+        "one authentication method only"
+    );
+}
+
+#[test]
+fn client_authentication_methods_and_client_credentials() {
+    let s = TestServer::start();
+    let at = s.ready_user("cedar")["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cc = register(
+        &s,
+        &at,
+        json!({"grant_types": ["client_credentials"], "redirect_uris": [], "scope": "profile"}),
+    );
+    let id = cc["client_id"].as_str().unwrap();
+    let secret = cc["client_secret"].as_str().unwrap();
+
+    let post = form_post(
+        &s,
+        "/oauth/token",
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+        ],
+        None,
+    );
+    assert_eq!(post.status, 200, "client_secret_post: {}", post.text());
+    let t = post.json();
+    assert!(
+        t.get("refresh_token").is_none(),
+        "no refresh token for client_credentials"
+    );
+    assert_eq!(t["scope"], "profile");
+    // Basic with every character form-urlencoded, as strict clients send it (RFC 6749 §2.3.1).
+    let encoded = |v: &str| v.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
+    let basic_encoded = {
+        use base64::Engine;
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                encoded(id),
+                encoded(secret)
+            ))
+        )
+    };
+    let r = form_post(
+        &s,
+        "/oauth/token",
+        &[("grant_type", "client_credentials")],
+        Some(&basic_encoded),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let intro = form_post(
+        &s,
+        "/oauth/introspect",
+        &[("token", t["access_token"].as_str().unwrap())],
+        Some(&basic(&cc)),
+    )
+    .json();
+    assert_eq!(intro["active"], true);
+    assert_eq!(
+        intro["sub"], id,
+        "client_credentials tokens are the client's"
+    );
+    assert_eq!(intro["client_id"], id);
+    assert!(intro.get("sid").is_none());
+    let r = form_post(
+        &s,
+        "/oauth/token",
+        &[("grant_type", "client_credentials"), ("scope", "email")],
+        Some(&basic(&cc)),
+    );
+    assert_eq!(oauth_error(&r), "invalid_scope");
+    let r = form_post(
+        &s,
+        "/oauth/token",
+        &[("grant_type", "client_credentials"), ("client_id", id)],
+        None,
+    );
+    assert_eq!(
+        (r.status, oauth_error(&r).as_str()),
+        (401, "invalid_client"),
+        "a confidential client must send its secret"
+    );
+    assert!(
+        r.header("WWW-Authenticate").is_none(),
+        "no Basic challenge when Basic was not tried"
+    );
+
+    let public = register(&s, &at, json!({"token_endpoint_auth_method": "none"}));
+    let (verifier, challenge) = pkce();
+    let mut b = Browser::default();
+    let code = code_via_pages(&s, &mut b, &public, &challenge, "cedar");
+    let r = form_post(
+        &s,
+        "/oauth/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", &verifier),
+            ("client_id", public["client_id"].as_str().unwrap()),
+        ],
+        None,
+    );
+    assert_eq!(r.status, 200, "a public client with PKCE: {}", r.text());
+    assert!(r.json().get("refresh_token").is_some());
+    let r = form_post(
+        &s,
+        "/oauth/introspect",
+        &[
+            ("token", "x"),
+            ("client_id", public["client_id"].as_str().unwrap()),
+        ],
+        None,
+    );
+    assert_eq!(
+        oauth_error(&r),
+        "invalid_client",
+        "introspection needs a confidential client"
+    );
+}
+
+#[test]
+fn revocation_and_introspection() {
+    let s = TestServer::start();
+    let session = s.ready_user("spruce");
+    let at = session["accessToken"].as_str().unwrap().to_owned();
+    let client = register(&s, &at, json!({}));
+    let rs = register(
+        &s,
+        &at,
+        json!({"grant_types": ["client_credentials"], "redirect_uris": []}),
+    );
+    let mut b = Browser::default();
+    let (verifier, challenge) = pkce();
+    let code = code_via_pages(&s, &mut b, &client, &challenge, "spruce");
+    let tokens = exchange(&s, &client, &code, &verifier).json();
+    let access = tokens["access_token"].as_str().unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+
+    let intro = |token: &str| {
+        form_post(
+            &s,
+            "/oauth/introspect",
+            &[("token", token)],
+            Some(&basic(&rs)),
+        )
+        .json()
+    };
+    let a = intro(access);
+    for field in [
+        "active",
+        "scope",
+        "client_id",
+        "sub",
+        "exp",
+        "iat",
+        "iss",
+        "token_type",
+    ] {
+        assert!(a.get(field).is_some(), "{field} in {a}");
+    }
+    assert_eq!(a["client_id"], client["client_id"]);
+    assert_eq!(intro(refresh)["active"], true);
+    assert_eq!(intro(&at)["active"], true, "first-party tokens too");
+    for junk in ["garbage", "gha_rt_x.1.y", "gha_pat_nothing", "a.b.c"] {
+        assert_eq!(intro(junk), json!({"active": false}), "{junk:?}");
+    }
+    let r = form_post(&s, "/oauth/introspect", &[("token", access)], None);
+    assert_eq!(r.status, 401, "introspection needs client authentication");
+
+    // Revoking the access JWT: refused with invalid_token until it expires; the grant lives on.
+    let r = form_post(
+        &s,
+        "/oauth/revoke",
+        &[("token", access), ("token_type_hint", "access_token")],
+        Some(&basic(&client)),
+    );
+    assert_eq!(r.status, 200);
+    let me = s.get_auth("/v2/auth/me", access);
+    assert_eq!(me.error_code(), "invalid_token");
+    assert_eq!(intro(access), json!({"active": false}));
+    assert_eq!(intro(refresh)["active"], true);
+
+    // Another client's revocation changes nothing; the owner's revokes the whole grant.
+    assert_eq!(
+        form_post(
+            &s,
+            "/oauth/revoke",
+            &[("token", refresh)],
+            Some(&basic(&rs))
+        )
+        .status,
+        200
+    );
+    assert_eq!(intro(refresh)["active"], true);
+    assert_eq!(
+        form_post(
+            &s,
+            "/oauth/revoke",
+            &[("token", refresh)],
+            Some(&basic(&client))
+        )
+        .status,
+        200
+    );
+    assert_eq!(intro(refresh), json!({"active": false}));
+    let r = form_post(
+        &s,
+        "/oauth/token",
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+        Some(&basic(&client)),
+    );
+    assert_eq!(oauth_error(&r), "invalid_grant");
+    assert_eq!(
+        form_post(
+            &s,
+            "/oauth/revoke",
+            &[("token", "unknown")],
+            Some(&basic(&client))
+        )
+        .status,
+        200,
+        "RFC 7009 §2.2"
+    );
+}
+
+#[test]
+fn the_loop_breaker_stops_the_sixth_unredeemed_start() {
+    let s = TestServer::start();
+    let at = s.ready_user("loopy")["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let client = register(&s, &at, json!({}));
+    let (verifier, challenge) = pkce();
+    let mut b = Browser::default();
+    let code = code_via_pages(&s, &mut b, &client, &challenge, "loopy");
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        let r = b.get(&s, &authorize_url(&client, &challenge, &[]));
+        assert_eq!(r.status, 303);
+        ids.push(r.header("X-Request-Id").unwrap().to_owned());
+    }
+    let r = b.get(&s, &authorize_url(&client, &challenge, &[]));
+    assert_eq!(r.status, 429, "six starts, none redeemed: {}", r.text());
+    assert!(r.header("Location").is_none());
+    let html = r.text();
+    assert!(html.contains(CALLBACK), "names the redirect URI");
+    for id in &ids {
+        assert!(html.contains(id), "lists the request IDs involved");
+    }
+    assert!(html.contains(r.header("X-Request-Id").unwrap()));
+    assert_eq!(exchange(&s, &client, &code, &verifier).status, 200);
+    assert_eq!(
+        b.get(&s, &authorize_url(&client, &challenge, &[])).status,
+        303,
+        "a redeemed code resets the breaker"
+    );
+}
+
+#[test]
+fn the_sign_in_page_refuses_bad_credentials_and_forged_forms() {
+    let s = TestServer::start();
+    s.ready_user("fir");
+    let mut b = Browser::default();
+    let page = b.get(&s, "/login");
+    assert_eq!(page.status, 200);
+    let csrf_cookie = page
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("Set-Cookie"))
+        .unwrap()
+        .1
+        .clone();
+    assert!(
+        csrf_cookie.contains("HttpOnly") && csrf_cookie.contains("SameSite=Lax"),
+        "{csrf_cookie}"
+    );
+    let csrf = hidden(&page.text(), "csrf_token");
+    let r = b.post(
+        &s,
+        "/login",
+        &[
+            ("csrf_token", &csrf),
+            ("login", "fir"),
+            ("password", "wrong-password"),
+        ],
+    );
+    assert_eq!(
+        r.status, 401,
+        "a failed sign-in re-renders the form with 401"
+    );
+    assert!(r.text().contains("name=\"password\"") && r.text().contains("wrong"));
+    let r = b.post(&s, "/login", &[("login", "fir"), ("password", PASSWORD)]);
+    assert_eq!(r.status, 403, "no CSRF token, no sign-in");
+    assert!(!b.cookies.contains_key("gharart_session"));
+    let r = b.post(
+        &s,
+        "/login",
+        &[
+            ("csrf_token", &csrf),
+            ("login", "fir"),
+            ("password", PASSWORD),
+            ("return_to", "https://evil.example/"),
+        ],
+    );
+    assert_eq!(
+        r.status, 200,
+        "an outside return_to is ignored, not followed"
+    );
+    assert!(r.header("Location").is_none());
+    let cookie = r
+        .headers
+        .iter()
+        .find(|(k, v)| k.eq_ignore_ascii_case("Set-Cookie") && v.starts_with("gharart_session="))
+        .unwrap()
+        .1
+        .clone();
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax")
+            && !cookie.contains("Secure"),
+        "{cookie}"
+    );
+}
