@@ -82,7 +82,13 @@ pub fn get_authorize(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         Next::Page(refusal) => Err(page_error(refusal).into()),
         Next::SignIn { client_name } => {
             let csrf = csrf_cookie(ctx)?;
-            let return_to = format!("/oauth/authorize?{}", params.encode_without("prompt"));
+            // Come back without prompt=login (it is satisfied now), so the sign-in does not loop.
+            let skip = if params.get("prompt") == Some("login") {
+                "prompt"
+            } else {
+                ""
+            };
+            let return_to = format!("/oauth/authorize?{}", params.encode_without(skip));
             let page = views::sign_in(
                 &pages::csrf_token(app, &csrf.0),
                 Some(&return_to),

@@ -583,7 +583,7 @@ fn token_endpoint_errors_and_code_reuse() {
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),
-            ("redirect_uri", "http://127.0.0.1:9/other"),
+            ("redirect_uri", "http://127.0.0.1:9999/other"),
             ("code_verifier", &verifier),
         ],
         Some(&basic(&client)),

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::common::*;
 
-pub const CALLBACK: &str = "http://127.0.0.1:9/callback";
+pub const CALLBACK: &str = "http://127.0.0.1:9999/callback";
 
 /// A PKCE verifier and its S256 challenge.
 pub fn pkce() -> (String, String) {

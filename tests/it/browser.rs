@@ -1,0 +1,131 @@
+//! The OAuth pages in a real headless browser (Debian's `chromium`, driven by playwright-core
+//! from `tests/browser/`): sign in and consent by keyboard on a 375 px screen, then the code
+//! exchange over HTTP. `.ci/run` installs both and sets GHARART_REQUIRE_BROWSER=1, under which a
+//! missing browser fails the run; elsewhere the test says loudly that it did not run.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::common::*;
+use crate::oauth_support::*;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Whether the browser tooling is here; panics when CI requires it and it is not.
+fn browser_available() -> bool {
+    let script_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let have =
+        Path::new(CHROMIUM).exists() && script_dir.join("node_modules/playwright-core").exists();
+    if !have {
+        assert!(
+            std::env::var("GHARART_REQUIRE_BROWSER").is_err(),
+            "GHARART_REQUIRE_BROWSER is set but {CHROMIUM} or tests/browser/node_modules is missing (run .ci/run)"
+        );
+        eprintln!(
+            "\n*** BROWSER TEST DID NOT RUN: install chromium and run `npm ci --prefix tests/browser` (as .ci/run does) ***\n"
+        );
+    }
+    have
+}
+
+fn drive(
+    s: &TestServer,
+    client: &Value,
+    challenge: &str,
+    extra: &[(&str, &str)],
+    decision: &str,
+    shots: &Path,
+) -> Value {
+    let out = Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/oauth_flow.mjs"))
+        .env(
+            "AUTHORIZE_URL",
+            format!(
+                "http://{}{}",
+                s.addr,
+                authorize_url(client, challenge, extra)
+            ),
+        )
+        .env("LOGIN", "mistletoe")
+        .env("PASSWORD", PASSWORD)
+        .env("CALLBACK", CALLBACK)
+        .env("DECISION", decision)
+        .env("SHOTS", shots)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    serde_json::from_str(stdout.lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+#[test]
+fn oauth_sign_in_and_consent_in_chromium() {
+    if !browser_available() {
+        return;
+    }
+    let s = TestServer::start();
+    let at = s.ready_user("mistletoe")["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let client = register(&s, &at, json!({}));
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-shots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let (verifier, challenge) = pkce();
+
+    let run = drive(&s, &client, &challenge, &[], "approve", &shots);
+    assert_eq!(run["signInTitle"], "Sign in · gharart-id");
+    assert_eq!(
+        run["signInLabels"],
+        json!(["Handle or email", "Password"]),
+        "every input has a visible label"
+    );
+    assert!(
+        run["signInWidth"].as_i64().unwrap() <= 375,
+        "no sideways scrolling on a phone: {run}"
+    );
+    assert!(run["consentWidth"].as_i64().unwrap() <= 375);
+    assert_eq!(run["consentTitle"], "Allow access · gharart-id");
+    let text = run["consentText"].as_str().unwrap();
+    assert!(
+        text.contains("Campaign Dashboard")
+            && text.contains("127.0.0.1:9")
+            && text.contains("mistletoe"),
+        "{text}"
+    );
+    assert_eq!(run["reachedButtonByKeyboard"], true);
+    let q = query_of(run["callbackUrl"].as_str().unwrap());
+    assert_eq!(q["state"], "st-123");
+    assert_eq!(q["iss"], format!("http://{}", s.addr));
+    let tokens = exchange(&s, &client, &q["code"], &verifier);
+    assert_eq!(tokens.status, 200, "{}", tokens.text());
+    let me = s.get_auth(
+        "/v2/auth/me",
+        tokens.json()["access_token"].as_str().unwrap(),
+    );
+    assert_eq!(me.json()["user"]["handle"], "mistletoe");
+    assert!(shots.join("signin.png").exists() && shots.join("consent.png").exists());
+
+    // Consent is remembered now, so ask again explicitly, and refuse.
+    let denied = drive(
+        &s,
+        &client,
+        &pkce().1,
+        &[("prompt", "consent")],
+        "deny",
+        &shots,
+    );
+    let q = query_of(denied["callbackUrl"].as_str().unwrap());
+    assert_eq!(
+        (q["error"].as_str(), q["state"].as_str()),
+        ("access_denied", "st-123")
+    );
+}
