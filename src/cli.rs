@@ -20,6 +20,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP server.
     Serve(Box<ServeArgs>),
+    /// Manage OAuth clients (for when registration is closed).
+    #[command(subcommand)]
+    Clients(ClientsCommand),
     /// Read the support reports that users sent.
     #[command(subcommand)]
     Reports(ReportsCommand),
@@ -142,6 +145,45 @@ pub enum ReportsCommand {
         #[command(flatten)]
         db: DbArgs,
         /// The report id (rpt_…).
+        id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClientsCommand {
+    /// Register a client and print its client_id and, for a confidential one, its secret (once).
+    Add {
+        #[command(flatten)]
+        db: DbArgs,
+        /// A name shown on the consent page.
+        #[arg(long)]
+        name: String,
+        /// A redirect URI (repeatable): https, loopback http, or a private-use scheme.
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// A grant (repeatable): authorization_code, refresh_token, client_credentials.
+        #[arg(long = "grant", default_values = ["authorization_code"])]
+        grants: Vec<String>,
+        /// client_secret_basic, client_secret_post, or none (a public client, such as a native app).
+        #[arg(long, default_value = "client_secret_basic")]
+        auth_method: String,
+        /// The scopes the client may ask for, space-separated [default: every scope].
+        #[arg(long)]
+        scope: Option<String>,
+        /// The server's extra scopes, as given to serve.
+        #[arg(long, env = "GHARART_SCOPES", value_delimiter = ',')]
+        scopes: Vec<String>,
+    },
+    /// List the registered clients.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Remove a client, with its grants, codes and consents.
+    Remove {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The client_id.
         id: String,
     },
 }

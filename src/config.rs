@@ -93,25 +93,7 @@ impl Config {
         if let Some(issuer) = &args.issuer {
             validate_issuer(issuer)?;
         }
-        let mut scopes: Vec<String> = BUILTIN_SCOPES.iter().map(|s| s.to_string()).collect();
-        for scope in args
-            .scopes
-            .iter()
-            .map(|s| s.trim())
-            .filter(|s| !s.is_empty())
-        {
-            if !scope
-                .bytes()
-                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
-            {
-                return Err(format!(
-                    "--scopes: {scope:?} is not a valid scope (RFC 6749 §3.3)"
-                ));
-            }
-            if !scopes.iter().any(|s| s == scope) {
-                scopes.push(scope.to_owned());
-            }
-        }
+        let scopes = all_scopes(&args.scopes)?;
         let mut limits = DEFAULT_LIMITS.to_vec();
         for text in args.throttle_limit.iter().filter(|t| !t.trim().is_empty()) {
             let changed = parse_limit(text).map_err(|e| format!("--throttle-limit: {e}"))?;
@@ -155,6 +137,25 @@ impl Config {
             open_registration: args.open_registration,
         })
     }
+}
+
+/// The built-in scopes plus the operator's `--scopes`, checked against RFC 6749 §3.3.
+pub fn all_scopes(extra: &[String]) -> Result<Vec<String>, String> {
+    let mut scopes: Vec<String> = BUILTIN_SCOPES.iter().map(|s| s.to_string()).collect();
+    for scope in extra.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        if !scope
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+        {
+            return Err(format!(
+                "--scopes: {scope:?} is not a valid scope (RFC 6749 §3.3)"
+            ));
+        }
+        if !scopes.iter().any(|s| s == scope) {
+            scopes.push(scope.to_owned());
+        }
+    }
+    Ok(scopes)
 }
 
 fn validate_issuer(issuer: &str) -> Result<(), String> {

@@ -12,6 +12,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => commands::serve::run(*args),
+        Command::Clients(cmd) => commands::clients::run(cmd),
         Command::Reports(cmd) => commands::reports::run(cmd),
     };
     match result {

@@ -1,5 +1,6 @@
 //! The subcommands of the binary, each a function from its parsed arguments to an exit status.
 
+pub mod clients;
 pub mod reports;
 pub mod serve;
 

@@ -72,7 +72,13 @@ pub fn post_register(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
             .into());
         }
     };
-    let answer = clients::register(app, &body, owner.as_deref(), ctx.now)?;
+    let answer = clients::register(
+        &app.db,
+        &app.config.scopes,
+        &body,
+        owner.as_deref(),
+        ctx.now,
+    )?;
     Ok(no_store(json(201, &answer)?))
 }
 

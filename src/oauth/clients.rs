@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use super::{OAuthError, redirect, scope_list};
 use crate::app::App;
 use crate::clock::Timestamp;
+use crate::store::Db;
 use crate::store::clients::{self, ClientRow};
 use crate::token::opaque::{b64url, ct_eq, new_id, random_bytes, sha256};
 use crate::urlenc::{self, Params};
@@ -60,7 +61,8 @@ fn string_field<'a>(
 /// Registers a client from RFC 7591 metadata and answers with the registered metadata, its
 /// `client_id`, `client_id_issued_at` and, for a confidential client, `client_secret` (shown once).
 pub fn register(
-    app: &App,
+    db: &Db,
+    server_scopes: &[String],
     body: &Map<String, Value>,
     owner: Option<&str>,
     now: Timestamp,
@@ -129,15 +131,15 @@ pub fn register(
     let scope = match string_field(body, "scope")? {
         Some(s) => {
             let list = scope_list(s);
-            if let Some(unknown) = list.iter().find(|s| !app.config.scopes.contains(s)) {
+            if let Some(unknown) = list.iter().find(|s| !server_scopes.contains(s)) {
                 return Err(meta_err(format!(
                     "unknown scope {unknown:?}; this server offers {}",
-                    app.config.scopes.join(" ")
+                    server_scopes.join(" ")
                 )));
             }
             list.join(" ")
         }
-        None => app.config.scopes.join(" "),
+        None => server_scopes.join(" "),
     };
     let name = string_field(body, "client_name")?
         .map(str::trim)
@@ -186,8 +188,7 @@ pub fn register(
         owner_id: owner.map(str::to_owned),
         created_at: now,
     };
-    app.db
-        .write(|tx| clients::insert(tx, &row))
+    db.write(|tx| clients::insert(tx, &row))
         .map_err(|e| OAuthError::ServerError(e.to_string()))?;
     let mut answer = metadata;
     answer.insert("client_id".into(), json!(id));

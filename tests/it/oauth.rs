@@ -1042,3 +1042,93 @@ fn the_sign_in_page_refuses_bad_credentials_and_forged_forms() {
         "{cookie}"
     );
 }
+
+#[test]
+fn clients_cli_adds_lists_and_removes() {
+    use std::process::Command;
+    let bin = env!("CARGO_BIN_EXE_gharart-id");
+    let s = TestServer::start();
+    let db = s.db_path();
+    let run = |args: &[&str]| {
+        Command::new(bin)
+            .args(args)
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "clients",
+        "add",
+        "--name",
+        "Reporting job",
+        "--grant",
+        "client_credentials",
+        "--scope",
+        "profile",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let (id, secret) = (field("client_id"), field("client_secret"));
+    let r = form_post(
+        &s,
+        "/oauth/token",
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &id),
+            ("client_secret", &secret),
+        ],
+        None,
+    );
+    assert_eq!(
+        r.status,
+        200,
+        "the running server uses the new client: {}",
+        r.text()
+    );
+
+    let listed = String::from_utf8(run(&["clients", "list"]).stdout).unwrap();
+    assert!(
+        listed.contains(&id) && listed.contains("Reporting job"),
+        "{listed}"
+    );
+    let bad = run(&[
+        "clients",
+        "add",
+        "--name",
+        "x",
+        "--redirect-uri",
+        "http://app.example/cb",
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid_redirect_uri"));
+
+    assert!(run(&["clients", "remove", &id]).status.success());
+    let r = form_post(
+        &s,
+        "/oauth/token",
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &id),
+            ("client_secret", &secret),
+        ],
+        None,
+    );
+    assert_eq!(oauth_error(&r), "invalid_client");
+    assert_eq!(
+        run(&["clients", "remove", &id]).status.code(),
+        Some(1),
+        "already gone"
+    );
+}
