@@ -84,6 +84,11 @@ impl App {
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
+
+    /// Puts a reloaded key ring in force (after `gharart-id keys rotate`).
+    pub fn set_keys(&self, keys: KeyRing) {
+        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
+    }
 }
 
 type Handler = fn(&App, &Ctx<'_>) -> Result<Response, ApiError>;

@@ -1,15 +1,18 @@
-//! The one background thread: delivers queued mail as soon as a request asks (and retries what
-//! failed), writes the request log in batches, and sweeps what has expired (codes, idempotency
-//! keys, daily counts, request records, throttle windows).
+//! The one background thread: delivers queued mail as soon as a request asks (and, every second,
+//! what operator commands queued, and retries what failed), writes the request log in batches,
+//! reloads the key file when `keys rotate` changed it, and sweeps what has expired (codes,
+//! idempotency keys, daily counts, request records, throttle windows, OAuth leftovers).
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::app::App;
+use crate::keys::KeyRing;
 use crate::mail::{self, Sink};
-use crate::store::{StoreError, codes, oauth, request_log};
+use crate::store::{StoreError, codes, oauth, outbox, request_log};
 use crate::{daily, idempotency};
 
 const TICK: Duration = Duration::from_secs(1);
@@ -86,6 +89,7 @@ fn run(app: &App, rx: &Receiver<Wake>, sink: &Sink, from_host: &str) {
         }
     };
     deliver();
+    let mut key_stamp = stamp(&app.config.key_file);
     let mut ticks: u64 = 0;
     loop {
         match rx.recv_timeout(TICK) {
@@ -98,8 +102,20 @@ fn run(app: &App, rx: &Receiver<Wake>, sink: &Sink, from_host: &str) {
             Err(RecvTimeoutError::Timeout) => {
                 ticks += 1;
                 write_log();
-                if ticks.is_multiple_of(MAIL_RETRY_TICKS) {
+                let fresh = app.db.read(outbox::has_fresh).unwrap_or(false);
+                if fresh || ticks.is_multiple_of(MAIL_RETRY_TICKS) {
                     deliver();
+                }
+                let now_stamp = stamp(&app.config.key_file);
+                if now_stamp != key_stamp {
+                    match KeyRing::load(&app.config.key_file) {
+                        Ok(ring) => {
+                            app.set_keys(ring);
+                            key_stamp = now_stamp;
+                            log::info!("reloaded the key file {}", app.config.key_file.display());
+                        }
+                        Err(e) => log::warn!("the key file changed but cannot be read: {e}"),
+                    }
                 }
                 if ticks.is_multiple_of(SWEEP_TICKS)
                     && let Err(e) = sweep(app)
@@ -109,6 +125,13 @@ fn run(app: &App, rx: &Receiver<Wake>, sink: &Sink, from_host: &str) {
             }
         }
     }
+}
+
+/// What tells a changed key file: its modification time and length.
+fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    std::fs::metadata(path)
+        .ok()
+        .and_then(|m| Some((m.modified().ok()?, m.len())))
 }
 
 fn sweep(app: &App) -> Result<(), StoreError> {

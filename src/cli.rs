@@ -23,6 +23,22 @@ pub enum Command {
     /// Manage OAuth clients (for when registration is closed).
     #[command(subcommand)]
     Clients(ClientsCommand),
+    /// Invite and manage users.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// List, rotate and export the token signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Explain a token: whether it is valid, and why not.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Copy the live database consistently (SQLite online backup), while the server runs.
+    Backup {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Where to write the copy (must not exist yet).
+        file: PathBuf,
+    },
     /// Read the support reports that users sent.
     #[command(subcommand)]
     Reports(ReportsCommand),
@@ -185,5 +201,108 @@ pub enum ClientsCommand {
         db: DbArgs,
         /// The client_id.
         id: String,
+    },
+}
+
+/// The database and its key file, for commands that need the secrets.
+#[derive(Args, Debug, Clone)]
+pub struct KeyedDbArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The key file [default: <db>.key].
+    #[arg(long, env = "GHARART_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+}
+
+impl KeyedDbArgs {
+    pub fn key_path(&self) -> PathBuf {
+        self.key_file.clone().unwrap_or_else(|| {
+            let mut p = self.db.db.clone().into_os_string();
+            p.push(".key");
+            PathBuf::from(p)
+        })
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UsersCommand {
+    /// Invite one user: an account without a password and an invitation code by mail.
+    Add {
+        #[command(flatten)]
+        keyed: KeyedDbArgs,
+        handle: String,
+        email: String,
+        /// The name shown in the account.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// How long the invitation code lives.
+        #[arg(long, env = "GHARART_INVITE_CODE_TTL", default_value = "72h")]
+        invite_code_ttl: String,
+    },
+    /// List users.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Disable a user: no more sign-ins; every session and personal access token is revoked.
+    Disable {
+        #[command(flatten)]
+        db: DbArgs,
+        handle: String,
+    },
+    /// Invite every `handle,email[,displayName]` row of a CSV file (a header row is skipped). Safe
+    /// to run twice: existing users are reported, not invited again.
+    Import {
+        #[command(flatten)]
+        keyed: KeyedDbArgs,
+        file: PathBuf,
+        /// Check and report every row without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// How long the invitation codes live.
+        #[arg(long, env = "GHARART_INVITE_CODE_TTL", default_value = "72h")]
+        invite_code_ttl: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// The signing keys and their state.
+    List {
+        #[command(flatten)]
+        keyed: KeyedDbArgs,
+    },
+    /// Make a new key current. The old one keeps verifying the tokens it signed until they
+    /// expire; keys superseded longer ago than --retire-after are retired. A running server
+    /// picks the change up within 5 s.
+    Rotate {
+        #[command(flatten)]
+        keyed: KeyedDbArgs,
+        /// Retire keys superseded longer ago than this (keep it above the access-token lifetime).
+        #[arg(long, default_value = "1d")]
+        retire_after: String,
+    },
+    /// Print the verification keys (`kid` and base64url key, one per line) for resource servers
+    /// that check tokens themselves.
+    Export {
+        #[command(flatten)]
+        keyed: KeyedDbArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Decode an access JWT, or find a refresh token or PAT, and say whether it is valid and why not.
+    /// Exit 0 when valid, 1 when not.
+    Inspect {
+        #[command(flatten)]
+        keyed: KeyedDbArgs,
+        token: String,
+        /// The server's idle session lifetime, as given to serve.
+        #[arg(long, env = "GHARART_REFRESH_IDLE_TTL", default_value = "30d")]
+        refresh_idle_ttl: String,
+        /// The server's refresh reuse interval, as given to serve.
+        #[arg(long, env = "GHARART_REFRESH_REUSE_INTERVAL", default_value = "10s")]
+        refresh_reuse_interval: String,
     },
 }

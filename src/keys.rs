@@ -2,6 +2,10 @@
 //! of the database so that a copied database or a leaked backup mints nothing. It holds the HS256
 //! signing keys (by `kid`), the refresh-token MAC key and the code pepper. Losing it signs
 //! everyone out and voids pending codes; nothing else is lost.
+//!
+//! Rotation (`gharart-id keys rotate`): a new key becomes current and the old one is *superseded*:
+//! it still verifies the tokens it signed before that moment (their own `exp` ends them), and is
+//! *retired* (verifies nothing) at a later rotation once it is older than the retirement delay.
 
 use std::fs;
 use std::io::Write;
@@ -19,6 +23,8 @@ pub struct SigningKey {
     pub kid: String,
     pub secret: [u8; 32],
     pub created_at: Timestamp,
+    /// When a newer key became current; tokens it signed after this are refused.
+    pub superseded_at: Option<Timestamp>,
     pub retired_at: Option<Timestamp>,
 }
 
@@ -78,6 +84,8 @@ struct SigningKeyJson {
     kid: String,
     key: String,
     created_at: Timestamp,
+    #[serde(default)]
+    superseded_at: Option<Timestamp>,
     retired_at: Option<Timestamp>,
 }
 
@@ -125,10 +133,14 @@ impl KeyRing {
                 kid: k.kid.clone(),
                 secret: secret32(&k.key, "a signing key")?,
                 created_at: k.created_at,
+                superseded_at: k.superseded_at,
                 retired_at: k.retired_at,
             });
         }
-        if !signing.iter().any(|k| k.retired_at.is_none()) {
+        if !signing
+            .iter()
+            .any(|k| k.retired_at.is_none() && k.superseded_at.is_none())
+        {
             return Err(bad("no signing key is current"));
         }
         Ok(KeyRing {
@@ -151,6 +163,7 @@ impl KeyRing {
                     kid: k.kid.clone(),
                     key: b64url(&k.secret),
                     created_at: k.created_at,
+                    superseded_at: k.superseded_at,
                     retired_at: k.retired_at,
                 })
                 .collect(),
@@ -172,19 +185,59 @@ impl KeyRing {
         Ok(())
     }
 
-    /// The key new tokens are signed with: the newest that is not retired.
+    /// The key new tokens are signed with: the newest that is neither superseded nor retired.
     pub fn current(&self) -> Option<&SigningKey> {
         self.signing
             .iter()
-            .filter(|k| k.retired_at.is_none())
+            .filter(|k| k.retired_at.is_none() && k.superseded_at.is_none())
             .max_by_key(|k| k.created_at)
     }
 
-    /// A key that may verify: known and not retired.
+    /// A key that may verify: known and not retired (a superseded key verifies only tokens
+    /// issued before it was superseded; see `jwt::verify`).
     pub fn verifying(&self, kid: &str) -> Option<&SigningKey> {
         self.signing
             .iter()
             .find(|k| k.kid == kid && k.retired_at.is_none())
+    }
+
+    /// Every key, retired ones included (for `keys list` and `token inspect`).
+    pub fn all(&self) -> &[SigningKey] {
+        &self.signing
+    }
+
+    /// Makes a new key current and supersedes the old one; retires keys superseded before
+    /// `retire_before`. Returns the new key's kid.
+    pub fn rotate(
+        &mut self,
+        now: Timestamp,
+        retire_before: Timestamp,
+    ) -> Result<String, KeyFileError> {
+        for k in &mut self.signing {
+            if k.retired_at.is_none() && k.superseded_at.is_none() {
+                k.superseded_at = Some(now);
+            }
+            if k.retired_at.is_none() && k.superseded_at.is_some_and(|t| t < retire_before) {
+                k.retired_at = Some(now);
+            }
+        }
+        let mut key = new_signing_key(now)?;
+        // Two rotations in one second still give the new key the latest creation time.
+        key.created_at = self
+            .signing
+            .iter()
+            .map(|k| k.created_at)
+            .max()
+            .map_or(now, |t| t.max(now));
+        let kid = key.kid.clone();
+        self.signing.push(key);
+        Ok(kid)
+    }
+
+    /// Reads an existing key file (for operator commands, which never make one).
+    pub fn load(path: &Path) -> Result<KeyRing, KeyFileError> {
+        let bytes = fs::read(path).map_err(|e| KeyFileError::Io(path.to_owned(), e))?;
+        KeyRing::parse(path, &bytes)
     }
 
     pub fn refresh_secret(&self) -> &[u8; 32] {
@@ -201,6 +254,7 @@ fn new_signing_key(now: Timestamp) -> Result<SigningKey, KeyFileError> {
         kid: new_id("k_").map_err(|_| KeyFileError::Random)?[..14].to_owned(),
         secret: random_bytes::<32>().map_err(|_| KeyFileError::Random)?,
         created_at: now,
+        superseded_at: None,
         retired_at: None,
     })
 }
@@ -235,6 +289,27 @@ mod tests {
         assert_eq!(made.refresh_secret(), again.refresh_secret());
         assert!(again.verifying(&a.kid).is_some());
         assert!(again.verifying("k_unknown").is_none());
+    }
+
+    #[test]
+    fn rotation_supersedes_then_retires() {
+        let mut ring = KeyRing::generate(100).unwrap();
+        let first = ring.current().unwrap().kid.clone();
+        let second = ring.rotate(200, 0).unwrap();
+        assert_eq!(ring.current().unwrap().kid, second);
+        let old = ring.verifying(&first).unwrap();
+        assert_eq!(
+            old.superseded_at,
+            Some(200),
+            "the old key still verifies what it signed"
+        );
+        let third = ring.rotate(300, 250).unwrap();
+        assert!(
+            ring.verifying(&first).is_none(),
+            "superseded before 250: retired"
+        );
+        assert!(ring.verifying(&second).is_some());
+        assert_eq!(ring.current().unwrap().kid, third);
     }
 
     #[test]

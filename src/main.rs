@@ -13,6 +13,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => commands::serve::run(*args),
         Command::Clients(cmd) => commands::clients::run(cmd),
+        Command::Users(cmd) => commands::users::run(cmd),
+        Command::Keys(cmd) => commands::keys::run(cmd),
+        Command::Token(cmd) => commands::token::run(cmd),
+        Command::Backup { db, file } => commands::backup::run(&db.db, &file),
         Command::Reports(cmd) => commands::reports::run(cmd),
     };
     match result {

@@ -133,6 +133,16 @@ fn message(
     let lifetime = human_duration(ttl);
     let expiry = rfc3339(expires_at);
     match purpose {
+        Purpose::Confirm if user.invited && user.password_hash.is_none() => (
+            format!("You are invited to gharart-id: your code is {code}"),
+            format!(
+                "Hello {handle},\n\nYou have been invited to gharart-id as {handle}. Your invitation code is:\n\n    {code}\n\n\
+                 Confirm with POST /v2/auth/signup/confirm and your email, this code and the password\n\
+                 you choose. The code works once and expires at {expiry} ({lifetime} from now); if it\n\
+                 has expired, ask for a new one: POST /v2/auth/signup/resend with your email.\n",
+                handle = user.handle
+            ),
+        ),
         Purpose::Confirm => (
             format!("Your gharart-id confirmation code: {code}"),
             format!(

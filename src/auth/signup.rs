@@ -119,13 +119,40 @@ pub fn signup(
 }
 
 /// A confirmed account always holds its identity; an unconfirmed one until its hold passes.
-fn holds_identity(user: &UserRow, now: Timestamp) -> bool {
+pub fn holds_identity(user: &UserRow, now: Timestamp) -> bool {
     user.email_confirmed || user.pending_until.is_none_or(|until| until > now)
 }
 
-/// Confirms an email with its code. Errors: `code_invalid`, `code_expired`, `code_exhausted`.
-pub fn confirm(app: &App, email: &str, code: &str, now: Timestamp) -> Result<UserView, ApiError> {
+/// Confirms an email with its code. An invited account, which has no password yet, must choose
+/// one here (`password`). Errors: `code_invalid`, `code_expired`, `code_exhausted`, and for an
+/// invited account `invalid_field` (no password) or `weak_password`.
+pub fn confirm(
+    app: &App,
+    email: &str,
+    code: &str,
+    password: Option<&str>,
+    now: Timestamp,
+) -> Result<UserView, ApiError> {
     let pepper = *app.keys().code_pepper();
+    let known = app.db.read(|c| users::find_by_email(c, email))?;
+    let new_hash = match (&known, password) {
+        (Some(u), None) if u.password_hash.is_none() => {
+            return Err(ApiError::invalid_field(
+                "password",
+                "choose a password: this account was created by invitation and has none yet",
+            ));
+        }
+        (Some(u), Some(pw)) if u.password_hash.is_none() => {
+            if let Some(why) = password::weakness(pw, &u.handle, &u.email) {
+                return Err(ApiError::WeakPassword {
+                    field: "password",
+                    reason: why,
+                });
+            }
+            Some(hash_password(app, pw)?)
+        }
+        _ => None,
+    };
     // The transaction commits whatever the verdict, so a wrong try is counted although it fails.
     app.db.write(|tx| {
         let Some(user) = users::find_by_email(tx, email)? else {
@@ -135,6 +162,9 @@ pub fn confirm(app: &App, email: &str, code: &str, now: Timestamp) -> Result<Use
             .refusal(Purpose::Confirm)
         {
             return Ok(Err(refused));
+        }
+        if let (Some(hash), None) = (&new_hash, &user.password_hash) {
+            users::set_password_hash(tx, &user.id, hash, now)?;
         }
         users::confirm_email(tx, &user.id, now)?;
         let user = users::find_by_id(tx, &user.id)?.ok_or(ApiError::CodeInvalid)?;

@@ -1,8 +1,12 @@
 //! The subcommands of the binary, each a function from its parsed arguments to an exit status.
 
+pub mod backup;
 pub mod clients;
+pub mod keys;
 pub mod reports;
 pub mod serve;
+pub mod token;
+pub mod users;
 
 use std::path::Path;
 

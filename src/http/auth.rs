@@ -23,7 +23,13 @@ pub fn post_signup(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
 /// `POST /v2/auth/signup/confirm` → 200 `{user}`.
 pub fn post_signup_confirm(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let body = ctx.json()?;
-    let user = signup::confirm(app, body.string("email")?, body.string("code")?, ctx.now)?;
+    let user = signup::confirm(
+        app,
+        body.string("email")?,
+        body.string("code")?,
+        body.opt_string("password")?,
+        ctx.now,
+    )?;
     json(200, &json!({ "user": user }))
 }
 

@@ -214,6 +214,23 @@ impl Db {
     }
 }
 
+impl Db {
+    /// Runs `f` in a write transaction that is always rolled back (a dry run against real data).
+    pub fn rehearse<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.writer.with(WRITE_WAIT, |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(StoreError::from)?;
+            let out = f(&tx)?;
+            tx.rollback().map_err(StoreError::from)?;
+            Ok(out)
+        })
+    }
+}
+
 fn open_connection(
     path: &Path,
     durability: Durability,

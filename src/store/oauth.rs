@@ -67,6 +67,16 @@ pub fn delete_browser_session(conn: &Connection, id_hash: &[u8]) -> Result<(), S
     Ok(())
 }
 
+/// Ends every browser session of a user.
+pub fn delete_browser_sessions_for_user(
+    conn: &Connection,
+    user_id: &str,
+) -> Result<usize, StoreError> {
+    Ok(conn
+        .prepare_cached("DELETE FROM browser_sessions WHERE user_id = ?1")?
+        .execute([user_id])?)
+}
+
 /// An authorization request (or code) as stored.
 #[derive(Debug, Clone)]
 pub struct Grant {

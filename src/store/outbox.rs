@@ -52,6 +52,16 @@ pub fn pending(conn: &Connection, limit: u32) -> Result<Vec<OutboxRow>, StoreErr
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
+/// Whether a message waits that has never been tried (queued by another process, such as
+/// `users import`, or by a request whose nudge was missed).
+pub fn has_fresh(conn: &Connection) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE sent_at IS NULL AND attempts = 0)",
+        )?
+        .query_row([], |r| r.get(0))?)
+}
+
 /// Marks a message delivered and blanks its body, which held a code.
 pub fn mark_sent(conn: &Connection, id: i64, now: Timestamp) -> Result<(), StoreError> {
     conn.prepare_cached("UPDATE outbox SET sent_at = ?2, body = '', attempts = attempts + 1, last_error = NULL WHERE id = ?1")?

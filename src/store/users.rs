@@ -140,6 +140,23 @@ pub fn extend_pending(conn: &Connection, id: &str, until: Timestamp) -> Result<(
     Ok(())
 }
 
+/// Every user, in the order they joined.
+pub fn list(conn: &Connection) -> Result<Vec<UserRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM users ORDER BY created_at, handle"
+    ))?;
+    let rows = stmt.query_map([], UserRow::from_row)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Disables a user (no more sign-ins). False when there is no such user.
+pub fn disable(conn: &Connection, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("UPDATE users SET disabled = 1, updated_at = ?2 WHERE id = ?1")?
+        .execute(params![id, now])?
+        == 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

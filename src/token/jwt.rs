@@ -136,6 +136,12 @@ pub fn verify(
     let claims: Claims = b64url_decode(c64)
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or(JwtError::Malformed)?;
+    if key
+        .superseded_at
+        .is_some_and(|t| claims.iat > t + LEEWAY_SECS)
+    {
+        return Err(JwtError::UnknownKey);
+    }
     if claims.exp + LEEWAY_SECS <= now {
         return Err(JwtError::Expired);
     }
@@ -149,6 +155,50 @@ pub fn verify(
         return Err(JwtError::Audience);
     }
     Ok(claims)
+}
+
+/// A token taken apart without trusting it (for `gharart-id token inspect`).
+#[derive(Debug)]
+pub struct Opened {
+    pub alg: String,
+    pub typ: Option<String>,
+    pub kid: Option<String>,
+    pub claims: Claims,
+    /// Whether the signature verifies under the key its `kid` names (retired keys included).
+    pub signature_ok: bool,
+}
+
+/// Parses a token and checks its signature against any key of the ring, retired or not, so an
+/// operator can be told exactly what is wrong with it.
+pub fn open_for_inspection(keys: &KeyRing, token: &str) -> Option<Opened> {
+    let mut parts = token.split('.');
+    let (h64, c64, s64) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let header: Header = b64url_decode(h64).and_then(|b| serde_json::from_slice(&b).ok())?;
+    let claims: Claims = b64url_decode(c64).and_then(|b| serde_json::from_slice(&b).ok())?;
+    let signing_input = &token[..h64.len() + 1 + c64.len()];
+    let signature_ok = header.alg == "HS256"
+        && header
+            .kid
+            .as_deref()
+            .and_then(|kid| keys.all().iter().find(|k| k.kid == kid))
+            .is_some_and(|key| {
+                b64url_decode(s64).is_some_and(|sig| {
+                    ct_eq(
+                        &hmac_sha256_raw(&key.secret, signing_input.as_bytes()),
+                        &sig,
+                    )
+                })
+            });
+    Some(Opened {
+        alg: header.alg,
+        typ: header.typ,
+        kid: header.kid,
+        claims,
+        signature_ok,
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,230 @@
+//! `gharart-id users add|list|disable|import`: invite teammates (one, or a CSV file of them),
+//! list accounts, and disable one. Invitation mail is queued in the database; a running server
+//! delivers it within seconds (without one, it waits for the next start).
+
+use std::io::{IsTerminal, Write};
+
+use crate::auth::invite::{self, Invitee, Outcome};
+use crate::cli::UsersCommand;
+use crate::clock::{Clock, rfc3339};
+use crate::config::parse_duration;
+use crate::keys::KeyRing;
+use crate::store::users;
+
+pub fn run(cmd: UsersCommand) -> Result<(), String> {
+    let now = Clock::System.now();
+    match cmd {
+        UsersCommand::Add {
+            keyed,
+            handle,
+            email,
+            display_name,
+            invite_code_ttl,
+        } => {
+            let ttl =
+                parse_duration(&invite_code_ttl).map_err(|e| format!("--invite-code-ttl: {e}"))?;
+            let db = super::open_existing(&keyed.db.db)?;
+            let ring = KeyRing::load(&keyed.key_path()).map_err(|e| e.to_string())?;
+            let row = Invitee {
+                handle,
+                email,
+                display_name,
+            };
+            let outcome = invite::invite(
+                &db,
+                ring.code_pepper(),
+                std::slice::from_ref(&row),
+                ttl,
+                now,
+                false,
+                &mut |_| {},
+            )
+            .map_err(|e| e.to_string())?;
+            report(1, &row, &outcome[0]);
+            match &outcome[0] {
+                Outcome::Invalid(_) => Err("the user was not invited".into()),
+                _ => Ok(()),
+            }
+        }
+        UsersCommand::Import {
+            keyed,
+            file,
+            dry_run,
+            invite_code_ttl,
+        } => {
+            let ttl =
+                parse_duration(&invite_code_ttl).map_err(|e| format!("--invite-code-ttl: {e}"))?;
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let (rows, numbers) = parse_csv(&text);
+            let db = super::open_existing(&keyed.db.db)?;
+            let ring = KeyRing::load(&keyed.key_path()).map_err(|e| e.to_string())?;
+            let tty = std::io::stderr().is_terminal();
+            let total = rows.len();
+            let mut progress = |done: usize| {
+                if tty {
+                    let width = 30;
+                    let filled = (done * width).checked_div(total).unwrap_or(width);
+                    eprint!(
+                        "\r[{}{}] {done}/{total}",
+                        "#".repeat(filled),
+                        " ".repeat(width - filled)
+                    );
+                    let _ = std::io::stderr().flush();
+                }
+            };
+            let outcomes = invite::invite(
+                &db,
+                ring.code_pepper(),
+                &rows,
+                ttl,
+                now,
+                dry_run,
+                &mut progress,
+            )
+            .map_err(|e| e.to_string())?;
+            if tty {
+                eprintln!();
+            }
+            for ((row, outcome), line) in rows.iter().zip(&outcomes).zip(&numbers) {
+                report(*line, row, outcome);
+            }
+            let count = |f: fn(&Outcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
+            let (created, exists, invalid) = (
+                count(|o| *o == Outcome::Created),
+                count(|o| *o == Outcome::Exists),
+                count(|o| matches!(o, Outcome::Invalid(_))),
+            );
+            let verb = if dry_run {
+                "would be invited"
+            } else {
+                "invited"
+            };
+            println!(
+                "{created} {verb}, {exists} already existed, {invalid} invalid{}",
+                if dry_run {
+                    " (dry run: nothing written)"
+                } else {
+                    ""
+                }
+            );
+            if invalid > 0 {
+                Err(format!("{invalid} rows were invalid"))
+            } else {
+                Ok(())
+            }
+        }
+        UsersCommand::List { db } => {
+            let db = super::open_existing(&db.db)?;
+            let rows = db.read(users::list).map_err(|e| e.to_string())?;
+            for u in rows {
+                let state = if u.disabled {
+                    "disabled".to_owned()
+                } else if u.email_confirmed {
+                    "active".to_owned()
+                } else {
+                    let what = if u.invited { "invited" } else { "signed up" };
+                    format!(
+                        "{what}, unconfirmed until {}",
+                        u.pending_until.map_or("-".into(), rfc3339)
+                    )
+                };
+                println!(
+                    "{:<32} {:<40} {state}  (since {})",
+                    u.handle,
+                    u.email,
+                    rfc3339(u.created_at)
+                );
+            }
+            Ok(())
+        }
+        UsersCommand::Disable { db, handle } => {
+            let db = super::open_existing(&db.db)?;
+            if invite::disable(&db, &handle, now).map_err(|e| e.to_string())? {
+                println!("disabled {handle}: its sessions and personal access tokens are revoked");
+                Ok(())
+            } else {
+                Err(format!("no user {handle}"))
+            }
+        }
+    }
+}
+
+fn report(line: usize, row: &Invitee, outcome: &Outcome) {
+    match outcome {
+        Outcome::Created => println!("row {line}: created {} <{}>", row.handle, row.email),
+        Outcome::Exists => println!("row {line}: already exists {} <{}>", row.handle, row.email),
+        Outcome::Invalid(why) => println!("row {line}: invalid: {why}"),
+    }
+}
+
+/// Rows of `handle,email[,displayName]` with their line numbers; a header row and blank lines
+/// are skipped; fields may be double-quoted (with `""` for a quote).
+pub fn parse_csv(text: &str) -> (Vec<Invitee>, Vec<usize>) {
+    let mut rows = Vec::new();
+    let mut numbers = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let fields = split_csv_line(line.trim_end_matches('\r'));
+        if fields.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        if i == 0 && fields[0].trim().eq_ignore_ascii_case("handle") {
+            continue;
+        }
+        let field = |n: usize| {
+            fields
+                .get(n)
+                .map(|f| f.trim().to_owned())
+                .unwrap_or_default()
+        };
+        let display = field(2);
+        rows.push(Invitee {
+            handle: field(0),
+            email: field(1),
+            display_name: (!display.is_empty()).then_some(display),
+        });
+        numbers.push(i + 1);
+    }
+    (rows, numbers)
+}
+
+fn split_csv_line(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                if let Some(f) = fields.last_mut() {
+                    f.push('"');
+                }
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(String::new()),
+            (c, _) => {
+                if let Some(f) = fields.last_mut() {
+                    f.push(c);
+                }
+            }
+        }
+    }
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows() {
+        let (rows, lines) = parse_csv(
+            "handle,email,displayName\nana,ana@x.io,\"Ana, Elf\"\n\nbo,bo@x.io\r\n\"q\"\"x\",q@x.io,",
+        );
+        assert_eq!(lines, vec![2, 4, 5]);
+        assert_eq!(rows[0].display_name.as_deref(), Some("Ana, Elf"));
+        assert_eq!(rows[1].handle, "bo");
+        assert_eq!(rows[1].display_name, None);
+        assert_eq!(rows[2].handle, "q\"x");
+    }
+}
