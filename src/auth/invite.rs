@@ -42,20 +42,20 @@ pub fn invite(
     progress: &mut dyn FnMut(usize),
 ) -> Result<Vec<Outcome>, StoreError> {
     let mut outcomes = Vec::with_capacity(rows.len());
+    let run = |tx: &rusqlite::Transaction<'_>, batch: &[Invitee]| {
+        batch
+            .iter()
+            .map(|row| invite_one(tx, pepper, row, ttl, now))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    if dry_run {
+        // One transaction for every row, rolled back: later rows see earlier ones, nothing is kept.
+        outcomes = db.rehearse(|tx| run(tx, rows))?;
+        progress(outcomes.len());
+        return Ok(outcomes);
+    }
     for batch in rows.chunks(BATCH) {
-        let run = |tx: &rusqlite::Transaction<'_>| {
-            batch
-                .iter()
-                .map(|row| invite_one(tx, pepper, row, ttl, now))
-                .collect::<Result<Vec<_>, _>>()
-        };
-        // A dry run checks against the real tables in a transaction that is rolled back.
-        let done = if dry_run {
-            db.rehearse(run)?
-        } else {
-            db.write(run)?
-        };
-        outcomes.extend(done);
+        outcomes.extend(db.write(|tx| run(tx, batch))?);
         progress(outcomes.len());
     }
     Ok(outcomes)

@@ -263,7 +263,7 @@ fn inspect_refresh(
             .read(|conn| sessions::rotated_at(conn, &s.id, claim.generation))
             .map_err(|e| e.to_string())?;
         match rotated {
-            Some(at) if now - at <= reuse => {
+            Some(at) if now - at <= reuse && s.revoked.is_none() => {
                 r.line(
                     "rotation",
                     format!(

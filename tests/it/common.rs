@@ -60,9 +60,24 @@ impl TestServer {
         TestServer::start_with(&[])
     }
 
+    /// A server whose manual clock starts at the real time, for tests that mix it with the
+    /// command line (which reads the system clock).
+    pub fn start_now(extra: &[&str]) -> TestServer {
+        TestServer::start_at(Clock::System.now(), extra)
+    }
+
+    /// A server whose clock runs `offset` seconds from the real time.
+    pub fn start_at_offset(offset: i64) -> TestServer {
+        TestServer::start_at(Clock::System.now() + offset, &[])
+    }
+
     pub fn start_with(extra: &[&str]) -> TestServer {
+        TestServer::start_at(T0, extra)
+    }
+
+    fn start_at(start: i64, extra: &[&str]) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let clock = Clock::manual(T0);
+        let clock = Clock::manual(start);
         let config = Config::from_args(args(dir.path(), extra)).unwrap();
         let running = server::start(config, clock.clone()).unwrap();
         TestServer {
