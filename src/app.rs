@@ -18,6 +18,7 @@ use crate::error::ApiError;
 use crate::http::{Ctx, auth, oauth, ops, pages, read_body, support, tokens};
 use crate::idempotency::{self, Start};
 use crate::keys::KeyRing;
+use crate::metrics::Metrics;
 use crate::oauth::loops::LoopBreaker;
 use crate::password::HashGate;
 use crate::requests::RequestLog;
@@ -39,6 +40,7 @@ pub struct App {
     pub throttle: Throttle,
     pub requests: RequestLog,
     pub loops: LoopBreaker,
+    pub metrics: Metrics,
     pub mail: Nudger,
 }
 
@@ -68,6 +70,7 @@ impl App {
             throttle: Throttle::new(config.throttle, config.limits.clone()),
             requests: RequestLog::default(),
             loops: LoopBreaker::default(),
+            metrics: Metrics::default(),
             keys: RwLock::new(Arc::new(keys)),
             config,
             db,
@@ -289,6 +292,18 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "GET",
+        path: "/openapi.json",
+        handler: ops::get_openapi,
+        policy: READ,
+    },
+    Route {
+        method: "GET",
+        path: "/metrics",
+        handler: ops::get_metrics,
+        policy: READ,
+    },
+    Route {
+        method: "GET",
         path: "/healthz",
         handler: ops::get_healthz,
         policy: READ,
@@ -315,7 +330,10 @@ pub fn handle(app: &App, req: &Request) -> Response {
         .with_unique_header("X-Request-Id", ctx.request_id.clone())
         .with_unique_header("Cache-Control", "no-store")
         .with_unique_header("X-Content-Type-Options", "nosniff");
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let seconds = started.elapsed().as_secs_f64();
+    let latency_ms = seconds * 1000.0;
+    app.metrics
+        .request(route, req.method(), resp.status_code, seconds);
     if RequestLog::keeps(req.method(), resp.status_code) {
         app.requests.record(RequestRecord {
             request_id: ctx.request_id.clone(),

@@ -398,6 +398,27 @@ mod tests {
     }
 
     #[test]
+    fn the_openapi_document_lists_every_code_with_its_status() {
+        for e in all() {
+            let listed = crate::openapi::V2_ERRORS
+                .iter()
+                .any(|(status, codes)| *status == e.status() && codes.contains(&e.code()));
+            assert!(
+                listed,
+                "{} ({}) is missing from openapi::V2_ERRORS",
+                e.code(),
+                e.status()
+            );
+        }
+        let total: usize = crate::openapi::V2_ERRORS.iter().map(|(_, c)| c.len()).sum();
+        assert_eq!(
+            total,
+            all().len(),
+            "openapi::V2_ERRORS lists a code that ApiError does not have"
+        );
+    }
+
+    #[test]
     fn internal_detail_never_reaches_the_client() {
         let resp = ApiError::Internal("secret path /etc/x".into()).into_response("req_1");
         let (mut body, _) = resp.data.into_reader_and_size();

@@ -1,9 +1,13 @@
-//! Starting and stopping the server: open the store and the key file, bind, start the background thread,
-//! and serve on a bounded pool of request threads (rouille's default is a thread per request).
+//! Starting and stopping the server: open the store and the key file, bind, start the background
+//! thread, and serve on a bounded pool of request threads (rouille's default is a thread per
+//! request). Stopping is graceful: dispatch what has arrived, finish the requests in flight, write
+//! the request log, deliver queued mail, checkpoint the WAL.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use rouille::Response;
 
@@ -19,7 +23,7 @@ use crate::store::Db;
 pub struct Running {
     pub addr: SocketAddr,
     pub app: Arc<App>,
-    stop: std::sync::mpsc::Sender<()>,
+    stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
     background: Background,
 }
@@ -62,7 +66,21 @@ pub fn start(config: Config, clock: Clock) -> Result<Running, String> {
     // Its first round delivers whatever a previous run left in the outbox.
     let background = Background::start(app.clone(), &nudger, wake, sink, from_host);
     let _ = slot.set(app.clone());
-    let (thread, stop) = server.pool_size(workers).stoppable();
+    let server = server.pool_size(workers);
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let thread = std::thread::Builder::new()
+        .name("accept".into())
+        .spawn(move || {
+            while !flag.load(Ordering::SeqCst) {
+                server.poll_timeout(Duration::from_millis(100));
+            }
+            // Dispatch what has already arrived, then wait for every request in flight; the
+            // listener closes when `server` is dropped at the end of this thread.
+            server.poll();
+            server.join();
+        })
+        .map_err(|e| format!("starting the accept thread: {e}"))?;
     Ok(Running {
         addr,
         app,
@@ -73,27 +91,32 @@ pub fn start(config: Config, clock: Clock) -> Result<Running, String> {
 }
 
 impl Running {
-    /// Blocks until the server stops.
-    pub fn wait(mut self) {
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+    /// Serves until `signal` is set (by SIGTERM or SIGINT), then stops gracefully.
+    pub fn serve_until(self, signal: &AtomicBool) {
+        while !signal.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(100));
         }
+        log::info!("stopping: finishing the requests in flight");
+        self.stop();
     }
 
-    /// Stops accepting, waits for the serving loop to end, writes the request log and delivers
-    /// queued mail.
+    /// Stops accepting, finishes the requests in flight, writes the request log, delivers queued
+    /// mail and checkpoints the WAL.
     pub fn stop(mut self) {
-        let _ = self.stop.send(());
+        self.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
         self.background.stop();
+        if let Err(e) = self.app.db.checkpoint() {
+            log::warn!("checkpointing the WAL failed: {e}");
+        }
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = self.stop.send(());
+        self.stop.store(true, Ordering::SeqCst);
     }
 }
 

@@ -34,10 +34,12 @@ pub fn check_credentials(
         (Some(u), Verdict::Match { needs_upgrade }) => (u, needs_upgrade),
         _ => {
             app.throttle.login_failed(&throttle_key, now);
+            app.metrics.login("failed");
             return Err(ApiError::InvalidCredentials);
         }
     };
     app.throttle.login_succeeded(&throttle_key);
+    app.metrics.login("ok");
     if user.disabled {
         return Err(ApiError::AccountDisabled);
     }

@@ -28,6 +28,7 @@ pub fn forgot(app: &App, email: &str, now: Timestamp) -> Result<(), ApiError> {
     })?;
     if sent {
         app.mail.nudge();
+        app.metrics.code_sent("reset");
     }
     Ok(())
 }

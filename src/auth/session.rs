@@ -97,6 +97,14 @@ pub fn rotate(
         let s = sessions::find(tx, &s.id)?.ok_or(ApiError::RefreshTokenInvalid)?;
         Ok::<_, ApiError>(Rotation::Issued(Box::new(user), s))
     });
+    app.metrics.refresh(match &outcome {
+        Ok(Rotation::Issued(..)) => "ok",
+        Ok(Rotation::Refused(ApiError::RefreshTokenReused)) => "reused",
+        Ok(Rotation::Refused(ApiError::RefreshTokenExpired)) => "expired",
+        Ok(Rotation::Refused(ApiError::SessionRevoked)) => "revoked",
+        Ok(Rotation::Refused(_)) => "invalid",
+        Err(_) => "unavailable",
+    });
     match outcome {
         Ok(Rotation::Issued(user, s)) => Ok((user, s)),
         Ok(Rotation::Refused(e)) => Err(e),

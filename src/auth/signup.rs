@@ -109,6 +109,7 @@ pub fn signup(
         Ok((user, expires_at))
     })?;
     app.mail.nudge();
+    app.metrics.code_sent("confirm");
     Ok(SignupOutcome {
         confirmation: Confirmation {
             sent_to: user.email.clone(),
@@ -198,6 +199,7 @@ pub fn resend(app: &App, email: &str, now: Timestamp) -> Result<(), ApiError> {
     })?;
     if sent {
         app.mail.nudge();
+        app.metrics.code_sent("confirm");
     }
     Ok(())
 }

@@ -180,6 +180,25 @@ impl Db {
         &self.path
     }
 
+    /// Moves the WAL's content into the database file and truncates the WAL (at shutdown).
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        self.writer.with(WRITE_WAIT, |conn| {
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .map_err(StoreError::from)
+        })
+    }
+
+    /// The size of the database file and its WAL, in bytes.
+    pub fn size_bytes(&self) -> u64 {
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        [self.path.clone(), PathBuf::from(wal)]
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
     /// Runs `f` on a reader connection (a consistent snapshot for the statement or transaction).
     pub fn read<T, E: From<StoreError>>(
         &self,

@@ -156,6 +156,15 @@ pub fn touch(conn: &Connection, id: &str, now: Timestamp) -> Result<(), StoreErr
     Ok(())
 }
 
+/// How many sessions are neither revoked nor past their absolute lifetime.
+pub fn count_active(conn: &Connection, now: Timestamp) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FROM sessions WHERE revoked_at IS NULL AND expires_at > ?1",
+        )?
+        .query_row([now], |r| r.get(0))?)
+}
+
 /// Revokes one live session; `reused` names the token whose reuse caused it.
 pub fn revoke(
     conn: &Connection,

@@ -291,7 +291,14 @@ fn parse_response(buf: &[u8]) -> Result<Resp, String> {
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
         .collect();
-    let mut body = buf[split + 4..].to_vec();
+    let chunked = headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("Transfer-Encoding") && v.eq_ignore_ascii_case("chunked")
+    });
+    let mut body = if chunked {
+        dechunk(&buf[split + 4..])?
+    } else {
+        buf[split + 4..].to_vec()
+    };
     if let Some(len) = headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("Content-Length"))
@@ -304,6 +311,26 @@ fn parse_response(buf: &[u8]) -> Result<Resp, String> {
         headers,
         body,
     })
+}
+
+/// Decodes a chunked body (RFC 9112 §7.1).
+fn dechunk(mut raw: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = raw
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or("a chunk size line is cut")?;
+        let size_text = std::str::from_utf8(&raw[..line_end]).map_err(|e| e.to_string())?;
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(|e| e.to_string())?;
+        raw = &raw[line_end + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        out.extend_from_slice(raw.get(..size).ok_or("a chunk is cut")?);
+        raw = raw.get(size + 2..).ok_or("a chunk end is cut")?;
+    }
 }
 
 /// Waits (up to 10 s) until `count` messages to `to` are in `dir`, and returns their codes,

@@ -12,6 +12,7 @@ mod idempotency;
 mod login;
 mod oauth;
 mod oauth_support;
+mod ops;
 mod refresh;
 mod reset;
 mod signup;

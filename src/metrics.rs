@@ -1,0 +1,233 @@
+//! Prometheus metrics (API.md, Operations), exposed as text format 0.0.4 at `GET /metrics`:
+//! requests by route template, method and status; a latency histogram by route; logins, refreshes,
+//! throttled requests and codes sent by outcome; and, read at scrape time, live sessions and the
+//! database size. Small enough to keep by hand: counters under a mutex, one exposition function.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::{Mutex, PoisonError};
+
+/// Latency buckets, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+#[derive(Default)]
+struct Counters {
+    requests: BTreeMap<(&'static str, String, u16), u64>,
+    durations: BTreeMap<&'static str, Histogram>,
+    logins: BTreeMap<&'static str, u64>,
+    refreshes: BTreeMap<&'static str, u64>,
+    throttled: BTreeMap<&'static str, u64>,
+    codes_sent: BTreeMap<&'static str, u64>,
+}
+
+/// What the scrape reads from the database.
+pub struct Gauges {
+    pub active_sessions: i64,
+    pub db_size_bytes: u64,
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    counters: Mutex<Counters>,
+}
+
+impl Metrics {
+    fn with(&self, f: impl FnOnce(&mut Counters)) {
+        f(&mut self.counters.lock().unwrap_or_else(PoisonError::into_inner));
+    }
+
+    /// One answered request.
+    pub fn request(&self, route: &'static str, method: &str, status: u16, seconds: f64) {
+        self.with(|c| {
+            *c.requests
+                .entry((route, method.to_owned(), status))
+                .or_default() += 1;
+            let h = c.durations.entry(route).or_default();
+            for (i, bound) in BUCKETS.iter().enumerate() {
+                if seconds <= *bound {
+                    h.counts[i] += 1;
+                }
+            }
+            h.count += 1;
+            h.sum += seconds;
+            if status == 429 {
+                *c.throttled.entry(route).or_default() += 1;
+            }
+        });
+    }
+
+    /// A login attempt: `ok` or `failed`.
+    pub fn login(&self, result: &'static str) {
+        self.with(|c| *c.logins.entry(result).or_default() += 1);
+    }
+
+    /// A refresh: `ok`, `reused`, `expired`, `revoked` or `invalid`.
+    pub fn refresh(&self, result: &'static str) {
+        self.with(|c| *c.refreshes.entry(result).or_default() += 1);
+    }
+
+    /// A code queued for mail: `confirm` or `reset`.
+    pub fn code_sent(&self, purpose: &'static str) {
+        self.with(|c| *c.codes_sent.entry(purpose).or_default() += 1);
+    }
+
+    /// The text exposition.
+    pub fn render(&self, gauges: &Gauges) -> String {
+        let c = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut out = String::new();
+        header(
+            &mut out,
+            "gharart_http_requests_total",
+            "counter",
+            "HTTP requests answered, by route template, method and status.",
+        );
+        for ((route, method, status), n) in &c.requests {
+            let _ = writeln!(
+                out,
+                "gharart_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {n}",
+                esc(route),
+                esc(method)
+            );
+        }
+        header(
+            &mut out,
+            "gharart_http_request_duration_seconds",
+            "histogram",
+            "Time to answer a request, by route template.",
+        );
+        for (route, h) in &c.durations {
+            for (bound, n) in BUCKETS.iter().zip(h.counts) {
+                let _ = writeln!(
+                    out,
+                    "gharart_http_request_duration_seconds_bucket{{route=\"{}\",le=\"{bound}\"}} {n}",
+                    esc(route)
+                );
+            }
+            let _ = writeln!(
+                out,
+                "gharart_http_request_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} {}",
+                esc(route),
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "gharart_http_request_duration_seconds_sum{{route=\"{}\"}} {}",
+                esc(route),
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "gharart_http_request_duration_seconds_count{{route=\"{}\"}} {}",
+                esc(route),
+                h.count
+            );
+        }
+        labelled(
+            &mut out,
+            "gharart_logins_total",
+            "Password logins, by result.",
+            "result",
+            &c.logins,
+        );
+        labelled(
+            &mut out,
+            "gharart_refreshes_total",
+            "Refresh-token uses, by result.",
+            "result",
+            &c.refreshes,
+        );
+        labelled(
+            &mut out,
+            "gharart_throttled_total",
+            "Requests answered 429, by route template.",
+            "route",
+            &c.throttled,
+        );
+        labelled(
+            &mut out,
+            "gharart_codes_sent_total",
+            "Confirmation and reset codes queued for mail, by purpose.",
+            "purpose",
+            &c.codes_sent,
+        );
+        header(
+            &mut out,
+            "gharart_active_sessions",
+            "gauge",
+            "Sessions neither revoked nor past their absolute lifetime.",
+        );
+        let _ = writeln!(out, "gharart_active_sessions {}", gauges.active_sessions);
+        header(
+            &mut out,
+            "gharart_db_size_bytes",
+            "gauge",
+            "Size of the database file and its WAL.",
+        );
+        let _ = writeln!(out, "gharart_db_size_bytes {}", gauges.db_size_bytes);
+        out
+    }
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+fn labelled(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    label: &str,
+    values: &BTreeMap<&'static str, u64>,
+) {
+    header(out, name, "counter", help);
+    for (value, n) in values {
+        let _ = writeln!(out, "{name}{{{label}=\"{}\"}} {n}", esc(value));
+    }
+}
+
+/// Escapes a label value (text format: backslash, quote, newline).
+fn esc(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposition() {
+        let m = Metrics::default();
+        m.request("/v2/auth/me", "GET", 200, 0.003);
+        m.request("/v2/auth/me", "GET", 200, 0.2);
+        m.request("/v2/auth/login", "POST", 429, 0.0001);
+        m.login("failed");
+        let text = m.render(&Gauges {
+            active_sessions: 3,
+            db_size_bytes: 4096,
+        });
+        assert!(text.contains(
+            "gharart_http_requests_total{route=\"/v2/auth/me\",method=\"GET\",status=\"200\"} 2"
+        ));
+        assert!(text.contains(
+            "gharart_http_request_duration_seconds_bucket{route=\"/v2/auth/me\",le=\"0.005\"} 1"
+        ));
+        assert!(text.contains(
+            "gharart_http_request_duration_seconds_bucket{route=\"/v2/auth/me\",le=\"+Inf\"} 2"
+        ));
+        assert!(text.contains("gharart_throttled_total{route=\"/v2/auth/login\"} 1"));
+        assert!(text.contains("gharart_logins_total{result=\"failed\"} 1"));
+        assert!(text.contains("# TYPE gharart_active_sessions gauge\ngharart_active_sessions 3"));
+        assert_eq!(esc("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}

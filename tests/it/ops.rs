@@ -1,0 +1,224 @@
+//! Operations (API.md, Operations; issue 5): the OpenAPI document against the live routes and a
+//! standard validator, Prometheus metrics through a standard parser, and graceful shutdown.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::common::*;
+
+/// Python tools CI installs (`openapi-spec-validator`, `prometheus-client`); GHARART_REQUIRE_TOOLS
+/// makes their absence a failure rather than a loud skip.
+fn python_has(module: &str) -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("GHARART_REQUIRE_TOOLS").is_err(),
+            "GHARART_REQUIRE_TOOLS is set but python3 cannot import {module}"
+        );
+        eprintln!(
+            "\n*** CHECK DID NOT RUN: pip install openapi-spec-validator prometheus-client (as .ci/run does) ***\n"
+        );
+    }
+    ok
+}
+
+fn python(script: &str, stdin: &str) -> (bool, String) {
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn the_openapi_document_matches_the_routes_served() {
+    let s = TestServer::start();
+    let r = request(s.addr, "GET", "/openapi.json", &[], b"");
+    assert_eq!(r.status, 200);
+    let doc = r.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(doc["servers"][0]["url"], format!("http://{}", s.addr));
+    let mut documented = BTreeSet::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    let served: BTreeSet<(String, String)> = gharart_id::app::ROUTES
+        .iter()
+        .map(|r| (r.method.to_owned(), r.path.to_owned()))
+        .collect();
+    assert_eq!(
+        documented, served,
+        "the document and the route table describe the same routes"
+    );
+    for route in &served {
+        let probe = request(s.addr, &route.0, &route.1.replace("{id}", "x"), &[], b"");
+        assert!(
+            probe.status != 404 || route.1.contains("{id}"),
+            "{route:?} is really served"
+        );
+    }
+    let codes = doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]
+        ["enum"]
+        .as_array()
+        .unwrap();
+    for code in [
+        "code_expired",
+        "refresh_token_reused",
+        "idempotency_key_mismatch",
+        "daily_limit_reached",
+        "login_backoff",
+    ] {
+        assert!(codes.iter().any(|c| c == code), "{code} is documented");
+    }
+    if python_has("openapi_spec_validator") {
+        let script = "import json,sys\nfrom openapi_spec_validator import validate\nvalidate(json.load(sys.stdin))\nprint('valid')";
+        let (ok, out) = python(script, &r.text());
+        assert!(ok && out.contains("valid"), "openapi-spec-validator: {out}");
+    }
+}
+
+#[test]
+fn metrics_parse_with_the_prometheus_parser() {
+    let s = TestServer::start();
+    s.ready_user("metric");
+    assert_eq!(
+        s.post(
+            "/v2/auth/login",
+            json!({"login": "metric", "password": "wrong-password"})
+        )
+        .status,
+        401
+    );
+    let session = s.login("metric");
+    assert_eq!(
+        s.post(
+            "/v2/auth/refresh",
+            json!({"refreshToken": session["refreshToken"]})
+        )
+        .status,
+        200
+    );
+    let r = request(s.addr, "GET", "/metrics", &[], b"");
+    assert_eq!(r.status, 200);
+    assert!(
+        r.header("Content-Type")
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = r.text();
+    for needle in [
+        "gharart_http_requests_total{route=\"/v2/auth/login\",method=\"POST\",status=\"401\"} 1",
+        "gharart_logins_total{result=\"ok\"} 2",
+        "gharart_logins_total{result=\"failed\"} 1",
+        "gharart_refreshes_total{result=\"ok\"} 1",
+        "gharart_codes_sent_total{purpose=\"confirm\"} 1",
+        "gharart_active_sessions 2",
+        "gharart_http_request_duration_seconds_count{route=\"/v2/auth/signup\"} 1",
+    ] {
+        assert!(text.contains(needle), "{needle} in\n{text}");
+    }
+    if python_has("prometheus_client") {
+        let script = "import sys\nfrom prometheus_client.parser import text_string_to_metric_families\nfams = {f.name: f for f in text_string_to_metric_families(sys.stdin.read())}\nprint(sorted(fams))\nassert fams['gharart_http_request_duration_seconds'].type == 'histogram'\nassert fams['gharart_db_size_bytes'].samples[0].value > 0";
+        let (ok, out) = python(script, &text);
+        assert!(ok, "prometheus_client parser: {out}");
+        assert!(
+            out.contains("gharart_http_requests") && out.contains("gharart_refreshes"),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn sigterm_finishes_the_request_in_flight_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("term.db");
+    // A slow hash keeps a login in flight when the signal arrives.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gharart-id"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--throttle",
+            "off",
+            "--pbkdf2-iterations",
+            "400000",
+            "--db",
+        ])
+        .arg(&db)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr: std::net::SocketAddr = line
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (status, elapsed) = std::thread::scope(|scope| {
+        let in_flight = scope.spawn(move || {
+            let started = Instant::now();
+            let r = post(
+                addr,
+                "/v2/auth/login",
+                &json!({"login": "nobody", "password": "whatever-1"}),
+                None,
+            );
+            (r.status, started.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        let kill = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        in_flight.join().unwrap()
+    });
+    assert_eq!(status, 401, "the request in flight got its whole answer");
+    assert!(
+        elapsed > Duration::from_millis(300),
+        "it was still running when the signal came ({elapsed:?})"
+    );
+    let exit = child.wait().unwrap();
+    assert_eq!(exit.code(), Some(0), "a graceful stop exits 0");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("stopped cleanly"), "{stderr}");
+    let wal = std::fs::metadata(dir.path().join("term.db-wal"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    assert_eq!(wal, 0, "the WAL was checkpointed into the database");
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "no longer accepting"
+    );
+}
