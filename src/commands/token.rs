@@ -38,7 +38,7 @@ pub fn span(secs: i64) -> String {
 }
 
 fn when(t: Timestamp, now: Timestamp) -> String {
-    if t >= now {
+    if t > now {
         format!("{} (in {})", rfc3339(t), span(t - now))
     } else {
         format!("{} ({} ago)", rfc3339(t), span(now - t))

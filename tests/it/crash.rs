@@ -19,8 +19,14 @@ const BIN: &str = env!("CARGO_BIN_EXE_gharart-id");
 /// Starts the binary on `dir` with its settings from the environment (as an operator would),
 /// and returns it with the address it printed.
 pub fn spawn_binary(dir: &Path) -> (Child, SocketAddr) {
+    spawn_binary_with(dir, &[])
+}
+
+/// As [`spawn_binary`], with extra `serve` flags.
+pub fn spawn_binary_with(dir: &Path, extra: &[&str]) -> (Child, SocketAddr) {
     let mut child = Command::new(BIN)
         .arg("serve")
+        .args(extra)
         .env("GHARART_DB", dir.join("crash.db"))
         .env("GHARART_LISTEN", "127.0.0.1:0")
         .env("GHARART_MAIL_DIR", dir.join("mail"))

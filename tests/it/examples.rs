@@ -1,4 +1,5 @@
-//! The examples work as documented: `examples/walkthrough.sh` against the real binary.
+//! The examples work as documented: `examples/walkthrough.sh` and the playbook scripts of
+//! `docs/PLAYBOOKS.md`, each against the real binary.
 
 use std::process::Command;
 
@@ -45,4 +46,68 @@ fn walkthrough_script_runs_the_whole_flow() {
         );
     }
     assert!(stdout.contains("refused: session_revoked"));
+}
+
+/// Runs an example script against a fresh binary started with `flags`; returns its stdout.
+fn run_playbook(script: &str, flags: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr) = crate::crash::spawn_binary_with(dir.path(), flags);
+    let out = Command::new("bash")
+        .arg(format!("{}/examples/{script}", env!("CARGO_MANIFEST_DIR")))
+        .env("BASE_URL", format!("http://{addr}"))
+        .env("MAIL_DIR", dir.path().join("mail"))
+        .env("GHARART_DB", dir.path().join("crash.db"))
+        .env("GHARART_BIN", env!("CARGO_BIN_EXE_gharart-id"))
+        .env("PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{script}:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn playbook_expired_code_reproduces_and_fixes() {
+    let out = run_playbook("playbook_expired_code.sh", &["--signup-code-ttl", "2s"]);
+    assert!(
+        out.contains("code_expired") && out.contains("/v2/auth/signup/resend"),
+        "{out}"
+    );
+    assert!(out.contains("fixed:"));
+}
+
+#[test]
+fn playbook_refresh_failure_diagnoses_both_causes() {
+    let out = run_playbook(
+        "playbook_refresh_failure.sh",
+        &["--refresh-reuse-interval", "1s", "--refresh-idle-ttl", "3s"],
+    );
+    assert!(
+        out.contains("refresh_token_reused") && out.contains("detected at"),
+        "{out}"
+    );
+    assert!(
+        out.contains("refresh_token_expired") && out.contains("idle too long"),
+        "{out}"
+    );
+}
+
+#[test]
+fn playbook_authorize_loop_shows_the_difference_and_the_loop() {
+    let out = run_playbook("playbook_authorize_loop.sh", &[]);
+    assert!(out.contains("trailing slash"), "{out}");
+    assert!(
+        out.contains("authorize #6") && out.contains(" 429 "),
+        "{out}"
+    );
+    assert!(
+        out.matches("    req_").count() >= 6,
+        "the request IDs involved: {out}"
+    );
 }
