@@ -169,10 +169,12 @@ CREATE TABLE oauth_consents (
     PRIMARY KEY (user_id, client_id)
 ) WITHOUT ROWID;
 
--- Browser sessions of the pages (the HttpOnly cookie's SHA-256 is the key).
+-- Browser sessions of the pages (the HttpOnly cookie's SHA-256 is the key); each is backed by a
+-- first-party session, so it is listed, revoked and expired like any other.
 CREATE TABLE browser_sessions (
     id_hash    BLOB PRIMARY KEY,
     user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL
 );

@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Instant;
 
 use rouille::{Request, Response};
@@ -15,9 +15,10 @@ use crate::clock::Clock;
 use crate::config::{BODY_LIMIT, Config};
 use crate::daily::{self, Budget};
 use crate::error::ApiError;
-use crate::http::{Ctx, auth, oauth, ops, pages, read_body, support, tokens};
+use crate::http::{Ctx, account, auth, demo, oauth, ops, pages, read_body, support, tokens};
 use crate::idempotency::{self, Start};
 use crate::keys::KeyRing;
+use crate::mail::Mailbox;
 use crate::metrics::Metrics;
 use crate::oauth::loops::LoopBreaker;
 use crate::password::HashGate;
@@ -41,6 +42,8 @@ pub struct App {
     pub requests: RequestLog,
     pub loops: LoopBreaker,
     pub metrics: Metrics,
+    /// The offline demo's state; `None` outside `gharart-id demo`.
+    pub demo: Option<Demo>,
     pub mail: Nudger,
 }
 
@@ -52,6 +55,7 @@ impl App {
         clock: Clock,
         issuer: String,
         mail: Nudger,
+        mailbox: Option<Arc<Mailbox>>,
     ) -> App {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -71,6 +75,10 @@ impl App {
             requests: RequestLog::default(),
             loops: LoopBreaker::default(),
             metrics: Metrics::default(),
+            demo: mailbox.map(|mailbox| Demo {
+                mailbox,
+                client_id: OnceLock::new(),
+            }),
             keys: RwLock::new(Arc::new(keys)),
             config,
             db,
@@ -92,6 +100,12 @@ impl App {
     pub fn set_keys(&self, keys: KeyRing) {
         *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
     }
+}
+
+/// The demo's mailbox and its built-in OAuth client.
+pub struct Demo {
+    pub mailbox: Arc<Mailbox>,
+    pub client_id: OnceLock<String>,
 }
 
 type Handler = fn(&App, &Ctx<'_>) -> Result<Response, ApiError>;
@@ -118,6 +132,16 @@ const READ: Policy = Policy {
     html: false,
 };
 const PAGE: Policy = Policy { html: true, ..READ };
+/// A page form that writes: its throttle and the daily budget, as its API route has.
+const fn page_write(ip_limit: Option<&'static str>) -> Policy {
+    Policy {
+        ip_limit,
+        daily: true,
+        idempotent: false,
+        body_limit: BODY_LIMIT,
+        html: true,
+    }
+}
 const fn write(ip_limit: Option<&'static str>, idempotent: bool) -> Policy {
     Policy {
         ip_limit,
@@ -283,6 +307,138 @@ pub const ROUTES: &[Route] = &[
             ip_limit: Some("login-ip"),
             ..PAGE
         },
+    },
+    Route {
+        method: "GET",
+        path: "/",
+        handler: account::get_home,
+        policy: PAGE,
+    },
+    Route {
+        method: "GET",
+        path: "/signup",
+        handler: account::get_signup,
+        policy: PAGE,
+    },
+    Route {
+        method: "POST",
+        path: "/signup",
+        handler: account::post_signup,
+        policy: page_write(Some("signup-ip")),
+    },
+    Route {
+        method: "GET",
+        path: "/signup/confirm",
+        handler: account::get_confirm,
+        policy: PAGE,
+    },
+    Route {
+        method: "POST",
+        path: "/signup/confirm",
+        handler: account::post_confirm,
+        policy: page_write(Some("confirm-ip")),
+    },
+    Route {
+        method: "POST",
+        path: "/signup/resend",
+        handler: account::post_resend,
+        policy: page_write(Some("resend-ip")),
+    },
+    Route {
+        method: "GET",
+        path: "/password/forgot",
+        handler: account::get_forgot,
+        policy: PAGE,
+    },
+    Route {
+        method: "POST",
+        path: "/password/forgot",
+        handler: account::post_forgot,
+        policy: page_write(Some("forgot-ip")),
+    },
+    Route {
+        method: "GET",
+        path: "/password/reset",
+        handler: account::get_reset,
+        policy: PAGE,
+    },
+    Route {
+        method: "POST",
+        path: "/password/reset",
+        handler: account::post_reset,
+        policy: page_write(Some("confirm-ip")),
+    },
+    Route {
+        method: "GET",
+        path: "/logout",
+        handler: pages::get_logout,
+        policy: PAGE,
+    },
+    Route {
+        method: "POST",
+        path: "/logout",
+        handler: pages::post_logout,
+        policy: page_write(None),
+    },
+    Route {
+        method: "GET",
+        path: "/account",
+        handler: account::get_account,
+        policy: PAGE,
+    },
+    Route {
+        method: "POST",
+        path: "/account/tokens",
+        handler: account::post_token,
+        policy: page_write(None),
+    },
+    Route {
+        method: "POST",
+        path: "/account/tokens/revoke",
+        handler: account::post_revoke_token,
+        policy: page_write(None),
+    },
+    Route {
+        method: "POST",
+        path: "/account/sessions/revoke",
+        handler: account::post_revoke_session,
+        policy: page_write(None),
+    },
+    Route {
+        method: "POST",
+        path: "/account/sessions/revoke-others",
+        handler: account::post_revoke_others,
+        policy: page_write(None),
+    },
+    Route {
+        method: "POST",
+        path: "/account/apps/revoke",
+        handler: account::post_revoke_app,
+        policy: page_write(None),
+    },
+    Route {
+        method: "GET",
+        path: "/demo/mailbox",
+        handler: demo::get_mailbox,
+        policy: PAGE,
+    },
+    Route {
+        method: "GET",
+        path: "/demo/start",
+        handler: demo::get_start,
+        policy: PAGE,
+    },
+    Route {
+        method: "GET",
+        path: "/demo/callback",
+        handler: demo::get_callback,
+        policy: PAGE,
+    },
+    Route {
+        method: "GET",
+        path: "/assets/copy.js",
+        handler: pages::get_script,
+        policy: READ,
     },
     Route {
         method: "GET",

@@ -20,6 +20,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP server.
     Serve(Box<ServeArgs>),
+    /// Run the offline demo: a fresh database with a seeded campaign team, a built-in OAuth app,
+    /// and a mailbox page; loopback only. Takes serve's flags.
+    Demo(Box<ServeArgs>),
     /// Manage OAuth clients (for when registration is closed).
     #[command(subcommand)]
     Clients(ClientsCommand),
@@ -54,9 +57,10 @@ pub enum DurabilityArg {
 
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
-    /// The SQLite database file, created with the schema on first start.
-    #[arg(long, env = "GHARART_DB", default_value = "./gharart.db")]
-    pub db: PathBuf,
+    /// The SQLite database file, created with the schema on first start [default: ./gharart.db;
+    /// for demo, a fresh one in a temporary directory].
+    #[arg(long, env = "GHARART_DB")]
+    pub db: Option<PathBuf>,
     /// The key file holding the signing keys and token secrets [default: <db>.key].
     #[arg(long, env = "GHARART_KEY_FILE")]
     pub key_file: Option<PathBuf>,

@@ -52,6 +52,17 @@ pub fn rfc3339(ts: Timestamp) -> String {
     )
 }
 
+/// `3m 20s`, `2h 5m`, `4d 3h`.
+pub fn span(secs: i64) -> String {
+    let s = secs.abs();
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m {}s", s / 60, s % 60),
+        3600..=86_399 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;

@@ -45,6 +45,8 @@ pub struct Config {
     pub trust_proxy: bool,
     pub request_log_days: i64,
     pub open_registration: bool,
+    /// The offline demo: mail also to `/demo/mailbox`, and the `/demo/*` routes.
+    pub demo: bool,
 }
 
 impl Config {
@@ -107,13 +109,17 @@ impl Config {
                     .into(),
             );
         }
+        let db_path = args
+            .db
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("./gharart.db"));
         let key_file = args.key_file.clone().unwrap_or_else(|| {
-            let mut p = args.db.clone().into_os_string();
+            let mut p = db_path.clone().into_os_string();
             p.push(".key");
             PathBuf::from(p)
         });
         Ok(Config {
-            db_path: args.db,
+            db_path,
             key_file,
             listen: args.listen,
             issuer: args.issuer.map(|i| i.trim_end_matches('/').to_owned()),
@@ -135,6 +141,7 @@ impl Config {
             trust_proxy: args.trust_proxy,
             request_log_days: i64::from(args.request_log_days.max(1)),
             open_registration: args.open_registration,
+            demo: false,
         })
     }
 }

@@ -1,40 +1,73 @@
 //! Mail delivery from the outbox table: each message is written to the log (the default, for
-//! local development and demos) or, with `--mail-dir`, as an RFC 5322 `.eml` file (temp file,
-//! then rename). The background thread (`background.rs`) delivers right after each commit and
-//! retries what failed, so request latency never depends on mail and a crash loses no message.
+//! local development) or, with `--mail-dir`, as an RFC 5322 `.eml` file (temp file, then
+//! rename), and in the demo also to the in-memory mailbox page. The background thread
+//! (`background.rs`) delivers right after each commit and retries what failed, so request
+//! latency never depends on mail and a crash loses no message.
 
+use std::collections::VecDeque;
 use std::fs;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::clock::{Timestamp, rfc3339};
 use crate::store::outbox::{self, OutboxRow};
 use crate::store::{Db, StoreError};
 
-/// Where messages go.
-#[derive(Debug, Clone)]
-pub enum Sink {
-    Log,
-    Dir(PathBuf),
+/// The demo's mailbox: the newest messages in memory, shown at `/demo/mailbox`.
+#[derive(Default)]
+pub struct Mailbox {
+    messages: Mutex<VecDeque<OutboxRow>>,
+}
+
+/// How many messages the demo mailbox keeps.
+const MAILBOX_SIZE: usize = 200;
+
+impl Mailbox {
+    fn push(&self, msg: &OutboxRow) {
+        let mut m = self.messages.lock().unwrap_or_else(PoisonError::into_inner);
+        if m.len() == MAILBOX_SIZE {
+            m.pop_back();
+        }
+        m.push_front(msg.clone());
+    }
+
+    /// The messages, newest first.
+    pub fn newest_first(&self) -> Vec<OutboxRow> {
+        self.messages
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect()
+    }
+}
+
+/// Where messages go: `.eml` files in a directory, the demo mailbox, or both; with neither, the log.
+#[derive(Clone, Default)]
+pub struct Sink {
+    pub dir: Option<PathBuf>,
+    pub mailbox: Option<Arc<Mailbox>>,
 }
 
 impl Sink {
     /// Delivers one message. `from_host` names the sender's domain.
     pub fn deliver(&self, msg: &OutboxRow, from_host: &str) -> std::io::Result<()> {
-        match self {
-            Sink::Log => {
-                log::info!(target: "mail", "to {} | {} |\n{}", msg.to_addr, msg.subject, msg.body);
-                Ok(())
-            }
-            Sink::Dir(dir) => {
-                let name = format!("{:012}-{}.eml", msg.id, msg.message_id);
-                let tmp = dir.join(format!(".{name}.tmp"));
-                let mut file = fs::File::create(&tmp)?;
-                file.write_all(render_eml(msg, from_host).as_bytes())?;
-                file.sync_all()?;
-                fs::rename(&tmp, dir.join(name))
-            }
+        if let Some(dir) = &self.dir {
+            let name = format!("{:012}-{}.eml", msg.id, msg.message_id);
+            let tmp = dir.join(format!(".{name}.tmp"));
+            let mut file = fs::File::create(&tmp)?;
+            file.write_all(render_eml(msg, from_host).as_bytes())?;
+            file.sync_all()?;
+            fs::rename(&tmp, dir.join(name))?;
         }
+        if let Some(mailbox) = &self.mailbox {
+            mailbox.push(msg);
+        }
+        if self.dir.is_none() && self.mailbox.is_none() {
+            log::info!(target: "mail", "to {} | {} |\n{}", msg.to_addr, msg.subject, msg.body);
+        }
+        Ok(())
     }
 }
 
@@ -122,9 +155,12 @@ mod tests {
             body: "Code:\n\n    123456\n".into(),
             created_at: 0,
         };
-        Sink::Dir(dir.path().to_owned())
-            .deliver(&msg, "id.test")
-            .unwrap();
+        Sink {
+            dir: Some(dir.path().to_owned()),
+            mailbox: None,
+        }
+        .deliver(&msg, "id.test")
+        .unwrap();
         let names: Vec<String> = fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())

@@ -12,6 +12,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => commands::serve::run(*args),
+        Command::Demo(args) => commands::demo::run(*args),
         Command::Clients(cmd) => commands::clients::run(cmd),
         Command::Users(cmd) => commands::users::run(cmd),
         Command::Keys(cmd) => commands::keys::run(cmd),

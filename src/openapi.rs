@@ -94,7 +94,132 @@ fn operations() -> Vec<Op> {
         &["accepted"],
         json!({"accepted": {"type": "boolean", "const": true}}),
     );
-    vec![
+    let pages: [(&'static str, &'static str, &'static str, u16); 22] = [
+        ("get", "/", "Home: what this is, and links", 200),
+        ("get", "/signup", "The sign-up page", 200),
+        (
+            "post",
+            "/signup",
+            "Sign up from the page; 303 to /signup/confirm, or the form again with the reason",
+            303,
+        ),
+        (
+            "get",
+            "/signup/confirm",
+            "The confirm page (takes ?email=), with \"send a new code\"",
+            200,
+        ),
+        (
+            "post",
+            "/signup/confirm",
+            "Confirm from the page (an invited account also chooses its password)",
+            200,
+        ),
+        (
+            "post",
+            "/signup/resend",
+            "Send a new code from the page",
+            200,
+        ),
+        ("get", "/password/forgot", "The forgot-password page", 200),
+        (
+            "post",
+            "/password/forgot",
+            "Mail a reset code; 303 to /password/reset",
+            303,
+        ),
+        (
+            "get",
+            "/password/reset",
+            "The reset page (takes ?email=)",
+            200,
+        ),
+        (
+            "post",
+            "/password/reset",
+            "Set a new password with the code",
+            200,
+        ),
+        (
+            "get",
+            "/logout",
+            "A page with a sign-out button (a GET never signs out)",
+            200,
+        ),
+        ("post", "/logout", "Sign this browser out", 200),
+        (
+            "get",
+            "/account",
+            "The account page: profile, sessions, tokens, apps, debug panel (303 to sign in without a session)",
+            200,
+        ),
+        (
+            "post",
+            "/account/tokens",
+            "Create a personal access token from the page (shown once)",
+            201,
+        ),
+        (
+            "post",
+            "/account/tokens/revoke",
+            "Revoke a personal access token from the page",
+            200,
+        ),
+        (
+            "post",
+            "/account/sessions/revoke",
+            "Revoke one session from the page",
+            200,
+        ),
+        (
+            "post",
+            "/account/sessions/revoke-others",
+            "Sign out everywhere else",
+            200,
+        ),
+        (
+            "post",
+            "/account/apps/revoke",
+            "Withdraw an app's access",
+            200,
+        ),
+        (
+            "get",
+            "/demo/mailbox",
+            "The demo's mailbox (gharart-id demo only)",
+            200,
+        ),
+        (
+            "get",
+            "/demo/start",
+            "The demo app starts an authorization with PKCE (gharart-id demo only)",
+            303,
+        ),
+        (
+            "get",
+            "/demo/callback",
+            "The demo app exchanges its code and shows the claims (gharart-id demo only)",
+            200,
+        ),
+        (
+            "get",
+            "/assets/copy.js",
+            "The pages' one script (copy buttons; the pages work without it)",
+            200,
+        ),
+    ];
+    let page_ops = pages.into_iter().map(|(method, path, summary, status)| Op {
+        method,
+        path,
+        summary,
+        tag: "pages",
+        bearer: Bearer::None,
+        request: (method == "post").then(|| obj(&["csrf_token"], json!({"csrf_token": s()}))),
+        success: (status, "HTML, or a redirect", None),
+        errors: &["page"],
+        idempotent: false,
+    });
+    let mut ops = vec![
         Op {
             method: "post",
             path: "/v2/auth/signup",
@@ -509,7 +634,9 @@ fn operations() -> Vec<Op> {
             errors: &[],
             idempotent: false,
         },
-    ]
+    ];
+    ops.extend(page_ops);
+    ops
 }
 
 fn status_of(code: &str) -> u16 {
@@ -532,8 +659,7 @@ fn operation(op: &Op) -> Value {
         success["content"] = json!({media: {"schema": schema}});
     }
     responses.insert(status.to_string(), success);
-    let form =
-        op.path.starts_with("/oauth/") && op.path != "/oauth/register" || op.path == "/login";
+    let form = op.path.starts_with("/oauth/") && op.path != "/oauth/register" || op.tag == "pages";
     match op.errors {
         ["oauth"] => {
             for (st, what) in [

@@ -43,6 +43,31 @@ impl RequestLog {
         Ok(batch.len())
     }
 
+    /// The user's `limit` most recent records, queued or written, newest first.
+    pub fn recent_for_user(
+        &self,
+        db: &Db,
+        user_id: &str,
+        limit: usize,
+    ) -> Result<Vec<RequestRecord>, StoreError> {
+        let mut out: Vec<RequestRecord> = self
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .rev()
+            .filter(|r| r.user_id.as_deref() == Some(user_id))
+            .take(limit)
+            .cloned()
+            .collect();
+        if out.len() < limit {
+            out.extend(
+                db.read(|c| request_log::recent_for_user(c, user_id, (limit - out.len()) as u32))?,
+            );
+        }
+        Ok(out)
+    }
+
     /// The newest record of `request_id`, queued or written.
     pub fn find(&self, db: &Db, request_id: &str) -> Result<Option<RequestRecord>, StoreError> {
         let queued = self

@@ -16,7 +16,7 @@ use crate::background::{self, Background};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::keys::KeyRing;
-use crate::mail::Sink;
+use crate::mail::{Mailbox, Sink};
 use crate::store::Db;
 
 /// A server that is up.
@@ -35,13 +35,13 @@ pub fn start(config: Config, clock: Clock) -> Result<Running, String> {
             .map_err(|e| format!("opening {}: {e}", config.db_path.display()))?,
     );
     let keys = KeyRing::load_or_create(&config.key_file, clock.now()).map_err(|e| e.to_string())?;
-    let sink = match &config.mail_dir {
-        Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("--mail-dir {}: {e}", dir.display()))?;
-            Sink::Dir(dir.clone())
-        }
-        None => Sink::Log,
+    if let Some(dir) = &config.mail_dir {
+        std::fs::create_dir_all(dir).map_err(|e| format!("--mail-dir {}: {e}", dir.display()))?;
+    }
+    let mailbox = config.demo.then(|| Arc::new(Mailbox::default()));
+    let sink = Sink {
+        dir: config.mail_dir.clone(),
+        mailbox: mailbox.clone(),
     };
     let slot: Arc<OnceLock<Arc<App>>> = Arc::new(OnceLock::new());
     let handler_slot = slot.clone();
@@ -62,7 +62,15 @@ pub fn start(config: Config, clock: Clock) -> Result<Running, String> {
     let from_host = host_of(&issuer);
     let workers = config.workers;
     let (nudger, wake) = background::channel();
-    let app = Arc::new(App::new(config, db, keys, clock, issuer, nudger.clone()));
+    let app = Arc::new(App::new(
+        config,
+        db,
+        keys,
+        clock,
+        issuer,
+        nudger.clone(),
+        mailbox,
+    ));
     // Its first round delivers whatever a previous run left in the outbox.
     let background = Background::start(app.clone(), &nudger, wake, sink, from_host);
     let _ = slot.set(app.clone());

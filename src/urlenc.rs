@@ -57,13 +57,27 @@ pub struct Params(Vec<(String, String)>);
 impl Params {
     /// Decodes `text`; `Err(name)` names a parameter that appears twice or fails to decode.
     pub fn parse(text: &str) -> Result<Params, String> {
+        Params::parse_with_repeats(text, &[])
+    }
+
+    /// As [`Params::parse`], but the names in `repeatable` may appear several times (checkboxes).
+    pub fn parse_with_repeats(text: &str, repeatable: &[&str]) -> Result<Params, String> {
         let pairs = parse(text).map_err(|e| format!("the parameters do not decode: {e}"))?;
         for (i, (k, _)) in pairs.iter().enumerate() {
-            if pairs[..i].iter().any(|(other, _)| other == k) {
+            if !repeatable.contains(&k.as_str()) && pairs[..i].iter().any(|(other, _)| other == k) {
                 return Err(format!("the parameter {k} appears more than once"));
             }
         }
         Ok(Params(pairs))
+    }
+
+    /// Every value of a repeatable parameter (checkbox groups), in order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {

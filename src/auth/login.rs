@@ -88,19 +88,41 @@ pub fn login(
     session_view(app, &user, &state, now)
 }
 
-/// Checks the credentials and starts a browser session for the pages; returns the user and the
-/// session cookie's value (only its SHA-256 is stored).
+/// Checks the credentials and starts a browser session for the pages, backed by a first-party
+/// session (so it is listed and revoked like any other); returns the user and the session
+/// cookie's value (only its SHA-256 is stored).
 pub fn sign_in_browser(
     app: &App,
     login: &str,
     password: &str,
+    user_agent: Option<&str>,
     now: Timestamp,
 ) -> Result<(UserRow, String), ApiError> {
     let user = check_credentials(app, login, password, now)?;
     let cookie = fresh_id("bs_")?;
+    let session_id = fresh_id("ses_")?;
     let expires_at = now + crate::pages::BROWSER_SESSION_SECS;
     app.db.write(|tx| {
-        oauth::insert_browser_session(tx, &sha256(cookie.as_bytes()), &user.id, now, expires_at)
+        sessions::insert(
+            tx,
+            &NewSession {
+                id: &session_id,
+                user_id: &user.id,
+                now,
+                expires_at,
+                user_agent,
+                client_id: None,
+                scope: None,
+            },
+        )?;
+        oauth::insert_browser_session(
+            tx,
+            &sha256(cookie.as_bytes()),
+            &user.id,
+            &session_id,
+            now,
+            expires_at,
+        )
     })?;
     Ok((user, cookie))
 }

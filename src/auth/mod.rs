@@ -1,6 +1,7 @@
 //! The identity domain: signup and confirmation, login, sessions and refresh, password reset.
 //! No rouille types here; every function that checks an expiry takes `now`.
 
+pub mod account;
 pub mod codes;
 pub mod invite;
 pub mod login;

@@ -2,6 +2,7 @@
 
 pub mod backup;
 pub mod clients;
+pub mod demo;
 pub mod keys;
 pub mod reports;
 pub mod serve;

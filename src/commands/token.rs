@@ -4,7 +4,7 @@
 
 use crate::auth::pats::PREFIX as PAT_PREFIX;
 use crate::cli::TokenCommand;
-use crate::clock::{Clock, Timestamp, rfc3339};
+use crate::clock::{Clock, Timestamp, rfc3339, span};
 use crate::config::parse_duration;
 use crate::keys::KeyRing;
 use crate::store::sessions::{self, RevokeReason, SessionRow};
@@ -23,17 +23,6 @@ struct Report {
 impl Report {
     fn line(&mut self, label: &'static str, value: impl Into<String>) {
         self.lines.push((label, value.into()));
-    }
-}
-
-/// `3m 20s`, `2h 5m`, `4d 3h`.
-pub fn span(secs: i64) -> String {
-    let s = secs.abs();
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m {}s", s / 60, s % 60),
-        3600..=86_399 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
-        _ => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
     }
 }
 

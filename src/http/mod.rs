@@ -2,7 +2,9 @@
 //! route's cap, since rouille has none), typed field access with `invalid_field` errors, bearer
 //! parsing, authentication with the daily account budget, and JSON responses.
 
+pub mod account;
 pub mod auth;
+pub mod demo;
 pub mod oauth;
 pub mod ops;
 pub mod pages;

@@ -1,48 +1,94 @@
-//! The browser pages of the OAuth flow: `GET /oauth/authorize` (sign-in or consent),
-//! `POST /oauth/authorize/decision`, `GET|POST /login`, and the stylesheet.
+//! The browser pages of the OAuth flow (`GET /oauth/authorize`, `POST /oauth/authorize/decision`),
+//! sign-in and sign-out (`/login`, `/logout`), the assets, and the helpers every page handler
+//! shares: the CSRF cookie, the browser session, form bodies.
 
 use rouille::Response;
 
 use super::Ctx;
 use crate::app::App;
+use crate::auth::account::{self, Browser};
 use crate::auth::login;
 use crate::error::ApiError;
 use crate::oauth::authorize::{self, Decision, Next, Refusal};
-use crate::pages::{self, BROWSER_SESSION_SECS, CSRF_COOKIE, PageError, SESSION_COOKIE, views};
+use crate::pages::{
+    self, BROWSER_SESSION_SECS, CSRF_COOKIE, PageError, SESSION_COOKIE, forms, views,
+};
 use crate::token::opaque::{b64url, sha256};
 use crate::urlenc::Params;
 
-/// The request's CSRF cookie, or a new one to set with the page.
-fn csrf_cookie(ctx: &Ctx<'_>) -> Result<(String, bool), ApiError> {
-    match pages::cookie(ctx.req.header("Cookie"), CSRF_COOKIE) {
-        Some(c) => Ok((c.to_owned(), false)),
-        None => Ok((crate::auth::fresh_id("csrf_")?, true)),
+/// The request's CSRF cookie value, and whether it is new (to be set with the page).
+pub struct Csrf {
+    pub cookie: String,
+    pub fresh: bool,
+}
+
+impl Csrf {
+    pub fn of(ctx: &Ctx<'_>) -> Result<Csrf, ApiError> {
+        match pages::cookie(ctx.req.header("Cookie"), CSRF_COOKIE) {
+            Some(c) => Ok(Csrf {
+                cookie: c.to_owned(),
+                fresh: false,
+            }),
+            None => Ok(Csrf {
+                cookie: account::new_csrf_cookie()?,
+                fresh: true,
+            }),
+        }
+    }
+
+    /// The form token to embed.
+    pub fn token(&self, app: &App) -> String {
+        pages::csrf_token(app, &self.cookie)
+    }
+
+    /// A page response, setting the cookie when it is new.
+    pub fn page(&self, app: &App, status: u16, page: String) -> Response {
+        let resp = pages::html(status, page);
+        if self.fresh {
+            resp.with_additional_header(
+                "Set-Cookie",
+                pages::set_cookie(app, CSRF_COOKIE, &self.cookie, BROWSER_SESSION_SECS),
+            )
+        } else {
+            resp
+        }
     }
 }
 
-/// A page with a form: sets the CSRF cookie when the browser had none.
-fn form_page(app: &App, status: u16, page: String, csrf: &(String, bool)) -> Response {
-    let resp = pages::html(status, page);
-    if csrf.1 {
-        resp.with_additional_header(
-            "Set-Cookie",
-            pages::set_cookie(app, CSRF_COOKIE, &csrf.0, BROWSER_SESSION_SECS),
-        )
-    } else {
-        resp
+/// A posted form, after its CSRF token checked out (403 page otherwise, nothing changed).
+pub fn checked_form(app: &App, ctx: &Ctx<'_>) -> Result<Params, ApiError> {
+    let text = std::str::from_utf8(&ctx.body)
+        .map_err(|_| PageError::BadRequest("the form is not UTF-8".into()))?;
+    let form = Params::parse_with_repeats(text, &["scopes"]).map_err(PageError::BadRequest)?;
+    if !pages::csrf_ok(
+        app,
+        pages::cookie(ctx.req.header("Cookie"), CSRF_COOKIE),
+        form.get("csrf_token"),
+    ) {
+        return Err(PageError::Csrf.into());
     }
+    Ok(form)
 }
 
-fn see_other(url: String) -> Response {
-    Response::redirect_303(url)
+/// The signed-in browser, if any.
+pub fn browser(app: &App, ctx: &Ctx<'_>) -> Result<Option<Browser>, ApiError> {
+    let Some(cookie) = pages::cookie(ctx.req.header("Cookie"), SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let b = account::browser(app, cookie, ctx.now)?;
+    if let Some(b) = &b {
+        ctx.set_user(&b.user_id);
+    }
+    Ok(b)
 }
 
-/// The signed-in user of this browser, if any.
-fn browser_user(app: &App, ctx: &Ctx<'_>) -> Result<Option<String>, ApiError> {
-    match pages::cookie(ctx.req.header("Cookie"), SESSION_COOKIE) {
-        Some(cookie) => Ok(authorize::browser_user(app, cookie, ctx.now)?),
-        None => Ok(None),
-    }
+pub fn see_other(url: impl Into<String>) -> Response {
+    Response::redirect_303(url.into())
+}
+
+/// The query of a page request.
+pub fn query(ctx: &Ctx<'_>) -> Result<Params, ApiError> {
+    Params::parse(ctx.req.raw_query_string()).map_err(|e| PageError::BadRequest(e).into())
 }
 
 /// What identifies this browser to the loop breaker: its session cookie, else address and agent.
@@ -59,29 +105,23 @@ fn browser_key(ctx: &Ctx<'_>) -> String {
     }
 }
 
-fn form_body(ctx: &Ctx<'_>) -> Result<Params, ApiError> {
-    let text = std::str::from_utf8(&ctx.body)
-        .map_err(|_| PageError::BadRequest("the form is not UTF-8".into()))?;
-    Params::parse(text).map_err(|e| PageError::BadRequest(e).into())
-}
-
 /// `GET /oauth/authorize` → the sign-in page, the consent page, a 303 to the client, or an error page.
 pub fn get_authorize(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let params = Params::parse(ctx.req.raw_query_string()).map_err(PageError::BadRequest)?;
-    let user = browser_user(app, ctx)?;
-    let next = authorize::start(
+    let params = query(ctx)?;
+    let b = browser(app, ctx)?;
+    let user = b.as_ref().map(|b| b.user_id.as_str());
+    match authorize::start(
         app,
         &params,
-        user.as_deref(),
+        user,
         &browser_key(ctx),
         &ctx.request_id,
         ctx.now,
-    )?;
-    match next {
+    )? {
         Next::Redirect(url) => Ok(see_other(url)),
         Next::Page(refusal) => Err(page_error(refusal).into()),
         Next::SignIn { client_name } => {
-            let csrf = csrf_cookie(ctx)?;
+            let csrf = Csrf::of(ctx)?;
             // Come back without prompt=login (it is satisfied now), so the sign-in does not loop.
             let skip = if params.get("prompt") == Some("login") {
                 "prompt"
@@ -90,17 +130,17 @@ pub fn get_authorize(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
             };
             let return_to = format!("/oauth/authorize?{}", params.encode_without(skip));
             let page = views::sign_in(
-                &pages::csrf_token(app, &csrf.0),
+                &csrf.token(app),
                 Some(&return_to),
                 Some(&client_name),
                 None,
                 "",
             );
-            Ok(form_page(app, 200, page, &csrf))
+            Ok(csrf.page(app, 200, page))
         }
         Next::Consent(view) => {
-            let csrf = csrf_cookie(ctx)?;
-            let who = match &user {
+            let csrf = Csrf::of(ctx)?;
+            let who = match user {
                 Some(id) => app
                     .db
                     .read(|c| crate::store::users::find_by_id(c, id))?
@@ -108,12 +148,7 @@ pub fn get_authorize(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
                     .unwrap_or_default(),
                 None => String::new(),
             };
-            Ok(form_page(
-                app,
-                200,
-                views::consent(&view, &pages::csrf_token(app, &csrf.0), &who),
-                &csrf,
-            ))
+            Ok(csrf.page(app, 200, views::consent(&view, &csrf.token(app), &who)))
         }
     }
 }
@@ -149,32 +184,29 @@ fn page_error(r: Refusal) -> PageError {
 
 /// `POST /oauth/authorize/decision` → 303 to the client, or a page (403 bad CSRF, 400 stale).
 pub fn post_decision(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let form = form_body(ctx)?;
-    if !pages::csrf_ok(
-        app,
-        pages::cookie(ctx.req.header("Cookie"), CSRF_COOKIE),
-        form.get("csrf_token"),
-    ) {
-        return Err(PageError::Csrf.into());
-    }
-    let Some(user) = browser_user(app, ctx)? else {
+    let form = checked_form(app, ctx)?;
+    let Some(b) = browser(app, ctx)? else {
         return Err(PageError::Stale.into());
     };
-    ctx.set_user(&user);
     let approve = match form.get("decision") {
         Some("approve") => true,
         Some("deny") => false,
         _ => return Err(PageError::BadRequest("decision must be approve or deny".into()).into()),
     };
-    let request_id = form.get("request_id").unwrap_or("");
-    match authorize::decide(app, request_id, &user, approve, ctx.now)? {
+    match authorize::decide(
+        app,
+        form.get("request_id").unwrap_or(""),
+        &b.user_id,
+        approve,
+        ctx.now,
+    )? {
         Decision::Redirect(url) => Ok(see_other(url)),
         Decision::Stale => Err(PageError::Stale.into()),
     }
 }
 
 /// Only local paths may be returned to after sign-in (no open redirect).
-fn safe_return(target: Option<&str>) -> Option<&str> {
+pub fn safe_return(target: Option<&str>) -> Option<&str> {
     target.filter(|t| {
         t.starts_with('/') && !t.starts_with("//") && !t.contains('\\') && !t.contains(['\r', '\n'])
     })
@@ -182,33 +214,36 @@ fn safe_return(target: Option<&str>) -> Option<&str> {
 
 /// `GET /login` → the sign-in page.
 pub fn get_login(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let params = Params::parse(ctx.req.raw_query_string()).map_err(PageError::BadRequest)?;
-    let csrf = csrf_cookie(ctx)?;
+    let params = query(ctx)?;
+    let csrf = Csrf::of(ctx)?;
     let page = views::sign_in(
-        &pages::csrf_token(app, &csrf.0),
+        &csrf.token(app),
         safe_return(params.get("return_to")),
         None,
         None,
         "",
     );
-    Ok(form_page(app, 200, page, &csrf))
+    Ok(csrf.page(app, 200, page))
 }
 
 /// `POST /login` → 303 back to where the sign-in started, or the form again with 401.
 pub fn post_login(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let form = form_body(ctx)?;
-    let csrf_value = pages::cookie(ctx.req.header("Cookie"), CSRF_COOKIE);
-    if !pages::csrf_ok(app, csrf_value, form.get("csrf_token")) {
-        return Err(PageError::Csrf.into());
-    }
+    let form = checked_form(app, ctx)?;
     let return_to = safe_return(form.get("return_to"));
     let login_name = form.get("login").unwrap_or("");
-    match login::sign_in_browser(app, login_name, form.get("password").unwrap_or(""), ctx.now) {
+    let ua = ctx.user_agent();
+    match login::sign_in_browser(
+        app,
+        login_name,
+        form.get("password").unwrap_or(""),
+        ua.as_deref(),
+        ctx.now,
+    ) {
         Ok((user, cookie)) => {
             ctx.set_user(&user.id);
             let set = pages::set_cookie(app, SESSION_COOKIE, &cookie, BROWSER_SESSION_SECS);
             let resp = match return_to {
-                Some(target) => see_other(target.to_owned()),
+                Some(target) => see_other(target),
                 None => pages::html(200, views::signed_in(&user.handle)),
             };
             Ok(resp.with_additional_header("Set-Cookie", set))
@@ -220,8 +255,14 @@ pub fn post_login(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
             | ApiError::LoginBackoff { .. }
             | ApiError::Unavailable { .. }),
         ) => {
-            let token = pages::csrf_token(app, csrf_value.unwrap_or(""));
-            let page = views::sign_in(&token, return_to, None, Some(&e.message()), login_name);
+            let csrf = Csrf::of(ctx)?;
+            let page = views::sign_in(
+                &csrf.token(app),
+                return_to,
+                None,
+                Some(&e.message()),
+                login_name,
+            );
             let status = if matches!(e, ApiError::LoginBackoff { .. }) {
                 429
             } else {
@@ -233,7 +274,35 @@ pub fn post_login(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     }
 }
 
+/// `GET /logout` → a page with a sign-out button (a GET never signs out).
+pub fn get_logout(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let csrf = Csrf::of(ctx)?;
+    Ok(csrf.page(app, 200, forms::logout(&csrf.token(app))))
+}
+
+/// `POST /logout` → signs this browser out and forgets its cookie.
+pub fn post_logout(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    checked_form(app, ctx)?;
+    if let (Some(b), Some(cookie)) = (
+        browser(app, ctx)?,
+        pages::cookie(ctx.req.header("Cookie"), SESSION_COOKIE),
+    ) {
+        account::sign_out(app, cookie, &b, ctx.now)?;
+    }
+    let page = forms::notice("Signed out", "This browser is signed out.", ("/", "Home"));
+    Ok(pages::html(200, page)
+        .with_additional_header("Set-Cookie", pages::set_cookie(app, SESSION_COOKIE, "", 0)))
+}
+
 /// `GET /assets/style.css`.
 pub fn get_stylesheet(_app: &App, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     Ok(Response::from_data("text/css; charset=utf-8", pages::STYLESHEET).with_public_cache(3600))
+}
+
+/// `GET /assets/copy.js`.
+pub fn get_script(_app: &App, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    Ok(
+        Response::from_data("text/javascript; charset=utf-8", pages::COPY_SCRIPT)
+            .with_public_cache(3600),
+    )
 }

@@ -7,9 +7,9 @@ use super::loops::Start;
 use super::{OAuthError, clients, pkce, redirect, scope_list, scopes_within};
 use crate::app::App;
 use crate::clock::Timestamp;
+use crate::store::StoreError;
 use crate::store::clients::ClientRow;
 use crate::store::oauth::{self, Grant};
-use crate::store::{StoreError, users};
 use crate::token::opaque::{b64url, new_id, random_bytes, sha256};
 use crate::urlenc::{Params, with_query};
 
@@ -382,20 +382,6 @@ pub fn decide(
         )
     })?;
     Ok(Decision::Redirect(url))
-}
-
-/// The user of a browser session cookie, if it is live and the account is usable.
-pub fn browser_user(app: &App, cookie: &str, now: Timestamp) -> Result<Option<String>, StoreError> {
-    let Some(user_id) = app
-        .db
-        .read(|c| oauth::browser_session_user(c, &sha256(cookie.as_bytes()), now))?
-    else {
-        return Ok(None);
-    };
-    let user = app.db.read(|c| users::find_by_id(c, &user_id))?;
-    Ok(user
-        .filter(|u| !u.disabled && u.email_confirmed)
-        .map(|u| u.id))
 }
 
 fn host_of(uri: &str) -> String {

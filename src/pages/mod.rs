@@ -3,6 +3,9 @@
 //! sends; the browser-session and CSRF cookies (a signed double-submit token, OWASP); and
 //! `PageError`, the errors that are answered with a page that shows its request ID.
 
+pub mod account;
+pub mod demo;
+pub mod forms;
 pub mod views;
 
 use rouille::Response;
@@ -16,6 +19,8 @@ pub const CSRF_COOKIE: &str = "gharart_csrf";
 pub const BROWSER_SESSION_SECS: i64 = 7 * 86_400;
 
 pub const STYLESHEET: &str = include_str!("style.css");
+/// The one script: it shows the copy buttons (the pages work without it).
+pub const COPY_SCRIPT: &str = include_str!("copy.js");
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(text: &str) -> String {
@@ -44,13 +49,14 @@ pub fn layout(title: &str, body: &str) -> String {
     )
 }
 
-/// An HTML response with the headers every page sends (API.md, Pages).
+/// An HTML response with the headers every page sends (API.md, Pages); `Cache-Control: no-store`
+/// comes from the dispatcher, for every response.
 pub fn html(status: u16, page: String) -> Response {
     Response::html(page)
         .with_status_code(status)
         .with_unique_header(
             "Content-Security-Policy",
-            "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
         )
         .with_unique_header("X-Frame-Options", "DENY")
         .with_unique_header("Referrer-Policy", "no-referrer")

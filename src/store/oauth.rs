@@ -34,30 +34,34 @@ pub fn save_consent(
     Ok(())
 }
 
-/// Starts a browser session for the cookie whose SHA-256 is `id_hash`.
+/// Starts a browser session for the cookie whose SHA-256 is `id_hash`, backed by `session_id`.
 pub fn insert_browser_session(
     conn: &Connection,
     id_hash: &[u8],
     user_id: &str,
+    session_id: &str,
     now: Timestamp,
     expires_at: Timestamp,
 ) -> Result<(), StoreError> {
-    conn.prepare_cached("INSERT INTO browser_sessions (id_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![id_hash, user_id, now, expires_at])?;
+    conn.prepare_cached(
+        "INSERT INTO browser_sessions (id_hash, user_id, session_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![id_hash, user_id, session_id, now, expires_at])?;
     Ok(())
 }
 
-/// The user of a live browser session.
-pub fn browser_session_user(
+/// The user and session of a live browser session (its backing session not revoked).
+pub fn browser_session(
     conn: &Connection,
     id_hash: &[u8],
     now: Timestamp,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<(String, String)>, StoreError> {
     Ok(conn
         .prepare_cached(
-            "SELECT user_id FROM browser_sessions WHERE id_hash = ?1 AND expires_at > ?2",
+            "SELECT b.user_id, b.session_id FROM browser_sessions b JOIN sessions s ON s.id = b.session_id
+              WHERE b.id_hash = ?1 AND b.expires_at > ?2 AND s.revoked_at IS NULL AND s.expires_at > ?2",
         )?
-        .query_row(params![id_hash, now], |r| r.get(0))
+        .query_row(params![id_hash, now], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?)
 }
 
@@ -75,6 +79,44 @@ pub fn delete_browser_sessions_for_user(
     Ok(conn
         .prepare_cached("DELETE FROM browser_sessions WHERE user_id = ?1")?
         .execute([user_id])?)
+}
+
+/// A client a user consented to.
+#[derive(Debug, Clone)]
+pub struct ConsentRow {
+    pub client_id: String,
+    pub client_name: Option<String>,
+    pub scope: String,
+    pub granted_at: Timestamp,
+}
+
+/// Every consent of a user, newest first.
+pub fn list_consents(conn: &Connection, user_id: &str) -> Result<Vec<ConsentRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.client_id, k.name, c.scope, c.granted_at FROM oauth_consents c JOIN oauth_clients k ON k.id = c.client_id
+          WHERE c.user_id = ?1 ORDER BY c.granted_at DESC",
+    )?;
+    let rows = stmt.query_map([user_id], |r| {
+        Ok(ConsentRow {
+            client_id: r.get(0)?,
+            client_name: r.get(1)?,
+            scope: r.get(2)?,
+            granted_at: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Forgets a consent. False when there was none.
+pub fn delete_consent(
+    conn: &Connection,
+    user_id: &str,
+    client_id: &str,
+) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("DELETE FROM oauth_consents WHERE user_id = ?1 AND client_id = ?2")?
+        .execute(params![user_id, client_id])?
+        == 1)
 }
 
 /// An authorization request (or code) as stored.

@@ -70,6 +70,20 @@ pub fn find(conn: &Connection, request_id: &str) -> Result<Option<RequestRecord>
         .optional()?)
 }
 
+/// The user's most recent records, newest first.
+pub fn recent_for_user(
+    conn: &Connection,
+    user_id: &str,
+    limit: u32,
+) -> Result<Vec<RequestRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT request_id, at, method, route, status, error_code, latency_ms, user_id, ip
+           FROM request_log WHERE user_id = ?1 ORDER BY at DESC, rowid DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![user_id, limit], RequestRecord::from_row)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
 /// Deletes records older than `before`.
 pub fn delete_before(conn: &Connection, before: Timestamp) -> Result<usize, StoreError> {
     Ok(conn

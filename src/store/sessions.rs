@@ -156,6 +156,84 @@ pub fn touch(conn: &Connection, id: &str, now: Timestamp) -> Result<(), StoreErr
     Ok(())
 }
 
+/// A live session as the account page lists it.
+#[derive(Debug, Clone)]
+pub struct LiveSession {
+    pub id: String,
+    pub user_agent: Option<String>,
+    pub client_id: Option<String>,
+    pub created_at: Timestamp,
+    pub last_used_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// The user's sessions that are not revoked and not past `idle` nor their absolute end, newest first.
+pub fn list_live(
+    conn: &Connection,
+    user_id: &str,
+    now: Timestamp,
+    idle: i64,
+) -> Result<Vec<LiveSession>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, user_agent, client_id, created_at, last_used_at, expires_at FROM sessions
+          WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 AND last_used_at + ?3 > ?2
+          ORDER BY created_at DESC, id",
+    )?;
+    let rows = stmt.query_map(params![user_id, now, idle], |r| {
+        Ok(LiveSession {
+            id: r.get(0)?,
+            user_agent: r.get(1)?,
+            client_id: r.get(2)?,
+            created_at: r.get(3)?,
+            last_used_at: r.get(4)?,
+            expires_at: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Revokes one of the user's live sessions; false when the user has no such live session.
+pub fn revoke_own(
+    conn: &Connection,
+    user_id: &str,
+    id: &str,
+    reason: RevokeReason,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("UPDATE sessions SET revoked_at = ?3, revoke_reason = ?4 WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL")?
+        .execute(params![id, user_id, now, reason.as_str()])?
+        == 1)
+}
+
+/// Revokes every live session of the user but `keep`; returns how many.
+pub fn revoke_all_but(
+    conn: &Connection,
+    user_id: &str,
+    keep: &str,
+    now: Timestamp,
+) -> Result<usize, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE sessions SET revoked_at = ?3, revoke_reason = 'logout' WHERE user_id = ?1 AND id != ?2 AND revoked_at IS NULL",
+        )?
+        .execute(params![user_id, keep, now])?)
+}
+
+/// Revokes the user's grants to one OAuth client; returns how many.
+pub fn revoke_for_client(
+    conn: &Connection,
+    user_id: &str,
+    client_id: &str,
+    now: Timestamp,
+) -> Result<usize, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE sessions SET revoked_at = ?3, revoke_reason = 'revoked' WHERE user_id = ?1 AND client_id = ?2 AND revoked_at IS NULL",
+        )?
+        .execute(params![user_id, client_id, now])?)
+}
+
 /// How many sessions are neither revoked nor past their absolute lifetime.
 pub fn count_active(conn: &Connection, now: Timestamp) -> Result<i64, StoreError> {
     Ok(conn

@@ -1,0 +1,77 @@
+//! `gharart-id demo`: the offline demo. A fresh database in a temporary directory (or `--db`),
+//! a seeded campaign team and OAuth app, mail shown at `/demo/mailbox`; loopback only.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+
+use crate::cli::ServeArgs;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::{demo, server};
+
+pub fn run(mut args: ServeArgs) -> Result<(), String> {
+    let temp = match &args.db {
+        Some(_) => None,
+        None => {
+            let dir = std::env::temp_dir().join(format!("gharart-demo-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            args.db = Some(dir.join("demo.db"));
+            Some(dir)
+        }
+    };
+    let mut config = Config::from_args(args)?;
+    let loopback = config
+        .listen
+        .parse::<std::net::SocketAddr>()
+        .is_ok_and(|a| a.ip().is_loopback())
+        || config.listen.starts_with("localhost:");
+    if !loopback {
+        return Err(format!(
+            "--listen {}: the demo listens on loopback only (127.0.0.1 or [::1])",
+            config.listen
+        ));
+    }
+    config.demo = true;
+    let db_path = config.db_path.clone();
+    let running = server::start(config, Clock::System)?;
+    let seeded = demo::seed(&running.app)?;
+    let mut out = std::io::stdout();
+    let url = running.app.issuer.clone();
+    let _ = writeln!(
+        out,
+        "gharart-id demo on {url}/ (database {})",
+        db_path.display()
+    );
+    for (handle, password) in &seeded.members {
+        let _ = writeln!(out, "login: {handle} password: {password}");
+    }
+    if seeded.members.is_empty() {
+        let _ = writeln!(
+            out,
+            "(an existing database: its members keep the passwords they had)"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "pending invitation: {} (its code is in {url}/demo/mailbox)",
+        seeded.invited
+    );
+    let _ = writeln!(
+        out,
+        "try the OAuth flow: {url}/demo/start   mailbox: {url}/demo/mailbox   stop: Ctrl-C"
+    );
+    let _ = out.flush();
+    let signal = Arc::new(AtomicBool::new(false));
+    for sig in [SIGTERM, SIGINT] {
+        signal_hook::flag::register(sig, signal.clone())
+            .map_err(|e| format!("installing the signal handler: {e}"))?;
+    }
+    running.serve_until(&signal);
+    if let Some(dir) = temp {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    Ok(())
+}

@@ -1,0 +1,373 @@
+//! The self-service pages (API.md, Pages): home, sign-up and confirmation, password reset, and
+//! the account page with its actions. Each action calls the same domain function as its API
+//! route; a refused action shows the form again with the reason, and its request ID.
+
+use rouille::Response;
+
+use super::Ctx;
+use super::pages::{Csrf, browser, checked_form, query, see_other};
+use crate::app::App;
+use crate::auth::account::{self, Browser};
+use crate::auth::pats::{self, CreatedPat};
+use crate::auth::{reset, signup};
+use crate::error::ApiError;
+use crate::pages::{self, account as view, forms};
+use crate::store::users;
+use crate::urlenc::{Params, encode};
+
+/// The error text of a refused action, with its request ID for support.
+fn why(e: &ApiError, ctx: &Ctx<'_>) -> String {
+    format!("{} (request ID {})", e.message(), ctx.request_id)
+}
+
+/// Whether a domain error is the user's to fix (shown on the form) rather than ours.
+fn for_the_form(e: &ApiError) -> bool {
+    e.status() < 500
+        && !matches!(
+            e,
+            ApiError::Throttled { .. } | ApiError::DailyLimitReached { .. }
+        )
+}
+
+/// `GET /` → what this is, and where to go.
+pub fn get_home(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let handle = match browser(app, ctx)? {
+        Some(b) => app
+            .db
+            .read(|c| users::find_by_id(c, &b.user_id))?
+            .map(|u| u.handle),
+        None => None,
+    };
+    Ok(pages::html(
+        200,
+        forms::home(handle.as_deref(), app.demo.is_some()),
+    ))
+}
+
+/// `GET /signup`.
+pub fn get_signup(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let csrf = Csrf::of(ctx)?;
+    Ok(csrf.page(app, 200, forms::signup(&csrf.token(app), None, "", "", "")))
+}
+
+/// `POST /signup` → 303 to `/signup/confirm?email=…`, or the form again.
+pub fn post_signup(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let form = checked_form(app, ctx)?;
+    let (handle, email) = (
+        form.get("handle").unwrap_or(""),
+        form.get("email").unwrap_or(""),
+    );
+    let request = signup::SignupRequest {
+        handle,
+        email,
+        password: form.get("password").unwrap_or(""),
+        display_name: form.get("display_name"),
+    };
+    match signup::signup(app, &request, ctx.now) {
+        Ok(_) => Ok(see_other(format!(
+            "/signup/confirm?email={}",
+            encode(email)
+        ))),
+        Err(e) if for_the_form(&e) => {
+            let csrf = Csrf::of(ctx)?;
+            let page = forms::signup(
+                &csrf.token(app),
+                Some(&why(&e, ctx)),
+                handle,
+                email,
+                form.get("display_name").unwrap_or(""),
+            );
+            Ok(pages::html(e.status(), page))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn is_invited_without_password(app: &App, email: &str) -> Result<bool, ApiError> {
+    Ok(app
+        .db
+        .read(|c| users::find_by_email(c, email))?
+        .is_some_and(|u| u.password_hash.is_none()))
+}
+
+/// `GET /signup/confirm?email=`.
+pub fn get_confirm(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let params = query(ctx)?;
+    let email = params.get("email").unwrap_or("");
+    let csrf = Csrf::of(ctx)?;
+    let invited = is_invited_without_password(app, email)?;
+    Ok(csrf.page(
+        app,
+        200,
+        forms::confirm(&csrf.token(app), email, None, None, invited),
+    ))
+}
+
+/// `POST /signup/confirm` → a page saying the email is confirmed, or the form again.
+pub fn post_confirm(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let form = checked_form(app, ctx)?;
+    let email = form.get("email").unwrap_or("");
+    match signup::confirm(
+        app,
+        email,
+        form.get("code").unwrap_or(""),
+        form.get("password"),
+        ctx.now,
+    ) {
+        Ok(user) => Ok(pages::html(
+            200,
+            forms::notice(
+                "Email confirmed",
+                &format!("Welcome, {}. You can sign in now.", user.handle),
+                ("/login?return_to=/account", "Sign in"),
+            ),
+        )),
+        Err(e) if for_the_form(&e) => {
+            let csrf = Csrf::of(ctx)?;
+            let invited = is_invited_without_password(app, email)?;
+            Ok(pages::html(
+                e.status(),
+                forms::confirm(&csrf.token(app), email, Some(&why(&e, ctx)), None, invited),
+            ))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST /signup/resend` → the confirm page with "a new code was sent" (for any email).
+pub fn post_resend(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let form = checked_form(app, ctx)?;
+    let email = form.get("email").unwrap_or("");
+    let csrf = Csrf::of(ctx)?;
+    let invited = is_invited_without_password(app, email)?;
+    match signup::resend(app, email, ctx.now) {
+        Ok(()) => Ok(pages::html(
+            200,
+            forms::confirm(
+                &csrf.token(app),
+                email,
+                None,
+                Some(
+                    "If this email has an account waiting, a new code is on its way. Earlier codes still work until they expire.",
+                ),
+                invited,
+            ),
+        )),
+        Err(e) if e.status() < 500 => Ok(pages::html(
+            e.status(),
+            forms::confirm(&csrf.token(app), email, Some(&why(&e, ctx)), None, invited),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// `GET /password/forgot`.
+pub fn get_forgot(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let csrf = Csrf::of(ctx)?;
+    Ok(csrf.page(app, 200, forms::forgot(&csrf.token(app), None)))
+}
+
+/// `POST /password/forgot` → 303 to `/password/reset?email=…` (for any email).
+pub fn post_forgot(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let form = checked_form(app, ctx)?;
+    let email = form.get("email").unwrap_or("");
+    match reset::forgot(app, email, ctx.now) {
+        Ok(()) => Ok(see_other(format!(
+            "/password/reset?email={}",
+            encode(email)
+        ))),
+        Err(e) if e.status() < 500 => {
+            let csrf = Csrf::of(ctx)?;
+            Ok(pages::html(
+                e.status(),
+                forms::forgot(&csrf.token(app), Some(&why(&e, ctx))),
+            ))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `GET /password/reset?email=`.
+pub fn get_reset(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let params = query(ctx)?;
+    let csrf = Csrf::of(ctx)?;
+    Ok(csrf.page(
+        app,
+        200,
+        forms::reset(&csrf.token(app), params.get("email").unwrap_or(""), None),
+    ))
+}
+
+/// `POST /password/reset` → a page saying the password is set, or the form again.
+pub fn post_reset(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let form = checked_form(app, ctx)?;
+    let email = form.get("email").unwrap_or("");
+    match reset::confirm(
+        app,
+        email,
+        form.get("code").unwrap_or(""),
+        form.get("new_password").unwrap_or(""),
+        ctx.now,
+    ) {
+        Ok(out) => Ok(pages::html(
+            200,
+            forms::notice(
+                "Password set",
+                &format!(
+                    "Your new password is set; {} sessions were signed out.",
+                    out.sessions_revoked
+                ),
+                ("/login?return_to=/account", "Sign in"),
+            ),
+        )),
+        Err(e) if for_the_form(&e) => {
+            let csrf = Csrf::of(ctx)?;
+            Ok(pages::html(
+                e.status(),
+                forms::reset(&csrf.token(app), email, Some(&why(&e, ctx))),
+            ))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The signed-in browser, or a 303 to the sign-in page.
+fn signed_in(app: &App, ctx: &Ctx<'_>) -> Result<Result<Browser, Response>, ApiError> {
+    Ok(browser(app, ctx)?.ok_or_else(|| see_other("/login?return_to=/account")))
+}
+
+/// The account page with an optional new token, notice or error.
+fn account_page(
+    app: &App,
+    ctx: &Ctx<'_>,
+    b: &Browser,
+    status: u16,
+    extras: view::Extras<'_>,
+) -> Result<Response, ApiError> {
+    let overview = account::overview(app, b, ctx.now)?;
+    let csrf = Csrf::of(ctx)?;
+    let page = view::page(
+        &overview,
+        &app.config.scopes,
+        &csrf.token(app),
+        &b.session_id,
+        ctx.now,
+        &extras,
+    );
+    Ok(csrf.page(app, status, page))
+}
+
+/// `GET /account`.
+pub fn get_account(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    match signed_in(app, ctx)? {
+        Ok(b) => account_page(app, ctx, &b, 200, view::Extras::default()),
+        Err(redirect) => Ok(redirect),
+    }
+}
+
+/// Runs an account action after the CSRF check and the sign-in check, then shows the page with
+/// its outcome (errors the user can act on are shown on the page with their request ID).
+fn account_action(
+    app: &App,
+    ctx: &Ctx<'_>,
+    action: impl FnOnce(&Browser, &Params) -> Result<(Option<CreatedPat>, String), ApiError>,
+) -> Result<Response, ApiError> {
+    let form = checked_form(app, ctx)?;
+    let b = match signed_in(app, ctx)? {
+        Ok(b) => b,
+        Err(redirect) => return Ok(redirect),
+    };
+    match action(&b, &form) {
+        Ok((created, notice)) => {
+            let status = if created.is_some() { 201 } else { 200 };
+            let extras = view::Extras {
+                created: created.as_ref(),
+                notice: Some(&notice),
+                error: None,
+            };
+            account_page(app, ctx, &b, status, extras)
+        }
+        Err(e) if for_the_form(&e) => {
+            let reason = why(&e, ctx);
+            account_page(
+                app,
+                ctx,
+                &b,
+                e.status(),
+                view::Extras {
+                    error: Some(&reason),
+                    ..Default::default()
+                },
+            )
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST /account/tokens` → the page with the new token shown once.
+pub fn post_token(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    account_action(app, ctx, |b, form| {
+        let scopes: Vec<&str> = form.all("scopes");
+        let days = form
+            .get("expires_in_days")
+            .unwrap_or("30")
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| {
+                ApiError::invalid_field(
+                    "expiresInDays",
+                    "expires in must be a whole number of days",
+                )
+            })?;
+        let created = pats::create(
+            app,
+            &b.principal(app, ctx.now),
+            form.get("name").unwrap_or(""),
+            &scopes,
+            days,
+            ctx.now,
+        )?;
+        let notice = format!("Token {} created.", created.name);
+        Ok((Some(created), notice))
+    })
+}
+
+/// `POST /account/tokens/revoke`.
+pub fn post_revoke_token(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    account_action(app, ctx, |b, form| {
+        pats::revoke(
+            app,
+            &b.principal(app, ctx.now),
+            form.get("token_id").unwrap_or(""),
+            ctx.now,
+        )?;
+        Ok((None, "The token is revoked.".into()))
+    })
+}
+
+/// `POST /account/sessions/revoke`.
+pub fn post_revoke_session(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    account_action(app, ctx, |b, form| {
+        account::revoke_session(app, b, form.get("session_id").unwrap_or(""), ctx.now)?;
+        Ok((
+            None,
+            "The session is revoked: its tokens no longer work.".into(),
+        ))
+    })
+}
+
+/// `POST /account/sessions/revoke-others`.
+pub fn post_revoke_others(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    account_action(app, ctx, |b, _| {
+        let n = account::revoke_other_sessions(app, b, ctx.now)?;
+        Ok((None, format!("Signed out everywhere else ({n} sessions).")))
+    })
+}
+
+/// `POST /account/apps/revoke`.
+pub fn post_revoke_app(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    account_action(app, ctx, |b, form| {
+        account::revoke_app(app, b, form.get("client_id").unwrap_or(""), ctx.now)?;
+        Ok((None, "The app's access is revoked.".into()))
+    })
+}
