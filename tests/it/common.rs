@@ -66,6 +66,18 @@ impl TestServer {
         TestServer::start_at(Clock::System.now(), extra)
     }
 
+    /// A server in demo mode (mailbox page, /demo/* routes), seeded like `gharart-id demo`;
+    /// returns it with the ready members' logins and passwords.
+    pub fn start_demo() -> (TestServer, Vec<(String, String)>) {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Clock::manual(T0);
+        let mut config = Config::from_args(args(dir.path(), &[])).unwrap();
+        config.demo = true;
+        let running = server::start(config, clock.clone()).unwrap();
+        let seeded = gharart_id::demo::seed(&running.app).unwrap();
+        (TestServer { addr: running.addr, clock, dir, running: Some(running) }, seeded.members)
+    }
+
     /// A server whose clock runs `offset` seconds from the real time.
     pub fn start_at_offset(offset: i64) -> TestServer {
         TestServer::start_at(Clock::System.now() + offset, &[])

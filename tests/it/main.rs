@@ -12,6 +12,7 @@ mod idempotency;
 mod login;
 mod oauth;
 mod oauth_support;
+mod pages;
 mod ops;
 mod refresh;
 mod reset;
