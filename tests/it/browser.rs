@@ -129,3 +129,84 @@ fn oauth_sign_in_and_consent_in_chromium() {
         ("access_denied", "st-123")
     );
 }
+
+#[test]
+fn self_service_pages_and_the_demo_in_chromium() {
+    if !browser_available() {
+        return;
+    }
+    let (s, _) = TestServer::start_demo();
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-shots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/self_service.mjs"))
+        .env("BASE_URL", format!("http://{}", s.addr))
+        .env("HANDLE", "bauble")
+        .env("PASSWORD", PASSWORD)
+        .env("SHOTS", &shots)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run: Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(run["afterSignup"], "/signup/confirm", "{run}");
+    assert_eq!(
+        run["codeFound"], true,
+        "the code is readable in the demo mailbox"
+    );
+    assert_eq!(run["confirmedTitle"], "Email confirmed · gharart-id");
+    assert_eq!(run["accountPath"], "/account");
+    assert!(run["patToken"].as_str().unwrap().starts_with("gha_pat_"));
+    assert_eq!(
+        run["copyButtonVisible"], true,
+        "with JavaScript the copy button appears"
+    );
+    assert_eq!(run["patWorks"], 200);
+    assert_eq!(run["afterPatRevoke"], true);
+    assert_eq!(
+        run["patAfterRevoke"], 401,
+        "revoked on the page, refused by the API"
+    );
+    assert_eq!(
+        (
+            run["revokedSessionStatus"].as_i64(),
+            run["revokedSessionCode"].as_str()
+        ),
+        (Some(401), Some("session_revoked"))
+    );
+    assert_eq!(run["consentShown"], true);
+    assert_eq!(run["callbackPath"], "/demo/callback");
+    let user = s.login("bauble");
+    assert_eq!(
+        run["claims"]["sub"], user["user"]["id"],
+        "the demo app got the user's token"
+    );
+    assert!(
+        run["claims"]["client_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("cli_")
+    );
+    for (page, w) in run["widths"].as_object().unwrap() {
+        assert!(
+            w.as_i64().unwrap() <= 375,
+            "{page} fits a 375 px screen ({w})"
+        );
+    }
+    for name in [
+        "home",
+        "confirm",
+        "mailbox",
+        "account",
+        "token",
+        "demo-consent",
+        "demo-callback",
+    ] {
+        assert!(shots.join(format!("{name}.png")).exists(), "{name}.png");
+    }
+}

@@ -75,7 +75,15 @@ impl TestServer {
         config.demo = true;
         let running = server::start(config, clock.clone()).unwrap();
         let seeded = gharart_id::demo::seed(&running.app).unwrap();
-        (TestServer { addr: running.addr, clock, dir, running: Some(running) }, seeded.members)
+        (
+            TestServer {
+                addr: running.addr,
+                clock,
+                dir,
+                running: Some(running),
+            },
+            seeded.members,
+        )
     }
 
     /// A server whose clock runs `offset` seconds from the real time.

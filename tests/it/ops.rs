@@ -75,10 +75,7 @@ fn the_openapi_document_matches_the_routes_served() {
         let probe = request(s.addr, &route.0, &route.1.replace("{id}", "x"), &[], b"");
         // /demo/* answers only under `gharart-id demo` (tests/it/pages.rs probes it there).
         let exempt = route.1.contains("{id}") || route.1.starts_with("/demo/");
-        assert!(
-            probe.status != 404 || exempt,
-            "{route:?} is really served"
-        );
+        assert!(probe.status != 404 || exempt, "{route:?} is really served");
     }
     let codes = doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]
         ["enum"]
