@@ -5,6 +5,7 @@
 
 use std::net::IpAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Instant;
 
@@ -26,7 +27,7 @@ use crate::requests::RequestLog;
 use crate::store::Db;
 use crate::store::request_log::RequestRecord;
 use crate::throttle::Throttle;
-use crate::token::opaque::{b64url, new_id, sha256};
+use crate::token::opaque::{b64url, new_name, sha256};
 
 pub struct App {
     pub config: Config,
@@ -42,6 +43,9 @@ pub struct App {
     pub requests: RequestLog,
     pub loops: LoopBreaker,
     pub metrics: Metrics,
+    /// Whether any access token may be on the revocation deny list (saves a read per request
+    /// until `/oauth/revoke` first puts one there).
+    pub revoked_jtis: AtomicBool,
     /// The offline demo's state; `None` outside `gharart-id demo`.
     pub demo: Option<Demo>,
     pub mail: Nudger,
@@ -75,6 +79,7 @@ impl App {
             requests: RequestLog::default(),
             loops: LoopBreaker::default(),
             metrics: Metrics::default(),
+            revoked_jtis: AtomicBool::new(true),
             demo: mailbox.map(|mailbox| Demo {
                 mailbox,
                 client_id: OnceLock::new(),
@@ -153,6 +158,8 @@ const fn write(ip_limit: Option<&'static str>, idempotent: bool) -> Policy {
 }
 /// Support reports carry a repro artifact of up to 64 KiB beside their text.
 const REPORT_BODY_LIMIT: usize = 160 * 1024;
+/// The largest body any route takes; the server never reads past it.
+pub const MAX_BODY: usize = REPORT_BODY_LIMIT;
 
 pub struct Route {
     pub method: &'static str,
@@ -616,7 +623,7 @@ fn request_id(req: &Request) -> String {
         {
             id.to_owned()
         }
-        _ => new_id("req_").unwrap_or_else(|_| "req_unavailable".into()),
+        _ => new_name("req_"),
     }
 }
 

@@ -12,12 +12,16 @@ use std::time::{Duration, SystemTime};
 use crate::app::App;
 use crate::keys::KeyRing;
 use crate::mail::{self, Sink};
-use crate::store::{StoreError, codes, oauth, outbox, request_log};
+use crate::store::{StoreError, codes, oauth, outbox, request_log, sessions};
 use crate::{daily, idempotency};
 
 const TICK: Duration = Duration::from_secs(1);
 const MAIL_RETRY_TICKS: u64 = 30;
 const SWEEP_TICKS: u64 = 60;
+/// The request log keeps at most this many records, whatever their age.
+const REQUEST_LOG_MAX_ROWS: u32 = 500_000;
+/// Ended sessions are kept this long, so a late refresh hears why (revoked, reused, expired).
+const ENDED_SESSION_KEEP_SECS: i64 = 7 * 86_400;
 /// Expired codes are kept this long, so a late try hears `code_expired` rather than `code_invalid`.
 const EXPIRED_CODE_KEEP_SECS: i64 = 7 * 86_400;
 
@@ -141,6 +145,10 @@ fn sweep(app: &App) -> Result<(), StoreError> {
         .write(|tx| codes::delete_expired(tx, now - EXPIRED_CODE_KEEP_SECS))?;
     app.db
         .write(|tx| request_log::delete_before(tx, now - app.config.request_log_days * 86_400))?;
+    app.db
+        .write(|tx| request_log::cap(tx, REQUEST_LOG_MAX_ROWS))?;
+    app.db
+        .write(|tx| sessions::delete_ended(tx, now - ENDED_SESSION_KEEP_SECS))?;
     app.db.write(|tx| oauth::sweep(tx, now))?;
     idempotency::sweep(app, now)?;
     daily::sweep(app, now)?;

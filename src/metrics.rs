@@ -21,7 +21,7 @@ struct Histogram {
 
 #[derive(Default)]
 struct Counters {
-    requests: BTreeMap<(&'static str, String, u16), u64>,
+    requests: BTreeMap<(&'static str, &'static str, u16), u64>,
     durations: BTreeMap<&'static str, Histogram>,
     logins: BTreeMap<&'static str, u64>,
     refreshes: BTreeMap<&'static str, u64>,
@@ -48,9 +48,17 @@ impl Metrics {
     /// One answered request.
     pub fn request(&self, route: &'static str, method: &str, status: u16, seconds: f64) {
         self.with(|c| {
-            *c.requests
-                .entry((route, method.to_owned(), status))
-                .or_default() += 1;
+            let method = match method {
+                "GET" => "GET",
+                "POST" => "POST",
+                "DELETE" => "DELETE",
+                "PUT" => "PUT",
+                "HEAD" => "HEAD",
+                "PATCH" => "PATCH",
+                "OPTIONS" => "OPTIONS",
+                _ => "OTHER",
+            };
+            *c.requests.entry((route, method, status)).or_default() += 1;
             let h = c.durations.entry(route).or_default();
             for (i, bound) in BUCKETS.iter().enumerate() {
                 if seconds <= *bound {

@@ -1,37 +1,42 @@
 //! Starting and stopping the server: open the store and the key file, bind, start the background
-//! thread, and serve on a bounded pool of request threads (rouille's default is a thread per
-//! request). Stopping is graceful: dispatch what has arrived, finish the requests in flight, write
-//! the request log, deliver queued mail, checkpoint the WAL.
+//! thread, and serve on a fixed set of worker threads (a bounded pool; rouille's default is a
+//! thread per request). The HTTP parsing is tiny_http's and the request and response types are
+//! rouille's; the loop is ours, so that the listening socket has TCP_NODELAY (tiny_http writes a
+//! response's head and body in separate sends, which Nagle's algorithm and a client's delayed ACK
+//! would otherwise stall by 40 ms). Stopping is graceful: dispatch what has arrived, finish the
+//! requests in flight, write the request log, deliver queued mail, checkpoint the WAL.
 
-use std::net::SocketAddr;
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rouille::Response;
+use rouille::Request;
 
-use crate::app::{self, App};
+use crate::app::{self, App, MAX_BODY};
 use crate::background::{self, Background};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::keys::KeyRing;
 use crate::mail::{Mailbox, Sink};
-use crate::store::Db;
+use crate::store::{Db, oauth};
 
 /// A server that is up.
 pub struct Running {
     pub addr: SocketAddr,
     pub app: Arc<App>,
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    workers: Vec<JoinHandle<()>>,
     background: Background,
 }
 
 /// Opens everything `config` names and starts serving. The error says what could not be opened.
 pub fn start(config: Config, clock: Clock) -> Result<Running, String> {
+    let readers = (config.workers / 2).clamp(4, 16);
     let db = Arc::new(
-        Db::open(&config.db_path, config.durability)
+        Db::open_with_readers(&config.db_path, config.durability, readers)
             .map_err(|e| format!("opening {}: {e}", config.db_path.display()))?,
     );
     let keys = KeyRing::load_or_create(&config.key_file, clock.now()).map_err(|e| e.to_string())?;
@@ -43,18 +48,14 @@ pub fn start(config: Config, clock: Clock) -> Result<Running, String> {
         dir: config.mail_dir.clone(),
         mailbox: mailbox.clone(),
     };
-    let slot: Arc<OnceLock<Arc<App>>> = Arc::new(OnceLock::new());
-    let handler_slot = slot.clone();
-    let server = rouille::Server::new(config.listen.as_str(), move |req| {
-        match handler_slot.get() {
-            Some(app) => app::handle(app, req),
-            None => Response::text("starting")
-                .with_status_code(503)
-                .with_unique_header("Retry-After", "1"),
-        }
-    })
-    .map_err(|e| format!("--listen {}: {e}", config.listen))?;
-    let addr = server.server_addr();
+    let listener = bind(&config.listen).map_err(|e| format!("--listen {}: {e}", config.listen))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("--listen {}: {e}", config.listen))?;
+    let http = Arc::new(
+        tiny_http::Server::from_listener(listener, None)
+            .map_err(|e| format!("--listen {}: {e}", config.listen))?,
+    );
     let issuer = config
         .issuer
         .clone()
@@ -71,31 +72,114 @@ pub fn start(config: Config, clock: Clock) -> Result<Running, String> {
         nudger.clone(),
         mailbox,
     ));
+    let any_revoked = app.db.read(oauth::any_revoked_jti).unwrap_or(true);
+    app.revoked_jtis.store(any_revoked, Ordering::Relaxed);
     // Its first round delivers whatever a previous run left in the outbox.
     let background = Background::start(app.clone(), &nudger, wake, sink, from_host);
-    let _ = slot.set(app.clone());
-    let server = server.pool_size(workers);
     let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let thread = std::thread::Builder::new()
-        .name("accept".into())
-        .spawn(move || {
-            while !flag.load(Ordering::SeqCst) {
-                server.poll_timeout(Duration::from_millis(100));
-            }
-            // Dispatch what has already arrived, then wait for every request in flight; the
-            // listener closes when `server` is dropped at the end of this thread.
-            server.poll();
-            server.join();
-        })
-        .map_err(|e| format!("starting the accept thread: {e}"))?;
+    let mut threads = Vec::with_capacity(workers);
+    for n in 0..workers {
+        let (http, app, stop) = (http.clone(), app.clone(), stop.clone());
+        let thread = std::thread::Builder::new()
+            .name(format!("worker-{n}"))
+            .spawn(move || work(&http, &app, &stop))
+            .map_err(|e| format!("starting worker threads: {e}"))?;
+        threads.push(thread);
+    }
     Ok(Running {
         addr,
         app,
         stop,
-        thread: Some(thread),
+        workers: threads,
         background,
     })
+}
+
+/// How long a connection may stay silent (between requests, or within one) or stall a write
+/// before it is closed. Accepted sockets inherit it from the listener, as they do TCP_NODELAY.
+const SOCKET_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Binds the listening socket with TCP_NODELAY and read/write timeouts, which the accepted
+/// connections inherit (Linux): an idle keep-alive connection or a stalled client then frees the
+/// thread that tiny_http gives each connection.
+fn bind(listen: &str) -> std::io::Result<TcpListener> {
+    let addr = listen
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address"))?;
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.set_nodelay(true)?;
+    socket.set_read_timeout(Some(SOCKET_TIMEOUT))?;
+    socket.set_write_timeout(Some(SOCKET_TIMEOUT))?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
+}
+
+/// One worker: takes requests until told to stop, then answers what has already arrived.
+fn work(http: &tiny_http::Server, app: &App, stop: &AtomicBool) {
+    while !stop.load(Ordering::SeqCst) {
+        match http.recv_timeout(Duration::from_millis(100)) {
+            Ok(Some(request)) => answer(app, request),
+            Ok(None) => {}
+            Err(e) => {
+                log::error!("accepting requests failed: {e}");
+                return;
+            }
+        }
+    }
+    while let Ok(Some(request)) = http.try_recv() {
+        answer(app, request);
+    }
+}
+
+/// Converts a tiny_http request to rouille's, lets the app answer it, and writes the answer.
+fn answer(app: &App, mut request: tiny_http::Request) {
+    // Read at most one byte past the largest body any route takes; the route's own cap (413)
+    // sees the excess, and a flood of bytes is never buffered.
+    let mut body = Vec::new();
+    let _ = request
+        .as_reader()
+        .take(MAX_BODY as u64 + 1)
+        .read_to_end(&mut body);
+    let headers: Vec<(String, String)> = request
+        .headers()
+        .iter()
+        .map(|h| {
+            (
+                h.field.as_str().as_str().to_owned(),
+                h.value.as_str().to_owned(),
+            )
+        })
+        .collect();
+    let remote = request
+        .remote_addr()
+        .copied()
+        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+    let rq = Request::fake_http_from(
+        remote,
+        request.method().as_str(),
+        request.url(),
+        headers,
+        body,
+    );
+    let resp = app::handle(app, &rq);
+    let (data, size) = resp.data.into_reader_and_size();
+    let mut out = tiny_http::Response::empty(resp.status_code).with_data(data, size);
+    for (k, v) in &resp.headers {
+        if k.eq_ignore_ascii_case("Content-Length") {
+            continue;
+        }
+        if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
+            out.add_header(h);
+        }
+    }
+    let _ = request.respond(out);
 }
 
 impl Running {
@@ -108,11 +192,11 @@ impl Running {
         self.stop();
     }
 
-    /// Stops accepting, finishes the requests in flight, writes the request log, delivers queued
-    /// mail and checkpoints the WAL.
+    /// Stops taking requests, finishes the ones in flight, writes the request log, delivers queued
+    /// mail and checkpoints the WAL. The listener closes when the last worker lets go of it.
     pub fn stop(mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
+        for t in self.workers.drain(..) {
             let _ = t.join();
         }
         self.background.stop();

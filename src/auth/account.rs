@@ -31,6 +31,8 @@ impl Browser {
             scopes: app.config.scopes.clone(),
             expires_at: now + app.config.lifetimes.access,
             credential: Credential::Jwt,
+            user: None,
+            session: None,
         }
     }
 }

@@ -154,10 +154,15 @@ pub fn revoke(app: &App, who: &Principal, id: &str, now: Timestamp) -> Result<()
 /// or its user disabled).
 pub fn authenticate(app: &App, token: &str, now: Timestamp) -> Result<Principal, ApiError> {
     let hash = sha256(token.as_bytes());
-    let pat = app
-        .db
-        .read(|c| pats::find_by_hash(c, &hash))?
-        .ok_or(ApiError::InvalidToken("unknown personal access token"))?;
+    let (pat, user) = app.db.read_snapshot(|c| {
+        let pat = pats::find_by_hash(c, &hash)?;
+        let user = match &pat {
+            Some(p) => users::find_by_id(c, &p.user_id)?,
+            None => None,
+        };
+        Ok::<_, crate::store::StoreError>((pat, user))
+    })?;
+    let pat = pat.ok_or(ApiError::InvalidToken("unknown personal access token"))?;
     if pat.revoked_at.is_some() {
         return Err(ApiError::InvalidToken(
             "the personal access token was revoked",
@@ -168,12 +173,9 @@ pub fn authenticate(app: &App, token: &str, now: Timestamp) -> Result<Principal,
             "the personal access token has expired",
         ));
     }
-    let user = app.db.read(|c| users::find_by_id(c, &pat.user_id))?;
-    if user.is_none_or(|u| u.disabled) {
-        return Err(ApiError::InvalidToken(
-            "the personal access token's account is disabled",
-        ));
-    }
+    let user = user.filter(|u| !u.disabled).ok_or(ApiError::InvalidToken(
+        "the personal access token's account is disabled",
+    ))?;
     if pat.last_used_at.is_none_or(|t| t <= now - 60) {
         app.db.write(|tx| pats::touch(tx, &pat.id, now))?;
     }
@@ -183,5 +185,7 @@ pub fn authenticate(app: &App, token: &str, now: Timestamp) -> Result<Principal,
         scopes: split_scopes(&pat.scopes),
         expires_at: pat.expires_at,
         credential: Credential::Pat,
+        user: Some(Box::new(user)),
+        session: None,
     })
 }

@@ -6,6 +6,7 @@
 //! token back without a step (a retried or concurrent refresh: every caller ends on the same live
 //! chain). Later than that, it revokes the whole session.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -130,6 +131,10 @@ pub struct Principal {
     pub scopes: Vec<String>,
     pub expires_at: Timestamp,
     pub credential: Credential,
+    /// The user, as read when the credential was checked (`None` for a client's own token).
+    pub user: Option<Box<users::UserRow>>,
+    /// The session, as read when the credential was checked (`None` for a PAT).
+    pub session: Option<Box<SessionRow>>,
 }
 
 impl Principal {
@@ -166,16 +171,25 @@ pub fn authenticate(
     }
     let claims = jwt::verify(&app.keys(), token, &app.issuer, &app.audience, now)
         .map_err(|e| ApiError::InvalidToken(e.describe()))?;
-    if let Some(sid) = &claims.sid {
-        let session = app
-            .db
-            .read(|c| sessions::find(c, sid))?
+    // One snapshot for everything the token's validity depends on (the hot path of every call).
+    let check_jti = app.revoked_jtis.load(Ordering::Relaxed);
+    let (session, jti_revoked, user) = app.db.read_snapshot(|c| {
+        let session = match &claims.sid {
+            Some(sid) => sessions::find(c, sid)?,
+            None => None,
+        };
+        let jti_revoked = check_jti && oauth::is_jti_revoked(c, &claims.jti)?;
+        Ok::<_, StoreError>((session, jti_revoked, users::find_by_id(c, &claims.sub)?))
+    })?;
+    if claims.sid.is_some() {
+        let s = session
+            .as_ref()
             .ok_or(ApiError::InvalidToken("the token's session does not exist"))?;
-        if session.revoked.is_some() || session.user_id != claims.sub {
+        if s.revoked.is_some() || s.user_id != claims.sub {
             return Err(ApiError::SessionRevoked);
         }
     }
-    if app.db.read(|c| oauth::is_jti_revoked(c, &claims.jti))? {
+    if jti_revoked {
         return Err(ApiError::InvalidToken("the token was revoked"));
     }
     Ok(Principal {
@@ -189,6 +203,8 @@ pub fn authenticate(
             .collect(),
         expires_at: claims.exp,
         credential: Credential::Jwt,
+        user: user.map(Box::new),
+        session: session.map(Box::new),
     })
 }
 
@@ -220,26 +236,20 @@ pub struct Me {
 /// The caller's profile, session and credential. Needs scope `profile`.
 pub fn me(app: &App, who: &Principal) -> Result<Me, ApiError> {
     who.require_scope("profile")?;
-    let user = app
-        .db
-        .read(|c| users::find_by_id(c, &who.user_id))?
+    let user = who
+        .user
+        .as_deref()
         .ok_or(ApiError::InvalidToken("the token's user does not exist"))?;
-    let session = match &who.session_id {
-        Some(sid) => app
-            .db
-            .read(|c| sessions::find(c, sid))?
-            .map(|s| SessionInfo {
-                id: s.id,
-                created_at: rfc3339(s.created_at),
-                idle_expires_at: rfc3339(
-                    (s.last_used_at + app.config.lifetimes.refresh_idle).min(s.expires_at),
-                ),
-                expires_at: rfc3339(s.expires_at),
-            }),
-        None => None,
-    };
+    let session = who.session.as_deref().map(|s| SessionInfo {
+        id: s.id.clone(),
+        created_at: rfc3339(s.created_at),
+        idle_expires_at: rfc3339(
+            (s.last_used_at + app.config.lifetimes.refresh_idle).min(s.expires_at),
+        ),
+        expires_at: rfc3339(s.expires_at),
+    });
     Ok(Me {
-        user: UserView::from(&user),
+        user: UserView::from(user),
         session,
         credential: CredentialInfo {
             kind: match who.credential {

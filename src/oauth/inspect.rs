@@ -127,6 +127,8 @@ pub fn revoke(
     if let Ok(claims) = jwt::verify(&app.keys(), token, &app.issuer, &app.audience, now)
         && claims.client_id.as_deref() == Some(client.id.as_str())
     {
+        app.revoked_jtis
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         app.db
             .write(|tx| oauth::revoke_jti(tx, &claims.jti, claims.exp + jwt::LEEWAY_SECS))?;
     }

@@ -163,10 +163,19 @@ impl Db {
     /// Opens (or creates) the database at `path`, applies the schema or its migrations, and sets
     /// WAL, foreign keys, a busy timeout and `synchronous` on every connection.
     pub fn open(path: &Path, durability: Durability) -> Result<Db, StoreError> {
+        Db::open_with_readers(path, durability, READERS)
+    }
+
+    /// As [`Db::open`], with `readers` reader connections (the server sizes it from its workers).
+    pub fn open_with_readers(
+        path: &Path,
+        durability: Durability,
+        readers: usize,
+    ) -> Result<Db, StoreError> {
         let mut writer = open_connection(path, durability, false)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
         migrate::apply(&mut writer)?;
-        let readers = (0..READERS)
+        let readers = (0..readers.max(1))
             .map(|_| open_connection(path, durability, true))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Db {
@@ -205,6 +214,25 @@ impl Db {
         f: impl FnOnce(&Connection) -> Result<T, E>,
     ) -> Result<T, E> {
         self.readers.with(WRITE_WAIT, |conn| f(conn))
+    }
+
+    /// Runs `f` on a reader inside one read transaction: one consistent snapshot and one WAL
+    /// read lock for all its statements (cheaper than one per statement).
+    pub fn read_snapshot<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.readers.with(WRITE_WAIT, |conn| {
+            // Prepared once per connection, unlike `unchecked_transaction`'s parsed batch.
+            conn.prepare_cached("BEGIN")
+                .and_then(|mut s| s.execute([]))
+                .map_err(StoreError::from)?;
+            let out = f(conn);
+            conn.prepare_cached("COMMIT")
+                .and_then(|mut s| s.execute([]))
+                .map_err(StoreError::from)?;
+            out
+        })
     }
 
     /// Runs `f` in `BEGIN IMMEDIATE`, waiting up to [`WRITE_WAIT`] for the writer; commits on `Ok`,
@@ -271,6 +299,10 @@ fn open_connection(
     };
     conn.pragma_update(None, "synchronous", sync)?;
     conn.set_prepared_statement_cache_capacity(64);
+    if reader {
+        // Readers share the OS page cache; a small private cache each keeps memory flat.
+        conn.pragma_update(None, "cache_size", -1024)?;
+    }
     Ok(conn)
 }
 

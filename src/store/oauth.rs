@@ -256,6 +256,13 @@ pub fn revoke_jti(conn: &Connection, jti: &str, expires_at: Timestamp) -> Result
     Ok(())
 }
 
+/// Whether the deny list holds any access token.
+pub fn any_revoked_jti(conn: &Connection) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM revoked_jtis)")?
+        .query_row([], |r| r.get(0))?)
+}
+
 pub fn is_jti_revoked(conn: &Connection, jti: &str) -> Result<bool, StoreError> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM revoked_jtis WHERE jti = ?1")?

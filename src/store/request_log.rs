@@ -84,6 +84,13 @@ pub fn recent_for_user(
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
+/// Keeps only the newest `max` records.
+pub fn cap(conn: &Connection, max: u32) -> Result<usize, StoreError> {
+    Ok(conn
+        .prepare_cached("DELETE FROM request_log WHERE rowid <= (SELECT rowid FROM request_log ORDER BY rowid DESC LIMIT 1 OFFSET ?1)")?
+        .execute([max])?)
+}
+
 /// Deletes records older than `before`.
 pub fn delete_before(conn: &Connection, before: Timestamp) -> Result<usize, StoreError> {
     Ok(conn

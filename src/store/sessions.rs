@@ -234,6 +234,14 @@ pub fn revoke_for_client(
         .execute(params![user_id, client_id, now])?)
 }
 
+/// Deletes sessions that ended (revoked, or past their absolute lifetime) before `before`, with
+/// their rotation records; a token of one then answers `refresh_token_invalid`.
+pub fn delete_ended(conn: &Connection, before: Timestamp) -> Result<usize, StoreError> {
+    Ok(conn
+        .prepare_cached("DELETE FROM sessions WHERE expires_at < ?1 OR revoked_at < ?1")?
+        .execute([before])?)
+}
+
 /// How many sessions are neither revoked nor past their absolute lifetime.
 pub fn count_active(conn: &Connection, now: Timestamp) -> Result<i64, StoreError> {
     Ok(conn

@@ -1,0 +1,496 @@
+//! A small synchronous load generator and the baselines of `examples/bench.sh` (issue 6).
+//!
+//!     loadgen bare --listen 127.0.0.1:0 --workers 32        a bare rouille handler (the framework ceiling)
+//!     loadgen hash-rate --iterations 600000 --secs 5        PBKDF2-HMAC-SHA256 hashes/s on every core
+//!     loadgen rotation-rate --sync full --secs 5            raw SQLite rotations/s (SELECT + INSERT + UPDATE)
+//!     loadgen seed --db X --users 100000 --password P       confirmed users written straight to a database
+//!     loadgen run --addr A --scenario me --threads 64 --secs 10 [--token T] [--basic B] [--password P]
+//!
+//! `run` keeps one keep-alive connection per thread and prints one line:
+//! `scenario <name> req/s <n> p50_ms <x> p99_ms <y> p999_ms <z> errors <e>`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+fn num(args: &[String], name: &str, default: u64) -> u64 {
+    arg(args, name)
+        .map(|v| v.parse().expect(name))
+        .unwrap_or(default)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("bare") => bare(&args),
+        Some("hash-rate") => hash_rate(&args),
+        Some("rotation-rate") => rotation_rate(&args),
+        Some("seed") => seed(&args),
+        Some("run") => run(&args),
+        _ => {
+            eprintln!(
+                "usage: loadgen bare|hash-rate|rotation-rate|seed|run … (see the file's header)"
+            );
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The framework ceiling: the server's own serving loop (tiny_http on a TCP_NODELAY listener,
+/// `--workers` threads, rouille's response type) answering a small JSON body and nothing else.
+fn bare(args: &[String]) {
+    let listen = arg(args, "--listen").unwrap_or_else(|| "127.0.0.1:0".into());
+    let workers = num(args, "--workers", 32) as usize;
+    let addr: std::net::SocketAddr = listen.parse().unwrap();
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )
+    .unwrap();
+    socket.set_reuse_address(true).unwrap();
+    socket.set_nodelay(true).unwrap();
+    socket.bind(&addr.into()).unwrap();
+    socket.listen(1024).unwrap();
+    let listener: std::net::TcpListener = socket.into();
+    println!(
+        "bare listening on http://{}",
+        listener.local_addr().unwrap()
+    );
+    std::io::stdout().flush().unwrap();
+    let http = std::sync::Arc::new(tiny_http::Server::from_listener(listener, None).unwrap());
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            let http = http.clone();
+            s.spawn(move || {
+                while let Ok(request) = http.recv() {
+                    let resp = rouille::Response::json(&json!({"status": "ok"}));
+                    let (data, size) = resp.data.into_reader_and_size();
+                    let mut out =
+                        tiny_http::Response::empty(resp.status_code).with_data(data, size);
+                    for (k, v) in &resp.headers {
+                        out.add_header(
+                            tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap(),
+                        );
+                    }
+                    let _ = request.respond(out);
+                }
+            });
+        }
+    });
+}
+
+/// PBKDF2 hashes per second with one thread per core.
+fn hash_rate(args: &[String]) {
+    let iterations = num(args, "--iterations", 600_000) as u32;
+    let secs = num(args, "--secs", 5);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let done = AtomicU64::new(0);
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(secs);
+    std::thread::scope(|s| {
+        for _ in 0..cores {
+            s.spawn(|| {
+                while Instant::now() < deadline {
+                    let mut out = [0u8; 32];
+                    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(
+                        b"correct horse battery",
+                        b"0123456789abcdef",
+                        iterations,
+                        &mut out,
+                    );
+                    std::hint::black_box(out);
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    let rate = done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
+    println!("hash-rate {rate:.1} per_s cores {cores} iterations {iterations}");
+}
+
+/// Raw SQLite rotation transactions per second: the refresh's storage work and nothing else.
+fn rotation_rate(args: &[String]) {
+    let sync = arg(args, "--sync").unwrap_or_else(|| "full".into());
+    let secs = num(args, "--secs", 5);
+    let dir = tempfile::tempdir().unwrap();
+    let c = rusqlite::Connection::open(dir.path().join("rot.db")).unwrap();
+    c.pragma_update(None, "journal_mode", "WAL").unwrap();
+    c.pragma_update(None, "synchronous", sync.to_uppercase())
+        .unwrap();
+    c.execute_batch(
+        "CREATE TABLE s (id TEXT PRIMARY KEY, generation INTEGER, last_used INTEGER);
+         CREATE TABLE r (sid TEXT, generation INTEGER, at INTEGER, PRIMARY KEY (sid, generation)) WITHOUT ROWID;",
+    )
+    .unwrap();
+    for i in 0..1000 {
+        c.execute("INSERT INTO s VALUES (?1, 0, 0)", [format!("ses_{i}")])
+            .unwrap();
+    }
+    let start = Instant::now();
+    let mut n: u64 = 0;
+    while start.elapsed() < Duration::from_secs(secs) {
+        let sid = format!("ses_{}", n % 1000);
+        c.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let g: i64 = c
+            .prepare_cached("SELECT generation FROM s WHERE id = ?1")
+            .unwrap()
+            .query_row([&sid], |r| r.get(0))
+            .unwrap();
+        c.prepare_cached("INSERT INTO r VALUES (?1, ?2, ?3)")
+            .unwrap()
+            .execute(rusqlite::params![sid, g, n as i64])
+            .unwrap();
+        c.prepare_cached("UPDATE s SET generation = generation + 1, last_used = ?2 WHERE id = ?1")
+            .unwrap()
+            .execute(rusqlite::params![sid, n as i64])
+            .unwrap();
+        c.execute_batch("COMMIT").unwrap();
+        n += 1;
+    }
+    println!(
+        "rotation-rate {:.1} per_s sync {sync}",
+        n as f64 / start.elapsed().as_secs_f64()
+    );
+}
+
+/// Writes `--users` confirmed users with one shared password hash, straight into a database that a
+/// server has created (the benchmark needs many accounts, not many hashes).
+fn seed(args: &[String]) {
+    let db = arg(args, "--db").expect("--db");
+    let users = num(args, "--users", 1000);
+    let password = arg(args, "--password").expect("--password");
+    let iterations = num(args, "--iterations", 600_000) as u32;
+    let hash = gharart_id::password::hash(&password, iterations).unwrap();
+    let mut c = rusqlite::Connection::open(db).unwrap();
+    let tx = c.transaction().unwrap();
+    {
+        let mut stmt = tx
+            .prepare("INSERT INTO users (id, handle, email, email_key, password_hash, email_confirmed, created_at, updated_at) VALUES (?1, ?2, ?3, ?3, ?4, 1, 0, 0)")
+            .unwrap();
+        for i in 0..users {
+            stmt.execute(rusqlite::params![
+                format!("usr_bench{i:021}"),
+                format!("bench{i}"),
+                format!("bench{i}@bench.example"),
+                hash
+            ])
+            .unwrap();
+        }
+    }
+    tx.commit().unwrap();
+    println!("seeded {users} users");
+}
+
+/// One keep-alive HTTP/1.1 connection.
+struct Conn {
+    reader: BufReader<TcpStream>,
+    addr: String,
+}
+
+impl Conn {
+    fn open(addr: &str) -> Conn {
+        let s = TcpStream::connect(addr).unwrap();
+        s.set_nodelay(true).unwrap();
+        Conn {
+            reader: BufReader::new(s),
+            addr: addr.to_owned(),
+        }
+    }
+
+    /// Sends a request and returns (status, body); reconnects once if the server closed.
+    fn call(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, Vec<u8>) {
+        for attempt in 0..2 {
+            match self.try_call(method, path, headers, body) {
+                Ok(r) => return r,
+                Err(_) if attempt == 0 => *self = Conn::open(&self.addr),
+                Err(e) => panic!("{e}"),
+            }
+        }
+        unreachable!()
+    }
+
+    fn try_call(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> std::io::Result<(u16, Vec<u8>)> {
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        let mut raw = req.into_bytes();
+        raw.extend_from_slice(body);
+        self.reader.get_mut().write_all(&raw)?;
+        let mut line = String::new();
+        if self.reader.read_line(&mut line)? == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "closed",
+            ));
+        }
+        let status: u16 = line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let (mut len, mut chunked) = (0usize, false);
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line)?;
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            let lower = l.to_ascii_lowercase();
+            if let Some(v) = lower.strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap_or(0);
+            }
+            if lower.starts_with("transfer-encoding:") && lower.contains("chunked") {
+                chunked = true;
+            }
+        }
+        let mut out = Vec::new();
+        if chunked {
+            loop {
+                line.clear();
+                self.reader.read_line(&mut line)?;
+                let size = usize::from_str_radix(line.trim(), 16).unwrap_or(0);
+                let mut chunk = vec![0u8; size + 2];
+                self.reader.read_exact(&mut chunk)?;
+                if size == 0 {
+                    break;
+                }
+                out.extend_from_slice(&chunk[..size]);
+            }
+        } else {
+            out.resize(len, 0);
+            self.reader.read_exact(&mut out)?;
+        }
+        Ok((status, out))
+    }
+}
+
+/// What one thread does, request by request.
+struct Worker {
+    conn: Conn,
+    index: usize,
+    password: String,
+    access: String,
+    refresh: String,
+    rng: u64,
+}
+
+impl Worker {
+    fn login(&mut self, password_ok: bool) -> u16 {
+        let pw = if password_ok {
+            self.password.clone()
+        } else {
+            "wrong-password-1".into()
+        };
+        let body =
+            serde_json::to_vec(&json!({"login": format!("bench{}", self.index), "password": pw}))
+                .unwrap();
+        let (st, out) = self.conn.call(
+            "POST",
+            "/v2/auth/login",
+            &[("Content-Type", "application/json")],
+            &body,
+        );
+        if st == 200 {
+            let v: Value = serde_json::from_slice(&out).unwrap();
+            self.access = v["accessToken"].as_str().unwrap().to_owned();
+            self.refresh = v["refreshToken"].as_str().unwrap().to_owned();
+        }
+        st
+    }
+
+    fn me(&mut self, token: &str) -> u16 {
+        self.conn
+            .call(
+                "GET",
+                "/v2/auth/me",
+                &[("Authorization", &format!("Bearer {token}"))],
+                b"",
+            )
+            .0
+    }
+
+    fn refresh(&mut self) -> u16 {
+        let body = serde_json::to_vec(&json!({"refreshToken": self.refresh})).unwrap();
+        let (st, out) = self.conn.call(
+            "POST",
+            "/v2/auth/refresh",
+            &[("Content-Type", "application/json")],
+            &body,
+        );
+        if st == 200 {
+            let v: Value = serde_json::from_slice(&out).unwrap();
+            self.access = v["accessToken"].as_str().unwrap().to_owned();
+            self.refresh = v["refreshToken"].as_str().unwrap().to_owned();
+        }
+        st
+    }
+
+    fn roll(&mut self) -> u64 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        self.rng % 100
+    }
+}
+
+fn run(args: &[String]) {
+    let addr = arg(args, "--addr").expect("--addr");
+    let scenario = arg(args, "--scenario").expect("--scenario");
+    let threads = num(args, "--threads", 64) as usize;
+    let secs = num(args, "--secs", 10);
+    let token = arg(args, "--token").unwrap_or_default();
+    let basic = arg(args, "--basic").unwrap_or_default();
+    let password = arg(args, "--password").unwrap_or_default();
+    let flooders = if scenario == "flood" { threads / 2 } else { 0 };
+    let errors = AtomicU64::new(0);
+    // Every thread gets ready (logs in where it needs a session) before the clock starts.
+    let ready = std::sync::Barrier::new(threads);
+    let start = std::sync::OnceLock::new();
+    let latencies: Vec<Vec<u32>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                let (addr, scenario, token, basic, password, errors, ready, start) = (
+                    &addr, &scenario, &token, &basic, &password, &errors, &ready, &start,
+                );
+                s.spawn(move || {
+                    // Connect one by one: tiny_http hands each connection a thread from a pool
+                    // that grows one thread per connection only when none is idle, and a burst
+                    // can queue new connections behind busy ones (see docs/PERFORMANCE.md).
+                    std::thread::sleep(Duration::from_millis(15 * i as u64));
+                    let mut w = Worker {
+                        conn: Conn::open(addr),
+                        index: i,
+                        password: password.clone(),
+                        access: String::new(),
+                        refresh: String::new(),
+                        rng: 0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1),
+                    };
+                    if matches!(scenario.as_str(), "refresh" | "mixed") {
+                        // Many threads logging in at once meet the hash queue's 503: wait and retry.
+                        let mut status = w.login(true);
+                        for _ in 0..200 {
+                            if status != 503 {
+                                break;
+                            }
+                            std::thread::sleep(Duration::from_millis(50));
+                            status = w.login(true);
+                        }
+                        assert_eq!(status, 200, "bench{i} could not log in");
+                    }
+                    ready.wait();
+                    let began: &Instant = start.get_or_init(Instant::now);
+                    let deadline = *began + Duration::from_secs(secs);
+                    let flooder = i < flooders;
+                    let mut lat = Vec::with_capacity(100_000);
+                    while Instant::now() < deadline {
+                        let t = Instant::now();
+                        let status = match scenario.as_str() {
+                            "me" | "me-pat" => w.me(token),
+                            "login" => w.login(true),
+                            "refresh" => w.refresh(),
+                            "token" => {
+                                w.conn
+                                    .call(
+                                        "POST",
+                                        "/oauth/token",
+                                        &[
+                                            ("Content-Type", "application/x-www-form-urlencoded"),
+                                            ("Authorization", basic),
+                                        ],
+                                        b"grant_type=client_credentials",
+                                    )
+                                    .0
+                            }
+                            "bare" => w.conn.call("GET", "/", &[], b"").0,
+                            "healthz" => w.conn.call("GET", "/healthz", &[], b"").0,
+                            "metadata" => {
+                                w.conn
+                                    .call(
+                                        "GET",
+                                        "/.well-known/oauth-authorization-server",
+                                        &[],
+                                        b"",
+                                    )
+                                    .0
+                            }
+                            "flood" if flooder => w.login(false),
+                            "flood" => w.me(token),
+                            "mixed" => match w.roll() {
+                                0..=89 => {
+                                    let a = w.access.clone();
+                                    w.me(&a)
+                                }
+                                90..=97 => w.refresh(),
+                                _ => w.login(true),
+                            },
+                            other => panic!("unknown scenario {other}"),
+                        };
+                        let ok = matches!(status, 200 | 201)
+                            || (scenario == "flood" && flooder && status == 401);
+                        if !ok {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                        if !flooder {
+                            lat.push(t.elapsed().as_micros() as u32);
+                        }
+                    }
+                    lat
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let elapsed = start
+        .get()
+        .map(|s| s.elapsed().as_secs_f64())
+        .unwrap_or(secs as f64)
+        .max(secs as f64);
+    let mut all: Vec<u32> = latencies.into_iter().flatten().collect();
+    all.sort_unstable();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0) as f64
+            / 1000.0
+    };
+    println!(
+        "scenario {scenario} req/s {:.1} p50_ms {:.2} p99_ms {:.2} p999_ms {:.2} errors {}",
+        all.len() as f64 / elapsed,
+        pct(0.50),
+        pct(0.99),
+        pct(0.999),
+        errors.load(Ordering::Relaxed)
+    );
+}
