@@ -34,7 +34,7 @@ pub struct Running {
 
 /// Opens everything `config` names and starts serving. The error says what could not be opened.
 pub fn start(config: Config, clock: Clock) -> Result<Running, String> {
-    let readers = (config.workers / 2).clamp(4, 16);
+    let readers = (config.workers / 4).clamp(4, 8);
     let db = Arc::new(
         Db::open_with_readers(&config.db_path, config.durability, readers)
             .map_err(|e| format!("opening {}: {e}", config.db_path.display()))?,
