@@ -497,7 +497,7 @@ pub fn handle(app: &App, req: &Request) -> Response {
     let latency_ms = seconds * 1000.0;
     app.metrics
         .request(route, req.method(), resp.status_code, seconds);
-    if RequestLog::keeps(req.method(), resp.status_code) {
+    if resp.status_code >= 400 || ctx.record_success {
         app.requests.record(RequestRecord {
             request_id: ctx.request_id.clone(),
             at: ctx.now,
@@ -527,6 +527,9 @@ fn dispatch(app: &App, ctx: &mut Ctx<'_>) -> (&'static str, Result<Response, Api
         }
         ctx.params = params;
         ctx.html = route.policy.html;
+        // Successes are kept for writes and sign-ins; high-volume reads and token exchanges
+        // (me, refresh, /oauth/token) are kept only when they fail.
+        ctx.record_success = route.policy.daily || route.path.ends_with("login");
         return (route.path, run(app, ctx, route));
     }
     if allowed.is_empty() {

@@ -1,7 +1,8 @@
 //! The server's record of recent requests (request ID, route, status, error code, latency, user,
 //! IP, time; never a body or a secret), so that a support report naming a request ID shows what
-//! the server saw. Records queue in memory and are written in batches by the background thread;
-//! successful reads (GET below 400) are not kept, so the hot path writes nothing.
+//! the server saw. Records queue in memory and are written in batches by the background thread.
+//! Every failure is kept; of the successes, writes and sign-ins (the dispatcher decides), so the
+//! hot paths (me, refresh, token) write nothing when they succeed.
 
 use std::sync::{Mutex, PoisonError};
 
@@ -17,11 +18,6 @@ pub struct RequestLog {
 }
 
 impl RequestLog {
-    /// Whether a request with this outcome is kept.
-    pub fn keeps(method: &str, status: u16) -> bool {
-        method != "GET" || status >= 400
-    }
-
     /// Queues a record for the next batch.
     pub fn record(&self, record: RequestRecord) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);

@@ -38,6 +38,8 @@ pub struct Ctx<'a> {
     pub params: Vec<String>,
     /// The route is a browser page: errors become HTML pages.
     pub html: bool,
+    /// Whether a successful answer goes to the request log (failures always do).
+    pub record_success: bool,
     user: RefCell<Option<String>>,
     error_code: Cell<Option<&'static str>>,
 }
@@ -52,6 +54,7 @@ impl<'a> Ctx<'a> {
             body: Vec::new(),
             params: Vec::new(),
             html: false,
+            record_success: false,
             user: RefCell::new(None),
             error_code: Cell::new(None),
         }
