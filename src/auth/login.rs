@@ -65,20 +65,8 @@ pub fn login(
     let user = check_credentials(app, login, password, now)?;
     let session_id = fresh_id("ses_")?;
     let expires_at = now + app.config.lifetimes.refresh_absolute;
-    app.db.write(|tx| {
-        sessions::insert(
-            tx,
-            &NewSession {
-                id: &session_id,
-                user_id: &user.id,
-                now,
-                expires_at,
-                user_agent,
-                client_id: None,
-                scope: None,
-            },
-        )
-    })?;
+    app.db
+        .write(|tx| start_session(tx, &session_id, &user.id, now, expires_at, user_agent))?;
     let state = SessionState {
         id: &session_id,
         generation: 0,
@@ -103,18 +91,7 @@ pub fn sign_in_browser(
     let session_id = fresh_id("ses_")?;
     let expires_at = now + crate::pages::BROWSER_SESSION_SECS;
     app.db.write(|tx| {
-        sessions::insert(
-            tx,
-            &NewSession {
-                id: &session_id,
-                user_id: &user.id,
-                now,
-                expires_at,
-                user_agent,
-                client_id: None,
-                scope: None,
-            },
-        )?;
+        start_session(tx, &session_id, &user.id, now, expires_at, user_agent)?;
         oauth::insert_browser_session(
             tx,
             &sha256(cookie.as_bytes()),
@@ -125,4 +102,27 @@ pub fn sign_in_browser(
         )
     })?;
     Ok((user, cookie))
+}
+
+/// Starts a first-party session (client and scope none: it holds every scope).
+fn start_session(
+    tx: &rusqlite::Transaction<'_>,
+    id: &str,
+    user_id: &str,
+    now: Timestamp,
+    expires_at: Timestamp,
+    user_agent: Option<&str>,
+) -> Result<(), crate::store::StoreError> {
+    sessions::insert(
+        tx,
+        &NewSession {
+            id,
+            user_id,
+            now,
+            expires_at,
+            user_agent,
+            client_id: None,
+            scope: None,
+        },
+    )
 }

@@ -1,16 +1,11 @@
 //! `gharart-id demo`: the offline demo. A fresh database in a temporary directory (or `--db`),
 //! a seeded campaign team and OAuth app, mail shown at `/demo/mailbox`; loopback only.
 
-use std::io::Write;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-
-use signal_hook::consts::{SIGINT, SIGTERM};
-
 use crate::cli::ServeArgs;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::{demo, server};
+use std::io::Write;
 
 pub fn run(mut args: ServeArgs) -> Result<(), String> {
     let temp = match &args.db {
@@ -64,12 +59,7 @@ pub fn run(mut args: ServeArgs) -> Result<(), String> {
         "try the OAuth flow: {url}/demo/start   mailbox: {url}/demo/mailbox   stop: Ctrl-C"
     );
     let _ = out.flush();
-    let signal = Arc::new(AtomicBool::new(false));
-    for sig in [SIGTERM, SIGINT] {
-        signal_hook::flag::register(sig, signal.clone())
-            .map_err(|e| format!("installing the signal handler: {e}"))?;
-    }
-    running.serve_until(&signal);
+    super::serve_until_signalled(running)?;
     if let Some(dir) = temp {
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -10,8 +10,23 @@ pub mod token;
 pub mod users;
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use signal_hook::consts::{SIGINT, SIGTERM};
 
 use crate::store::{Db, Durability};
+
+/// Serves until SIGTERM or SIGINT, then stops gracefully.
+pub fn serve_until_signalled(running: crate::server::Running) -> Result<(), String> {
+    let signal = Arc::new(AtomicBool::new(false));
+    for sig in [SIGTERM, SIGINT] {
+        signal_hook::flag::register(sig, signal.clone())
+            .map_err(|e| format!("installing the signal handler: {e}"))?;
+    }
+    running.serve_until(&signal);
+    Ok(())
+}
 
 /// Opens an existing database for an operator command (never creates one by mistake).
 pub fn open_existing(path: &Path) -> Result<Db, String> {

@@ -1,16 +1,11 @@
 //! `gharart-id serve`: validate the flags, start the server, print where it listens, and serve
 //! until SIGTERM or SIGINT, then stop gracefully and exit 0.
 
-use std::io::Write;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-
-use signal_hook::consts::{SIGINT, SIGTERM};
-
 use crate::cli::ServeArgs;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::server;
+use std::io::Write;
 
 pub fn run(args: ServeArgs) -> Result<(), String> {
     let config = Config::from_args(args)?;
@@ -25,12 +20,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         db_path.display()
     );
     let _ = out.flush();
-    let signal = Arc::new(AtomicBool::new(false));
-    for sig in [SIGTERM, SIGINT] {
-        signal_hook::flag::register(sig, signal.clone())
-            .map_err(|e| format!("installing the signal handler: {e}"))?;
-    }
-    running.serve_until(&signal);
+    super::serve_until_signalled(running)?;
     log::info!("stopped cleanly");
     Ok(())
 }

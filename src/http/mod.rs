@@ -78,15 +78,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn is_json(&self) -> bool {
-        let media = self
-            .req
-            .header("Content-Type")
-            .unwrap_or("")
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim();
-        media.eq_ignore_ascii_case("application/json")
+        media_type(self.req) == "application/json"
     }
 
     /// The token of `Authorization: Bearer <token>` (scheme matched case-insensitively, RFC 6750 §2.1).
@@ -140,6 +132,17 @@ impl<'a> Ctx<'a> {
     pub fn error_code(&self) -> Option<&'static str> {
         self.error_code.get()
     }
+}
+
+/// The request's media type, lowercased, without parameters (`application/json`).
+pub fn media_type(req: &Request) -> String {
+    req.header("Content-Type")
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// Reads the body under `limit`: 413 when the declared length or the bytes read exceed it.

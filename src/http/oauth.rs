@@ -13,15 +13,7 @@ use crate::urlenc::Params;
 
 /// The form body of a token-endpoint style request (RFC 6749 §3.2: form-urlencoded, no repeats).
 fn form(ctx: &Ctx<'_>) -> Result<Params, OAuthError> {
-    let media = ctx
-        .req
-        .header("Content-Type")
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let media = super::media_type(ctx.req);
     if media != "application/x-www-form-urlencoded" {
         return Err(OAuthError::InvalidRequest(
             "send the parameters as application/x-www-form-urlencoded".into(),

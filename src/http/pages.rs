@@ -9,7 +9,7 @@ use crate::app::App;
 use crate::auth::account::{self, Browser};
 use crate::auth::login;
 use crate::error::ApiError;
-use crate::oauth::authorize::{self, Decision, Next, Refusal};
+use crate::oauth::authorize::{self, Decision, Next};
 use crate::pages::{
     self, BROWSER_SESSION_SECS, CSRF_COOKIE, PageError, SESSION_COOKIE, forms, views,
 };
@@ -119,7 +119,7 @@ pub fn get_authorize(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         ctx.now,
     )? {
         Next::Redirect(url) => Ok(see_other(url)),
-        Next::Page(refusal) => Err(page_error(refusal).into()),
+        Next::Page(refusal) => Err(PageError::Authorize(refusal).into()),
         Next::SignIn { client_name } => {
             let csrf = Csrf::of(ctx)?;
             // Come back without prompt=login (it is satisfied now), so the sign-in does not loop.
@@ -150,35 +150,6 @@ pub fn get_authorize(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
             };
             Ok(csrf.page(app, 200, views::consent(&view, &csrf.token(app), &who)))
         }
-    }
-}
-
-fn page_error(r: Refusal) -> PageError {
-    match r {
-        Refusal::BadRequest(why) => PageError::BadRequest(why),
-        Refusal::MissingClient => PageError::MissingClient,
-        Refusal::UnknownClient(id) => PageError::UnknownClient(id),
-        Refusal::RedirectRequired { registered } => PageError::RedirectRequired { registered },
-        Refusal::RedirectMismatch {
-            sent,
-            registered,
-            closest,
-            differences,
-        } => PageError::RedirectMismatch {
-            sent,
-            registered,
-            closest,
-            differences,
-        },
-        Refusal::Loop {
-            client_name,
-            redirect_uri,
-            request_ids,
-        } => PageError::Loop {
-            client_name,
-            redirect_uri,
-            request_ids,
-        },
     }
 }
 

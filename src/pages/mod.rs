@@ -11,6 +11,7 @@ pub mod views;
 use rouille::Response;
 
 use crate::app::App;
+use crate::oauth::authorize::Refusal;
 use crate::token::opaque::{b64url, ct_eq, hmac_sha256};
 
 pub const SESSION_COOKIE: &str = "gharart_session";
@@ -102,22 +103,8 @@ pub fn csrf_ok(app: &App, csrf_cookie: Option<&str>, submitted: Option<&str>) ->
 #[derive(Debug)]
 pub enum PageError {
     BadRequest(String),
-    MissingClient,
-    UnknownClient(String),
-    RedirectRequired {
-        registered: Vec<String>,
-    },
-    RedirectMismatch {
-        sent: String,
-        registered: Vec<String>,
-        closest: String,
-        differences: Vec<String>,
-    },
-    Loop {
-        client_name: String,
-        redirect_uri: String,
-        request_ids: Vec<String>,
-    },
+    /// The authorization endpoint refused to redirect (unknown client, redirect URI, loop).
+    Authorize(Refusal),
     Csrf,
     Stale,
     /// Any other failure on a page route (busy database, bad sign-in input, …).
@@ -132,25 +119,22 @@ impl PageError {
     pub fn status(&self) -> u16 {
         match self {
             PageError::Csrf => 403,
+            PageError::Authorize(Refusal::Loop { .. }) => 429,
             PageError::Failed { status, .. } => *status,
-            PageError::Loop { .. } => 429,
-            PageError::BadRequest(_)
-            | PageError::MissingClient
-            | PageError::UnknownClient(_)
-            | PageError::RedirectRequired { .. }
-            | PageError::RedirectMismatch { .. }
-            | PageError::Stale => 400,
+            PageError::BadRequest(_) | PageError::Authorize(_) | PageError::Stale => 400,
         }
     }
 
     pub fn code(&self) -> &'static str {
         match self {
-            PageError::BadRequest(_) => "bad_request",
-            PageError::MissingClient => "client_id_missing",
-            PageError::UnknownClient(_) => "unknown_client",
-            PageError::RedirectRequired { .. } => "redirect_uri_required",
-            PageError::RedirectMismatch { .. } => "redirect_uri_mismatch",
-            PageError::Loop { .. } => "authorize_loop",
+            PageError::BadRequest(_) | PageError::Authorize(Refusal::BadRequest(_)) => {
+                "bad_request"
+            }
+            PageError::Authorize(Refusal::MissingClient) => "client_id_missing",
+            PageError::Authorize(Refusal::UnknownClient(_)) => "unknown_client",
+            PageError::Authorize(Refusal::RedirectRequired { .. }) => "redirect_uri_required",
+            PageError::Authorize(Refusal::RedirectMismatch { .. }) => "redirect_uri_mismatch",
+            PageError::Authorize(Refusal::Loop { .. }) => "authorize_loop",
             PageError::Csrf => "csrf_token_invalid",
             PageError::Stale => "authorization_stale",
             PageError::Failed { code, .. } => code,
@@ -166,23 +150,25 @@ impl PageError {
                 .collect::<String>()
         };
         let (title, body) = match self {
-            PageError::BadRequest(why) => ("Bad request".to_owned(), format!("<p>{}</p>", escape(why))),
-            PageError::MissingClient => (
+            PageError::BadRequest(why) | PageError::Authorize(Refusal::BadRequest(why)) => {
+                ("Bad request".to_owned(), format!("<p>{}</p>", escape(why)))
+            }
+            PageError::Authorize(Refusal::MissingClient) => (
                 "No client".to_owned(),
                 "<p>The request names no <code>client_id</code>. The application that sent you here is misconfigured.</p>".to_owned(),
             ),
-            PageError::UnknownClient(id) => (
+            PageError::Authorize(Refusal::UnknownClient(id)) => (
                 "Unknown application".to_owned(),
                 format!("<p>No application is registered with client_id <code>{}</code>. Nothing was sent back to it.</p>", escape(id)),
             ),
-            PageError::RedirectRequired { registered } => (
+            PageError::Authorize(Refusal::RedirectRequired { registered }) => (
                 "Which redirect URI?".to_owned(),
                 format!(
                     "<p>The request has no <code>redirect_uri</code>, and this application registered several. Send one of:</p><ul>{}</ul>",
                     list(registered)
                 ),
             ),
-            PageError::RedirectMismatch { sent, registered, closest, differences } => (
+            PageError::Authorize(Refusal::RedirectMismatch { sent, registered, closest, differences }) => (
                 "Redirect URI not registered".to_owned(),
                 format!(
                     "<p>The <code>redirect_uri</code> of this request matches none that the application registered, so you were not sent back to it.</p>\
@@ -194,7 +180,7 @@ impl PageError {
                     list(registered)
                 ),
             ),
-            PageError::Loop { client_name, redirect_uri, request_ids } => (
+            PageError::Authorize(Refusal::Loop { client_name, redirect_uri, request_ids }) => (
                 "Sign-in loop stopped".to_owned(),
                 format!(
                     "<p><strong>{}</strong> started {} sign-ins from this browser in the last minute without using any of them, \
