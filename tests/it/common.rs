@@ -324,6 +324,13 @@ fn parse_response(buf: &[u8]) -> Result<Resp, String> {
         .find(|(k, _)| k.eq_ignore_ascii_case("Content-Length"))
         .and_then(|(_, v)| v.parse::<usize>().ok())
     {
+        if body.len() < len {
+            // The connection closed mid-body (a killed server): not an answer.
+            return Err(format!(
+                "the body was cut short: {} of {len} bytes",
+                body.len()
+            ));
+        }
         body.truncate(len);
     }
     Ok(Resp {

@@ -142,3 +142,167 @@ fn command_line_exit_codes() {
     );
     assert!(String::from_utf8_lossy(&taken.stderr).contains("--listen"));
 }
+
+#[test]
+fn hundreds_of_idle_and_trickling_connections_do_not_stop_other_clients() {
+    use std::io::Write;
+    let s = TestServer::start();
+    let mut idle: Vec<std::net::TcpStream> = Vec::new();
+    for i in 0..300 {
+        let mut c = std::net::TcpStream::connect(s.addr).unwrap();
+        if i % 2 == 0 {
+            // Half send the start of a request and then nothing (a byte-a-second client's first byte).
+            c.write_all(b"POST /v2/auth/login HTTP/1.1\r\nHost: x\r\n")
+                .unwrap();
+        }
+        idle.push(c);
+        if i % 50 == 49 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    for _ in 0..20 {
+        let started = std::time::Instant::now();
+        let r = request(s.addr, "GET", "/healthz", &[], b"");
+        assert_eq!(r.status, 200);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "served in {:?} despite 300 idle connections",
+            started.elapsed()
+        );
+    }
+    drop(idle);
+}
+
+/// One writer thread's state across kills: its session's newest acknowledged refresh token and
+/// the PATs it was answered 201 for.
+#[derive(Default, Clone)]
+struct Chain {
+    refresh: Option<String>,
+    pats: Vec<String>,
+}
+
+#[test]
+fn twenty_sigkills_under_mixed_writes_lose_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, _) = spawn_binary(dir.path());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    {
+        let c = rusqlite::Connection::open(dir.path().join("crash.db")).unwrap();
+        let hash = gharart_id::password::hash(PASSWORD, TEST_ITERATIONS).unwrap();
+        for t in 0..3 {
+            c.execute(
+                "INSERT INTO users (id, handle, email, email_key, password_hash, email_confirmed, created_at, updated_at) VALUES (?1, ?2, ?3, ?3, ?4, 1, 0, 0)",
+                rusqlite::params![format!("usr_crash{t:021}"), format!("writer{t}"), format!("writer{t}@example.com"), hash],
+            )
+            .unwrap();
+        }
+    }
+    let chains: Vec<Mutex<Chain>> = (0..3).map(|_| Mutex::new(Chain::default())).collect();
+    let signups: Mutex<Vec<String>> = Mutex::default();
+    for round in 0..20u64 {
+        let (mut child, addr) = spawn_binary(dir.path());
+        // What the last round had acknowledged must still hold after its SIGKILL.
+        for (t, chain) in chains.iter().enumerate() {
+            let mut c = chain.lock().unwrap();
+            if let Some(rt) = c.refresh.clone() {
+                let r = post(addr, "/v2/auth/refresh", &json!({"refreshToken": rt}), None);
+                assert_eq!(
+                    r.status,
+                    200,
+                    "round {round}, writer {t}: an acknowledged refresh token survives: {}",
+                    r.text()
+                );
+                c.refresh = r.json()["refreshToken"].as_str().map(str::to_owned);
+            }
+            for pat in &c.pats {
+                let r = request(
+                    addr,
+                    "GET",
+                    "/v2/auth/me",
+                    &[("Authorization", &format!("Bearer {pat}"))],
+                    b"",
+                );
+                assert_eq!(r.status, 200, "round {round}: an acknowledged PAT survives");
+            }
+        }
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            for (t, chain) in chains.iter().enumerate() {
+                let (stop, signups) = (&stop, &signups);
+                scope.spawn(move || {
+                    let Ok(login) = try_post(addr, "/v2/auth/login", &json!({"login": format!("writer{t}"), "password": PASSWORD}), None) else { return };
+                    if login.status != 200 {
+                        return;
+                    }
+                    let at = login.json()["accessToken"].as_str().unwrap().to_owned();
+                    {
+                        let mut c = chain.lock().unwrap();
+                        if c.refresh.is_none() {
+                            c.refresh = login.json()["refreshToken"].as_str().map(str::to_owned);
+                        }
+                    }
+                    for i in 0.. {
+                        if stop.load(Ordering::SeqCst) {
+                            return;
+                        }
+                        let rt = chain.lock().unwrap().refresh.clone().unwrap();
+                        let Ok(r) = try_post(addr, "/v2/auth/refresh", &json!({"refreshToken": rt}), None) else { return };
+                        if r.status == 200 {
+                            chain.lock().unwrap().refresh = r.json()["refreshToken"].as_str().map(str::to_owned);
+                        }
+                        if i % 3 == 0 {
+                            let body = json!({"name": format!("r{round}i{i}"), "scopes": ["profile"], "expiresInDays": 1});
+                            let Ok(r) = try_post(addr, "/v2/auth/tokens", &body, Some(&at)) else { return };
+                            if r.status == 201 {
+                                chain.lock().unwrap().pats.push(r.json()["token"].as_str().unwrap().to_owned());
+                            }
+                        }
+                        if i % 4 == 0 {
+                            let h = format!("k{round}w{t}n{i}");
+                            let Ok(r) = try_post(addr, "/v2/auth/signup", &json!({"handle": h, "email": email_of(&h), "password": PASSWORD}), None) else { return };
+                            if r.status == 201 {
+                                signups.lock().unwrap().push(h);
+                            }
+                        }
+                    }
+                });
+            }
+            std::thread::sleep(Duration::from_millis(150 + 15 * round));
+            child.kill().unwrap(); // SIGKILL, mid-write
+            child.wait().unwrap();
+            stop.store(true, Ordering::SeqCst);
+        });
+    }
+    let c = rusqlite::Connection::open(dir.path().join("crash.db")).unwrap();
+    let integrity: String = c
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    let signups = signups.lock().unwrap().clone();
+    let pats: usize = chains.iter().map(|c| c.lock().unwrap().pats.len()).sum();
+    assert!(
+        signups.len() >= 20 && pats >= 20,
+        "enough writes ran: {} signups, {pats} PATs",
+        signups.len()
+    );
+    for h in &signups {
+        let n: i64 = c
+            .query_row("SELECT count(*) FROM users WHERE handle = ?1", [h], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(n, 1, "{h} was answered 201");
+    }
+    let live: i64 = c
+        .query_row(
+            "SELECT count(*) FROM sessions WHERE revoked_at IS NULL AND user_id LIKE 'usr_crash%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        live >= 3,
+        "every writer's session is still live (none was revoked as a reuse): {live}"
+    );
+}
