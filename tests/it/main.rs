@@ -8,6 +8,7 @@ mod concurrency;
 mod contract;
 mod crash;
 mod examples;
+mod fuzz_regressions;
 mod idempotency;
 mod login;
 mod oauth;

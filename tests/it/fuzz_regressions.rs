@@ -1,0 +1,74 @@
+//! Inputs that once broke (or nearly broke) a parser, replayed on every `cargo test`: the files a
+//! fuzzing run leaves in `fuzz/regressions/<target>/` (see fuzz/run.sh), and tricky cases kept here.
+
+use gharart_id::keys::KeyRing;
+use gharart_id::oauth::redirect;
+use gharart_id::token::{jwt, refresh};
+use gharart_id::urlenc;
+
+const TRICKY: [&str; 12] = [
+    "",
+    "é",
+    "%",
+    "%e9",
+    "a=%zz&b",
+    "..",
+    "gha_rt_.0.",
+    "gha_rt_0123456789abcdefghijklmnop.99999999999999999999.x",
+    "eyJ.eyJ.",
+    "http://[::1",
+    "https://ü.example/é?ä#ö",
+    "a:",
+];
+
+fn replay(target: &str, run: impl Fn(&str)) -> usize {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/regressions")
+        .join(target);
+    let mut n = 0;
+    for input in TRICKY.iter().map(|s| s.to_string()).chain(
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path()).ok())
+            .filter_map(|b| String::from_utf8(b).ok()),
+    ) {
+        run(&input);
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn token_parsers_refuse_without_panicking() {
+    let keys = KeyRing::generate(0).unwrap();
+    let n = replay("tokens", |t| {
+        assert!(jwt::verify(&keys, t, "http://id.test", "http://id.test", 0).is_err());
+        assert!(refresh::open(keys.refresh_secret(), t).is_none());
+    });
+    assert!(n >= TRICKY.len());
+}
+
+#[test]
+fn form_decoding_round_trips_or_refuses() {
+    replay("forms", |t| {
+        if let Ok(d) = urlenc::decode(t) {
+            assert_eq!(urlenc::decode(&urlenc::encode(&d)).unwrap(), d);
+        }
+        let _ = urlenc::Params::parse(t);
+    });
+    assert!(
+        urlenc::decode("%zz").is_err() && urlenc::decode("%e9").is_err(),
+        "bad escapes and bad UTF-8 are refused"
+    );
+}
+
+#[test]
+fn redirect_rules_hold_for_odd_strings() {
+    replay("redirects", |t| {
+        let _ = redirect::validate_registration(t);
+        assert!(!redirect::matches("https://app.example/cb", t) || t == "https://app.example/cb");
+        let _ = redirect::explain(&["https://app.example/cb".to_owned()], t);
+    });
+}
