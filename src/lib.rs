@@ -24,6 +24,7 @@ pub mod openapi;
 pub mod pages;
 pub mod password;
 pub mod requests;
+pub mod routes;
 pub mod server;
 pub mod store;
 pub mod support;
