@@ -148,10 +148,11 @@ impl Principal {
     }
 
     /// 403 `insufficient_scope` for a personal access token: some things need a signed-in session.
+    /// A client's own token (client_credentials) has no session either.
     pub fn require_session(&self) -> Result<(), ApiError> {
-        match self.credential {
-            Credential::Jwt => Ok(()),
-            Credential::Pat => Err(ApiError::InsufficientScope(None)),
+        match (self.credential, &self.session_id) {
+            (Credential::Jwt, Some(_)) => Ok(()),
+            _ => Err(ApiError::InsufficientScope(None)),
         }
     }
 }

@@ -1132,3 +1132,54 @@ fn clients_cli_adds_lists_and_removes() {
         "already gone"
     );
 }
+
+#[test]
+fn a_clients_own_token_cannot_act_as_a_user() {
+    let s = TestServer::start();
+    let at = s.ready_user("fir-owner")["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cc = register(
+        &s,
+        &at,
+        json!({"grant_types": ["client_credentials"], "redirect_uris": []}),
+    );
+    let token = form_post(
+        &s,
+        "/oauth/token",
+        &[("grant_type", "client_credentials")],
+        Some(&basic(&cc)),
+    )
+    .json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = s.post_auth(
+        "/v2/auth/tokens",
+        json!({"name": "x", "scopes": ["profile"], "expiresInDays": 1}),
+        &token,
+    );
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (403, "insufficient_scope"),
+        "not a 500: {}",
+        r.text()
+    );
+    assert_eq!(s.get_auth("/v2/auth/tokens", &token).status, 403);
+    assert_eq!(
+        s.post_auth("/v2/auth/logout", json!({}), &token).status,
+        403
+    );
+    assert_eq!(
+        s.get_auth("/v2/auth/me", &token).error_code(),
+        "invalid_token",
+        "no user behind it"
+    );
+    let r = s.post_auth(
+        "/oauth/register",
+        json!({"redirect_uris": [CALLBACK]}),
+        &token,
+    );
+    assert_eq!(r.status, 403);
+}
