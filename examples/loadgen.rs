@@ -322,12 +322,17 @@ impl Worker {
             &[("Content-Type", "application/json")],
             &body,
         );
-        if st == 200 {
-            let v: Value = serde_json::from_slice(&out).unwrap();
+        self.keep_session(st, &out)
+    }
+
+    /// Takes the tokens of a 200 session body; returns the status.
+    fn keep_session(&mut self, status: u16, body: &[u8]) -> u16 {
+        if status == 200 {
+            let v: Value = serde_json::from_slice(body).unwrap();
             self.access = v["accessToken"].as_str().unwrap().to_owned();
             self.refresh = v["refreshToken"].as_str().unwrap().to_owned();
         }
-        st
+        status
     }
 
     fn me(&mut self, token: &str) -> u16 {
@@ -349,12 +354,7 @@ impl Worker {
             &[("Content-Type", "application/json")],
             &body,
         );
-        if st == 200 {
-            let v: Value = serde_json::from_slice(&out).unwrap();
-            self.access = v["accessToken"].as_str().unwrap().to_owned();
-            self.refresh = v["refreshToken"].as_str().unwrap().to_owned();
-        }
-        st
+        self.keep_session(st, &out)
     }
 
     fn roll(&mut self) -> u64 {

@@ -227,22 +227,6 @@ mod tests {
     use crate::store::{fixture, users};
 
     fn user(f: &fixture::Fixture) -> UserRow {
-        f.db.write(|tx| {
-            users::insert(
-                tx,
-                &users::NewUser {
-                    id: "u1",
-                    handle: "ana",
-                    email: "ana@x.io",
-                    display_name: None,
-                    password_hash: None,
-                    invited: false,
-                    pending_until: 0,
-                    now: 0,
-                },
-            )
-        })
-        .unwrap();
         f.db.read(|c| users::find_by_id(c, "u1")).unwrap().unwrap()
     }
 
@@ -266,7 +250,7 @@ mod tests {
 
     #[test]
     fn right_code_once_then_invalid() {
-        let f = fixture::open();
+        let f = fixture::with_user();
         let u = user(&f);
         let pepper = [1u8; 32];
         f.db.write(|tx| issue(tx, &pepper, &u, Purpose::Confirm, 100, 0))
@@ -286,7 +270,7 @@ mod tests {
 
     #[test]
     fn older_codes_stay_valid_and_expire_on_their_own() {
-        let f = fixture::open();
+        let f = fixture::with_user();
         let u = user(&f);
         let pepper = [1u8; 32];
         f.db.write(|tx| issue(tx, &pepper, &u, Purpose::Confirm, 100, 0))
@@ -308,7 +292,7 @@ mod tests {
 
     #[test]
     fn five_wrong_tries_exhaust() {
-        let f = fixture::open();
+        let f = fixture::with_user();
         let u = user(&f);
         let pepper = [1u8; 32];
         f.db.write(|tx| issue(tx, &pepper, &u, Purpose::Reset, 100, 0))

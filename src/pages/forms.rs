@@ -13,6 +13,17 @@ pub fn input(label: &str, name: &str, kind: &str, value: &str, attrs: &str) -> S
     )
 }
 
+/// A labelled input for a password being chosen (the NIST minimum checked in the browser too).
+fn new_password(label: &str, name: &str) -> String {
+    input(
+        label,
+        name,
+        "password",
+        "",
+        "autocomplete=\"new-password\" required minlength=\"8\"",
+    )
+}
+
 /// A POST form with its CSRF token, `inner` fields and one submit button.
 pub fn form(action: &str, csrf: &str, inner: &str, button: &str) -> String {
     format!(
@@ -91,13 +102,7 @@ pub fn signup(
             display_name,
             "autocomplete=\"name\"",
         ),
-        input(
-            "Password (at least 8 characters)",
-            "password",
-            "password",
-            "",
-            "autocomplete=\"new-password\" required minlength=\"8\"",
-        ),
+        new_password("Password (at least 8 characters)", "password"),
     ]
     .concat();
     let body = format!(
@@ -197,13 +202,7 @@ pub fn reset(csrf: &str, email: &str, error: Option<&str>) -> String {
             "",
             "inputmode=\"numeric\" autocomplete=\"one-time-code\" required",
         ),
-        input(
-            "New password (at least 8 characters)",
-            "new_password",
-            "password",
-            "",
-            "autocomplete=\"new-password\" required minlength=\"8\"",
-        ),
+        new_password("New password (at least 8 characters)", "new_password"),
     ]
     .concat();
     let body = format!(

@@ -111,27 +111,11 @@ pub fn delete_expired(conn: &Connection, before: Timestamp) -> Result<usize, Sto
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{fixture, users};
+    use crate::store::fixture;
 
     #[test]
     fn trim_keeps_newest_and_failures_count() {
-        let f = fixture::open();
-        f.db.write(|tx| {
-            users::insert(
-                tx,
-                &users::NewUser {
-                    id: "u1",
-                    handle: "a",
-                    email: "a@x.io",
-                    display_name: None,
-                    password_hash: None,
-                    invited: false,
-                    pending_until: 0,
-                    now: 0,
-                },
-            )
-        })
-        .unwrap();
+        let f = fixture::with_user();
         for i in 0..4u8 {
             f.db.write(|tx| {
                 trim_live(tx, "u1", "confirm", 2, 10)?;

@@ -185,14 +185,18 @@ impl Db {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Moves the WAL's content into the database file and truncates the WAL (at shutdown).
     pub fn checkpoint(&self) -> Result<(), StoreError> {
         self.writer.with(WRITE_WAIT, |conn| {
             conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .map_err(StoreError::from)
+        })
+    }
+
+    /// Whether a reader answers a trivial query (for `/healthz`).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.read(|c| {
+            c.query_row("SELECT 1", [], |_| Ok(()))
                 .map_err(StoreError::from)
         })
     }
@@ -314,6 +318,28 @@ pub(crate) mod fixture {
     pub struct Fixture {
         pub db: Db,
         _dir: tempfile::TempDir,
+    }
+
+    /// A fresh database holding one unconfirmed user, `u1` (handle `a`, email `a@x.io`).
+    pub fn with_user() -> Fixture {
+        let f = open();
+        f.db.write(|tx| {
+            crate::store::users::insert(
+                tx,
+                &crate::store::users::NewUser {
+                    id: "u1",
+                    handle: "a",
+                    email: "a@x.io",
+                    display_name: None,
+                    password_hash: None,
+                    invited: false,
+                    pending_until: 0,
+                    now: 0,
+                },
+            )
+        })
+        .unwrap();
+        f
     }
 
     pub fn open() -> Fixture {

@@ -113,25 +113,12 @@ pub fn touch(conn: &Connection, id: &str, now: Timestamp) -> Result<(), StoreErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{fixture, users};
+    use crate::store::fixture;
 
     #[test]
     fn lifecycle() {
-        let f = fixture::open();
+        let f = fixture::with_user();
         f.db.write(|tx| {
-            users::insert(
-                tx,
-                &users::NewUser {
-                    id: "u1",
-                    handle: "a",
-                    email: "a@x.io",
-                    display_name: None,
-                    password_hash: None,
-                    invited: false,
-                    pending_until: 0,
-                    now: 0,
-                },
-            )?;
             insert(
                 tx,
                 &NewPat {

@@ -283,24 +283,11 @@ pub fn revoke_all_for_user(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{fixture, users};
+    use crate::store::fixture;
 
     fn setup() -> fixture::Fixture {
-        let f = fixture::open();
+        let f = fixture::with_user();
         f.db.write(|tx| {
-            users::insert(
-                tx,
-                &users::NewUser {
-                    id: "u1",
-                    handle: "a",
-                    email: "a@x.io",
-                    display_name: None,
-                    password_hash: None,
-                    invited: false,
-                    pending_until: 0,
-                    now: 0,
-                },
-            )?;
             insert(
                 tx,
                 &NewSession {
