@@ -72,10 +72,7 @@ fn oauth_sign_in_and_consent_in_chromium() {
         return;
     }
     let s = TestServer::start();
-    let at = s.ready_user("mistletoe")["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let at = s.access_token("mistletoe");
     let client = register(&s, &at, json!({}));
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-shots");
     std::fs::create_dir_all(&shots).unwrap();

@@ -192,10 +192,7 @@ fn users_add_and_disable() {
 #[test]
 fn key_rotation_with_live_tokens() {
     let s = TestServer::start_now(&[]);
-    let old = s.ready_user("prancer")["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let old = s.access_token("prancer");
     let kid = |token: &str| jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
     let first_kid = kid(&old);
 
@@ -338,10 +335,7 @@ fn token_inspect_explains_why() {
     assert!(out.contains("NOT VALID"));
 
     let early = TestServer::start_at_offset(-3600);
-    let stale = early.ready_user("comet")["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let stale = early.access_token("comet");
     let expired = Command::new(BIN)
         .args(["token", "inspect", &stale, "--db"])
         .arg(early.db_path())

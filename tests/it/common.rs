@@ -174,6 +174,14 @@ impl TestServer {
         self.login(handle)
     }
 
+    /// As [`TestServer::ready_user`], keeping only the access token.
+    pub fn access_token(&self, handle: &str) -> String {
+        self.ready_user(handle)["accessToken"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     pub fn login(&self, login: &str) -> Value {
         let r = self.post(
             "/v2/auth/login",

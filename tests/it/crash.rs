@@ -37,6 +37,12 @@ pub fn spawn_binary_with(dir: &Path, extra: &[&str]) -> (Child, SocketAddr) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let addr = printed_address(&mut child);
+    (child, addr)
+}
+
+/// Reads the first line a started `serve` prints on stdout and returns the address in it.
+pub fn printed_address(child: &mut Child) -> SocketAddr {
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
@@ -46,7 +52,7 @@ pub fn spawn_binary_with(dir: &Path, extra: &[&str]) -> (Child, SocketAddr) {
         .nth(1)
         .and_then(|r| r.split_whitespace().next())
         .unwrap_or_else(|| panic!("no address in {line:?}"));
-    (child, addr.parse().unwrap())
+    addr.parse().unwrap()
 }
 
 #[test]

@@ -87,14 +87,8 @@ fn replayed_failures_do_not_count_again() {
 #[test]
 fn keys_are_scoped_to_the_caller() {
     let s = TestServer::start();
-    let a = s.ready_user("scope-a")["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let b = s.ready_user("scope-b")["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let a = s.access_token("scope-a");
+    let b = s.access_token("scope-b");
     for token in [&a, &b] {
         let r = post_key(&s, "/v2/auth/logout", &json!({}), "logout-1", Some(token));
         assert_eq!(r.status, 204);

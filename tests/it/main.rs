@@ -13,6 +13,7 @@ mod idempotency;
 mod login;
 mod oauth;
 mod oauth_support;
+mod oauth_token;
 mod ops;
 mod pages;
 mod refresh;

@@ -2,7 +2,6 @@
 //! standard validator, Prometheus metrics through a standard parser, and graceful shutdown.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -170,19 +169,7 @@ fn sigterm_finishes_the_request_in_flight_and_exits_0() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr: std::net::SocketAddr = line
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let addr = crate::crash::printed_address(&mut child);
     let (status, elapsed) = std::thread::scope(|scope| {
         let in_flight = scope.spawn(move || {
             let started = Instant::now();

@@ -67,10 +67,7 @@ fn a_report_naming_a_failed_login_shows_that_failure() {
 #[test]
 fn bearer_is_optional_and_an_invalid_one_does_not_block_the_report() {
     let s = TestServer::start();
-    let at = s.ready_user("reporter")["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let at = s.access_token("reporter");
     let body = json!({"summary": "s", "details": "", "requestId": "req_doesnotexist"});
     let r = s.post_auth("/v2/support/report", body.clone(), &at);
     assert_eq!(r.status, 201);

@@ -339,10 +339,7 @@ fn daily_ip_limit_survives_a_restart_and_resets_at_midnight() {
 #[test]
 fn daily_account_limit() {
     let s = TestServer::start_with(&["--daily-account-limit", "2", "--throttle", "on"]);
-    let at = s.ready_user("elf-acct")["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let at = s.access_token("elf-acct");
     for _ in 0..2 {
         assert_eq!(
             s.post_auth(

@@ -96,10 +96,7 @@ fn pat_lifecycle() {
 #[test]
 fn a_pat_cannot_manage_pats_or_log_out() {
     let s = TestServer::start();
-    let at = s.ready_user("owner")["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let at = s.access_token("owner");
     let pat = create(
         &s,
         &at,
@@ -133,10 +130,7 @@ fn a_pat_cannot_manage_pats_or_log_out() {
 #[test]
 fn scopes_are_enforced_and_validated() {
     let s = TestServer::start_with(&["--scopes", "campaigns:read"]);
-    let at = s.ready_user("scoper")["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let at = s.access_token("scoper");
     let r = create(
         &s,
         &at,
@@ -203,14 +197,8 @@ fn scopes_are_enforced_and_validated() {
 #[test]
 fn other_users_tokens_are_not_found_and_expiry_and_reset_end_tokens() {
     let s = TestServer::start();
-    let a = s.ready_user("alpha")["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let b = s.ready_user("bravo")["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let a = s.access_token("alpha");
+    let b = s.access_token("bravo");
     let pat_a = create(
         &s,
         &a,
