@@ -575,7 +575,7 @@ fn operations() -> Vec<Op> {
         Op {
             method: "post",
             path: "/login",
-            summary: "Sign in from the page (CSRF-protected); 303 back, or the form again with 401",
+            summary: "Sign in from the page (CSRF-protected); 303 back, or the form again with the API's status (401, 403, 429, 503)",
             tag: "pages",
             bearer: Bearer::None,
             request: Some(obj(

@@ -234,12 +234,7 @@ pub fn post_login(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
                 Some(&e.message()),
                 login_name,
             );
-            let status = if matches!(e, ApiError::LoginBackoff { .. }) {
-                429
-            } else {
-                401
-            };
-            Ok(pages::html(status, page))
+            Ok(pages::html(e.status(), page))
         }
         Err(other) => Err(other),
     }

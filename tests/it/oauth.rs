@@ -606,6 +606,21 @@ fn the_sign_in_page_refuses_bad_credentials_and_forged_forms() {
         "a failed sign-in re-renders the form with 401"
     );
     assert!(r.text().contains("name=\"password\"") && r.text().contains("wrong"));
+    assert_eq!(s.signup("unconfirmed-fir").status, 201);
+    let r = b.post(
+        &s,
+        "/login",
+        &[
+            ("csrf_token", &csrf),
+            ("login", "unconfirmed-fir"),
+            ("password", PASSWORD),
+        ],
+    );
+    assert_eq!(
+        (r.status, r.text().contains("confirm the email first")),
+        (403, true),
+        "an unconfirmed account gets the API's 403 and its message on the form"
+    );
     let r = b.post(&s, "/login", &[("login", "fir"), ("password", PASSWORD)]);
     assert_eq!(r.status, 403, "no CSRF token, no sign-in");
     assert!(!b.cookies.contains_key("gharart_session"));
