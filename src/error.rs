@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::oauth::OAuthError;
 use crate::pages::PageError;
-use crate::store::StoreError;
+use crate::store::{Fault, StoreError};
 use crate::throttle::Limit;
 
 #[derive(Debug)]
@@ -27,8 +27,10 @@ pub enum ApiError {
     InvalidToken(&'static str),
     /// The credential lacks `scope`; `None` when no scope helps (a PAT managing PATs).
     InsufficientScope(Option<&'static str>),
+    /// 503 `unavailable`; `outage` says why (the body's `reason`).
     Unavailable {
         retry_after_secs: u64,
+        outage: Outage,
     },
     Throttled {
         limit: Limit,
@@ -169,7 +171,7 @@ impl ApiError {
             }
             IdempotencyKeyMismatch => "this Idempotency-Key was used with another request body; use a new key".into(),
             IdempotencyInProgress => "a request with this Idempotency-Key is still running; retry shortly".into(),
-            Unavailable { .. } => "the server is busy or its database is unavailable; retry after the given delay".into(),
+            Unavailable { outage, .. } => outage.message().into(),
             HandleTaken => "that handle is taken".into(),
             EmailTaken => "that email is already registered".into(),
             WeakPassword { reason, .. } => (*reason).into(),
@@ -221,6 +223,9 @@ impl ApiError {
         if let (Some(field), Some(obj)) = (self.field(), error.as_object_mut()) {
             obj.insert("field".into(), field.into());
         }
+        if let (ApiError::Unavailable { outage, .. }, Some(obj)) = (&self, error.as_object_mut()) {
+            obj.insert("reason".into(), outage.reason().into());
+        }
         let body = serde_json::to_vec(&json!({ "error": error })).unwrap_or_default();
         let resp = Response::from_data("application/json", body).with_status_code(self.status());
         match self {
@@ -241,7 +246,9 @@ impl ApiError {
                     None => "Bearer error=\"insufficient_scope\"".into(),
                 },
             ),
-            ApiError::Unavailable { retry_after_secs }
+            ApiError::Unavailable {
+                retry_after_secs, ..
+            }
             | ApiError::RefreshInProgress { retry_after_secs }
             | ApiError::DailyLimitReached {
                 retry_after_secs, ..
@@ -309,17 +316,75 @@ impl From<PageError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Busy => ApiError::Unavailable {
-                retry_after_secs: 1,
-            },
-            StoreError::Unavailable(detail) => {
+        let (outage, retry_after_secs) = match e {
+            StoreError::Busy => (Outage::DatabaseBusy, 1),
+            StoreError::Unavailable(fault, detail) => {
                 log::error!("database unavailable: {detail}");
-                ApiError::Unavailable {
-                    retry_after_secs: 5,
+                match fault {
+                    Fault::DiskFull => (Outage::DiskFull, 10),
+                    Fault::ReadOnly => (Outage::ReadOnly, 10),
+                    Fault::Io => (Outage::StorageError, 5),
                 }
             }
-            other => ApiError::Internal(other.to_string()),
+            other => return ApiError::Internal(other.to_string()),
+        };
+        ApiError::Unavailable {
+            retry_after_secs,
+            outage,
+        }
+    }
+}
+
+/// Why the server answered 503 `unavailable`: the error body's stable `reason`. Each passes by
+/// itself (a queue drains, a lock is released, an operator frees the disk) and changed nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outage {
+    /// Every password-hashing slot and its queue are taken.
+    Overloaded,
+    /// Another process holds the database's lock, or the one writer stayed taken.
+    DatabaseBusy,
+    DiskFull,
+    ReadOnly,
+    /// The database file could not be opened, read or written for another reason.
+    StorageError,
+}
+
+impl Outage {
+    pub const ALL: [Outage; 5] = [
+        Outage::Overloaded,
+        Outage::DatabaseBusy,
+        Outage::DiskFull,
+        Outage::ReadOnly,
+        Outage::StorageError,
+    ];
+
+    pub fn reason(self) -> &'static str {
+        match self {
+            Outage::Overloaded => "overloaded",
+            Outage::DatabaseBusy => "database_busy",
+            Outage::DiskFull => "disk_full",
+            Outage::ReadOnly => "read_only",
+            Outage::StorageError => "storage_error",
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            Outage::Overloaded => {
+                "the server is busy hashing passwords; nothing was changed; retry after the given delay"
+            }
+            Outage::DatabaseBusy => {
+                "the database is locked by another writer; nothing was changed; retry after the given delay"
+            }
+            Outage::DiskFull => {
+                "the server's disk is full; nothing was changed; retry after the given delay"
+            }
+            Outage::ReadOnly => {
+                "the server's database is read-only right now; nothing was changed; retry after the given delay"
+            }
+            Outage::StorageError => {
+                "the server cannot read or write its database right now; nothing was changed; retry after the given delay"
+            }
         }
     }
 }
@@ -343,6 +408,7 @@ mod tests {
             InsufficientScope(Some("profile")),
             Unavailable {
                 retry_after_secs: 1,
+                outage: Outage::Overloaded,
             },
             Throttled {
                 limit: crate::throttle::DEFAULT_LIMITS[0],

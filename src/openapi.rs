@@ -600,7 +600,7 @@ fn operations() -> Vec<Op> {
         Op {
             method: "get",
             path: "/healthz",
-            summary: "Health: 200 when the database answers",
+            summary: "Health: 200 when the database answers and can be written; else 503 unavailable with its reason",
             tag: "operations",
             bearer: Bearer::None,
             request: None,
@@ -750,6 +750,10 @@ pub fn document(issuer: &str) -> Value {
         .iter()
         .flat_map(|(_, c)| c.iter().copied())
         .collect();
+    let outage_reasons: Vec<&str> = crate::error::Outage::ALL
+        .iter()
+        .map(|o| o.reason())
+        .collect();
     json!({
         "openapi": "3.1.0",
         "info": {"title": "gharart-id", "version": env!("CARGO_PKG_VERSION"), "description": "A self-hosted identity appliance: identity API, personal access tokens, support reports and an OAuth 2.1 authorization server. Every response carries X-Request-Id.", "license": {"name": "MIT", "identifier": "MIT"}},
@@ -758,7 +762,7 @@ pub fn document(issuer: &str) -> Value {
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "An access JWT or a gha_pat_ personal access token"}},
             "schemas": {
-                "Error": obj(&["error"], json!({"error": obj(&["code", "message", "requestId"], json!({"code": {"enum": all_codes}, "message": s(), "requestId": s(), "field": s()}))})),
+                "Error": obj(&["error"], json!({"error": obj(&["code", "message", "requestId"], json!({"code": {"enum": all_codes}, "message": s(), "requestId": s(), "field": s(), "reason": {"enum": outage_reasons, "description": "with 503 unavailable: why (the hashing queue is full, the database is locked, the disk is full or read-only, or another storage error); each passes by itself and nothing was changed"}}))})),
                 "OAuthError": obj(&["error"], json!({"error": s(), "error_description": s()})),
                 "User": obj(&["id", "handle", "email", "emailConfirmed", "displayName", "createdAt"], json!({"id": s(), "handle": s(), "email": s(), "emailConfirmed": {"type": "boolean"}, "displayName": {"type": ["string", "null"]}, "createdAt": {"type": "string", "format": "date-time"}})),
                 "Session": obj(&["accessToken", "tokenType", "expiresIn", "expiresAt", "refreshToken", "refreshExpiresAt", "sessionId", "user"], json!({"accessToken": s(), "tokenType": {"const": "Bearer"}, "expiresIn": {"type": "integer"}, "expiresAt": {"type": "string", "format": "date-time"}, "refreshToken": s(), "refreshExpiresAt": {"type": "string", "format": "date-time"}, "sessionId": s(), "user": r("User")})),

@@ -4,6 +4,7 @@
 //! Every failure is kept; of the successes, writes and sign-ins (the dispatcher decides), so the
 //! hot paths (me, refresh, token) write nothing when they succeed.
 
+use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
 
 use crate::store::request_log::{self, RequestRecord};
@@ -14,7 +15,7 @@ const MAX_PENDING: usize = 50_000;
 
 #[derive(Default)]
 pub struct RequestLog {
-    pending: Mutex<Vec<RequestRecord>>,
+    pending: Mutex<VecDeque<RequestRecord>>,
 }
 
 impl RequestLog {
@@ -23,20 +24,33 @@ impl RequestLog {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         if pending.len() >= MAX_PENDING {
             log::warn!("request log backlog full; dropping the oldest record");
-            pending.remove(0);
+            pending.pop_front();
         }
-        pending.push(record);
+        pending.push_back(record);
     }
 
-    /// Writes what is queued, in one transaction.
+    /// Writes what is queued, in one transaction. When the write fails (a full disk), the batch
+    /// goes back to the front of the queue: the records of an outage are the ones support needs.
     pub fn flush(&self, db: &Db) -> Result<usize, StoreError> {
-        let batch =
+        let mut batch =
             std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner));
         if batch.is_empty() {
             return Ok(0);
         }
-        db.write(|tx| request_log::insert_all(tx, &batch))?;
-        Ok(batch.len())
+        match db.write(|tx| request_log::insert_all(tx, batch.make_contiguous())) {
+            Ok(()) => Ok(batch.len()),
+            Err(e) => {
+                let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+                let newer = std::mem::replace(&mut *pending, batch);
+                pending.extend(newer);
+                let excess = pending.len().saturating_sub(MAX_PENDING);
+                if excess > 0 {
+                    pending.drain(..excess);
+                    log::warn!("request log backlog full; dropped the {excess} oldest records");
+                }
+                Err(e)
+            }
+        }
     }
 
     /// The user's `limit` most recent records, queued or written, newest first.

@@ -107,7 +107,7 @@ fn invite_one(
     for stale in [by_handle, by_email].into_iter().flatten() {
         users::delete(tx, &stale.id)?;
     }
-    let id = new_id("usr_").map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    let id = new_id("usr_").map_err(|e| StoreError::Broken(e.to_string()))?;
     users::insert(
         tx,
         &NewUser {
@@ -122,9 +122,9 @@ fn invite_one(
         },
     )?;
     let user = users::find_by_id(tx, &id)?
-        .ok_or_else(|| StoreError::Unavailable("inserted user vanished".into()))?;
+        .ok_or_else(|| StoreError::Broken("inserted user vanished".into()))?;
     codes::issue(tx, pepper, &user, Purpose::Confirm, ttl, now)
-        .map_err(|e| StoreError::Unavailable(e.message()))?;
+        .map_err(|e| StoreError::Broken(e.message()))?;
     Ok(Outcome::Created)
 }
 

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::clock::{Timestamp, rfc3339};
-use crate::error::ApiError;
+use crate::error::{ApiError, Outage};
 use crate::password::{self, GateFull};
 use crate::store::users::UserRow;
 use crate::token::jwt::{self, Claims};
@@ -131,6 +131,7 @@ pub fn hashing<T>(app: &App, work: impl FnOnce() -> T) -> Result<T, ApiError> {
         .run(work)
         .map_err(|GateFull| ApiError::Unavailable {
             retry_after_secs: 1,
+            outage: Outage::Overloaded,
         })
 }
 

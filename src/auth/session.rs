@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::{SessionState, SessionView, UserView, pats, session_view};
 use crate::app::App;
 use crate::clock::{Timestamp, rfc3339};
-use crate::error::ApiError;
+use crate::error::{ApiError, Outage};
 use crate::store::sessions::{self, RevokeReason, SessionRow};
 use crate::store::{StoreError, oauth, users};
 use crate::token::{jwt, refresh};
@@ -109,7 +109,10 @@ pub fn rotate(
     match outcome {
         Ok(Rotation::Issued(user, s)) => Ok((user, s)),
         Ok(Rotation::Refused(e)) => Err(e),
-        Err(ApiError::Unavailable { .. }) => Err(ApiError::RefreshInProgress {
+        Err(ApiError::Unavailable {
+            outage: Outage::DatabaseBusy,
+            ..
+        }) => Err(ApiError::RefreshInProgress {
             retry_after_secs: 1,
         }),
         Err(e) => Err(e),

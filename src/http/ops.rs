@@ -9,11 +9,10 @@ use crate::error::ApiError;
 use crate::metrics::Gauges;
 use crate::store::sessions;
 
-/// `GET /healthz` → 200 `{"status":"ok"}` when the database answers, else 503 `unavailable`.
+/// `GET /healthz` → 200 `{"status":"ok"}` when the database answers and its writer is
+/// open, else 503 `unavailable` with the `reason`.
 pub fn get_healthz(app: &App, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    app.db.ping().map_err(|_| ApiError::Unavailable {
-        retry_after_secs: 5,
-    })?;
+    app.db.ping()?;
     json(200, &json!({ "status": "ok" }))
 }
 

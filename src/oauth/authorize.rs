@@ -283,7 +283,7 @@ pub fn start(
             &OAuthError::ConsentRequired,
         )));
     }
-    let id = new_id("azr_").map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    let id = new_id("azr_").map_err(|e| StoreError::Broken(e.to_string()))?;
     app.db
         .write(|tx| oauth::insert_request(tx, &id, &grant, req.state, now))?;
     Ok(Next::Consent(ConsentView {
@@ -302,7 +302,7 @@ fn issue_code(
     state: Option<&str>,
     now: Timestamp,
 ) -> Result<(String, [u8; 32]), StoreError> {
-    let code = b64url(&random_bytes::<32>().map_err(|e| StoreError::Unavailable(e.to_string()))?);
+    let code = b64url(&random_bytes::<32>().map_err(|e| StoreError::Broken(e.to_string()))?);
     let hash = sha256(code.as_bytes());
     let code_grant = Grant {
         expires_at: now + app.config.lifetimes.auth_code,

@@ -42,7 +42,9 @@ pub fn oauth_error(e: ApiError) -> OAuthError {
             description: e.message(),
         },
         ApiError::RefreshInProgress { retry_after_secs }
-        | ApiError::Unavailable { retry_after_secs } => OAuthError::TemporarilyUnavailable {
+        | ApiError::Unavailable {
+            retry_after_secs, ..
+        } => OAuthError::TemporarilyUnavailable {
             throttled: false,
             retry_after_secs,
             description: e.message(),

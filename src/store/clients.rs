@@ -45,10 +45,10 @@ impl ClientRow {
 }
 
 pub fn insert(conn: &Connection, c: &ClientRow) -> Result<(), StoreError> {
-    let uris = serde_json::to_string(&c.redirect_uris)
-        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-    let grants = serde_json::to_string(&c.grant_types)
-        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    let uris =
+        serde_json::to_string(&c.redirect_uris).map_err(|e| StoreError::Broken(e.to_string()))?;
+    let grants =
+        serde_json::to_string(&c.grant_types).map_err(|e| StoreError::Broken(e.to_string()))?;
     conn.prepare_cached(&format!(
         "INSERT INTO oauth_clients ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
     ))?

@@ -19,7 +19,7 @@ const STEPS: &[(i64, &str)] = &[];
 pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > SCHEMA_VERSION {
-        return Err(StoreError::Unavailable(format!(
+        return Err(StoreError::Broken(format!(
             "the database is at schema version {version}, newer than this gharart-id ({SCHEMA_VERSION})"
         )));
     }
@@ -30,7 +30,7 @@ pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {
             |r| r.get(0),
         )?;
         if tables > 0 {
-            return Err(StoreError::Unavailable(
+            return Err(StoreError::Broken(
                 "the file holds tables but is not a gharart-id database".into(),
             ));
         }

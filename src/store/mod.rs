@@ -16,10 +16,15 @@ pub mod sessions;
 pub mod users;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, MAIN_DB, OpenFlags, Transaction, TransactionBehavior};
+
+use pool::ConnPool;
+
+mod pool;
 
 /// How long a write waits for the writer connection before giving up with `Busy`.
 pub const WRITE_WAIT: Duration = Duration::from_secs(10);
@@ -34,6 +39,17 @@ pub enum Durability {
     Normal,
 }
 
+/// Why the database cannot be used right now; each passes when the fault does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The disk (or the filesystem's quota) has no room for the write.
+    DiskFull,
+    /// The file or its filesystem is read-only.
+    ReadOnly,
+    /// The file could not be opened, read or written for another reason.
+    Io,
+}
+
 /// What went wrong in the store.
 #[derive(Debug)]
 pub enum StoreError {
@@ -41,8 +57,10 @@ pub enum StoreError {
     Unique(String),
     /// The writer connection stayed taken, or SQLite stayed locked, past the wait.
     Busy,
-    /// The database cannot be written or read right now (read-only, disk full, I/O error).
-    Unavailable(String),
+    /// A fault of the file or the disk: nothing was written; retrying after it passes works.
+    Unavailable(Fault, String),
+    /// Not a passing fault: a file this release cannot use, no randomness, a vanished row.
+    Broken(String),
     Sqlite(rusqlite::Error),
 }
 
@@ -51,7 +69,10 @@ impl std::fmt::Display for StoreError {
         match self {
             StoreError::Unique(m) => write!(f, "unique constraint: {m}"),
             StoreError::Busy => f.write_str("the database stayed busy"),
-            StoreError::Unavailable(m) => write!(f, "the database is unavailable: {m}"),
+            StoreError::Unavailable(fault, m) => {
+                write!(f, "the database is unavailable ({fault:?}): {m}")
+            }
+            StoreError::Broken(m) => f.write_str(m),
             StoreError::Sqlite(e) => write!(f, "sqlite: {e}"),
         }
     }
@@ -71,11 +92,11 @@ impl From<rusqlite::Error> for StoreError {
                 }
                 match f.code {
                     ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StoreError::Busy,
-                    ErrorCode::ReadOnly
-                    | ErrorCode::DiskFull
-                    | ErrorCode::SystemIoFailure
+                    ErrorCode::DiskFull => StoreError::Unavailable(Fault::DiskFull, text),
+                    ErrorCode::ReadOnly => StoreError::Unavailable(Fault::ReadOnly, text),
+                    ErrorCode::SystemIoFailure
                     | ErrorCode::CannotOpen
-                    | ErrorCode::PermissionDenied => StoreError::Unavailable(text),
+                    | ErrorCode::PermissionDenied => StoreError::Unavailable(Fault::Io, text),
                     _ => StoreError::Sqlite(e),
                 }
             }
@@ -84,105 +105,85 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-/// A fixed set of open connections, handed out one at a time.
-struct ConnPool {
-    idle: Mutex<Vec<Connection>>,
-    returned: Condvar,
-}
-
-impl ConnPool {
-    fn new(conns: Vec<Connection>) -> ConnPool {
-        ConnPool {
-            idle: Mutex::new(conns),
-            returned: Condvar::new(),
-        }
-    }
-
-    /// Lends `f` a connection, waiting up to `wait` for one to be free.
-    fn with<T, E: From<StoreError>>(
-        &self,
-        wait: Duration,
-        f: impl FnOnce(&mut Connection) -> Result<T, E>,
-    ) -> Result<T, E> {
-        let deadline = Instant::now() + wait;
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        let conn = loop {
-            if let Some(conn) = idle.pop() {
-                break conn;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(StoreError::Busy.into());
-            }
-            idle = self
-                .returned
-                .wait_timeout(idle, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        };
-        drop(idle);
-        let mut loan = Loan {
-            pool: self,
-            conn: Some(conn),
-        };
-        match loan.conn.as_mut() {
-            Some(conn) => f(conn),
-            None => Err(StoreError::Busy.into()),
-        }
-    }
-}
-
-/// A connection on loan; it goes back to its pool on drop (also while unwinding, after any open
-/// transaction has rolled back).
-struct Loan<'a> {
-    pool: &'a ConnPool,
-    conn: Option<Connection>,
-}
-
-impl Drop for Loan<'_> {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            self.pool
-                .idle
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(conn);
-            self.pool.returned.notify_one();
-        }
-    }
-}
-
-/// The database: one writer connection and a few readers, all on one file in WAL mode.
+/// The database: one writer connection and a few readers, all on one file in WAL mode. A
+/// connection that a fault closed reopens by itself once the fault passes.
 pub struct Db {
     writer: ConnPool,
     readers: ConnPool,
     path: PathBuf,
+    /// Whether the writer has opened once (and so brought the schema up to date): readers wait
+    /// for it rather than read a file whose schema may be missing or old.
+    schema_ready: Arc<AtomicBool>,
 }
 
 impl Db {
     /// Opens (or creates) the database at `path`, applies the schema or its migrations, and sets
     /// WAL, foreign keys, a busy timeout and `synchronous` on every connection.
     pub fn open(path: &Path, durability: Durability) -> Result<Db, StoreError> {
-        Db::open_with_readers(path, durability, READERS)
+        let db = Db::unopened(path, durability, READERS);
+        db.writer.with(WRITE_WAIT, |_| Ok::<_, StoreError>(()))?;
+        Ok(db)
     }
 
-    /// As [`Db::open`], with `readers` reader connections (the server sizes it from its workers).
-    pub fn open_with_readers(
+    /// For the server, with `readers` reader connections: as [`Db::open`], but a passing fault
+    /// (a read-only or full disk, an unreadable file) does not stop it. It is logged, every use
+    /// answers with it, and the connections open by themselves once it passes.
+    pub fn open_for_serving(
         path: &Path,
         durability: Durability,
         readers: usize,
     ) -> Result<Db, StoreError> {
-        let mut writer = open_connection(path, durability, false)?;
-        writer.pragma_update(None, "journal_mode", "WAL")?;
-        migrate::apply(&mut writer)?;
-        let readers = (0..readers.max(1))
-            .map(|_| open_connection(path, durability, true))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Db {
-            writer: ConnPool::new(vec![writer]),
-            readers: ConnPool::new(readers),
+        let db = Db::unopened(path, durability, readers);
+        match db.writer.with(WRITE_WAIT, |_| Ok::<_, StoreError>(())) {
+            Err(StoreError::Unavailable(fault, detail)) => {
+                log::error!(
+                    "{}: cannot open for writing ({fault:?}: {detail}); serving 503 until it can",
+                    path.display()
+                );
+                Ok(db)
+            }
+            other => other.map(|()| db),
+        }
+    }
+
+    fn unopened(path: &Path, durability: Durability, readers: usize) -> Db {
+        let schema_ready = Arc::new(AtomicBool::new(false));
+        let ready = schema_ready.clone();
+        let writer_path = path.to_owned();
+        let open_writer = move || {
+            let mut conn = open_connection(&writer_path, durability, false)
+                .map_err(|e| refine_fault(e, &writer_path))?;
+            if conn.is_readonly(MAIN_DB)? {
+                return Err(refine_fault(
+                    StoreError::Unavailable(Fault::ReadOnly, "opened read-only".into()),
+                    &writer_path,
+                ));
+            }
+            conn.pragma_update(None, "journal_mode", "WAL")
+                .map_err(|e| refine_fault(e.into(), &writer_path))?;
+            migrate::apply(&mut conn)?;
+            ready.store(true, Ordering::Release);
+            Ok(conn)
+        };
+        let reader_path = path.to_owned();
+        let open_reader = move || {
+            open_connection(&reader_path, durability, true)
+                .map_err(|e| refine_fault(e, &reader_path))
+        };
+        Db {
+            writer: ConnPool::new(1, true, Box::new(open_writer)),
+            readers: ConnPool::new(readers.max(1), false, Box::new(open_reader)),
             path: path.to_owned(),
-        })
+            schema_ready,
+        }
+    }
+
+    /// Readers may not start before the writer has opened the file once (and migrated it).
+    fn ensure_schema(&self) -> Result<(), StoreError> {
+        if self.schema_ready.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.writer.with(WRITE_WAIT, |_| Ok(()))
     }
 
     /// Moves the WAL's content into the database file and truncates the WAL (at shutdown).
@@ -193,12 +194,16 @@ impl Db {
         })
     }
 
-    /// Whether a reader answers a trivial query (for `/healthz`).
+    /// Whether a reader answers a trivial query and the writer is open (for `/healthz`).
     pub fn ping(&self) -> Result<(), StoreError> {
         self.read(|c| {
             c.query_row("SELECT 1", [], |_| Ok(()))
                 .map_err(StoreError::from)
-        })
+        })?;
+        match self.writer.failing() {
+            Some((fault, detail)) => Err(StoreError::Unavailable(fault, detail)),
+            None => Ok(()),
+        }
     }
 
     /// The size of the database file and its WAL, in bytes.
@@ -217,6 +222,7 @@ impl Db {
         &self,
         f: impl FnOnce(&Connection) -> Result<T, E>,
     ) -> Result<T, E> {
+        self.ensure_schema()?;
         self.readers.with(WRITE_WAIT, |conn| f(conn))
     }
 
@@ -226,6 +232,7 @@ impl Db {
         &self,
         f: impl FnOnce(&Connection) -> Result<T, E>,
     ) -> Result<T, E> {
+        self.ensure_schema()?;
         self.readers.with(WRITE_WAIT, |conn| {
             // Prepared once per connection, unlike `unchecked_transaction`'s parsed batch.
             conn.prepare_cached("BEGIN")
@@ -280,6 +287,23 @@ impl Db {
             Ok(out)
         })
     }
+}
+
+/// Tells a read-only file or filesystem, and a full disk, from other failures to open: SQLite
+/// reports both as "unable to open", so the file itself is asked.
+fn refine_fault(e: StoreError, path: &Path) -> StoreError {
+    let StoreError::Unavailable(Fault::Io, detail) = e else {
+        return e;
+    };
+    let probe = std::fs::OpenOptions::new().append(true).open(path);
+    let fault = match probe.map_err(|e| e.kind()) {
+        Err(std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied) => {
+            Fault::ReadOnly
+        }
+        Err(std::io::ErrorKind::StorageFull) => Fault::DiskFull,
+        _ => Fault::Io,
+    };
+    StoreError::Unavailable(fault, detail)
 }
 
 fn open_connection(

@@ -312,38 +312,3 @@ fn twenty_sigkills_under_mixed_writes_lose_nothing_acknowledged() {
         "every writer's session is still live (none was revoked as a reuse): {live}"
     );
 }
-
-#[test]
-fn a_database_locked_by_another_process_answers_503_and_recovers() {
-    let s = TestServer::start();
-    let holder = rusqlite::Connection::open(s.db_path()).unwrap();
-    holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
-    let started = std::time::Instant::now();
-    let r = s.signup("blocked");
-    assert_eq!(
-        (r.status, r.error_code().as_str()),
-        (503, "unavailable"),
-        "a stable code, not a 500"
-    );
-    assert!(r.header("Retry-After").is_some());
-    assert!(
-        started.elapsed() < Duration::from_secs(12),
-        "gave up after the busy timeout"
-    );
-    assert_eq!(
-        request(s.addr, "GET", "/healthz", &[], b"").status,
-        200,
-        "reads go on beside the lock (WAL)"
-    );
-    holder.execute_batch("COMMIT").unwrap();
-    assert_eq!(
-        s.signup("blocked").status,
-        201,
-        "recovers by itself when the lock goes"
-    );
-    let c = rusqlite::Connection::open(s.db_path()).unwrap();
-    let ok: String = c
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(ok, "ok");
-}

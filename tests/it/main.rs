@@ -8,6 +8,7 @@ mod concurrency;
 mod contract;
 mod crash;
 mod examples;
+mod faults;
 mod fuzz_regressions;
 mod idempotency;
 mod login;
