@@ -153,30 +153,54 @@ fn command_line_exit_codes() {
 fn hundreds_of_idle_and_trickling_connections_do_not_stop_other_clients() {
     use std::io::Write;
     let s = TestServer::start();
-    let mut idle: Vec<std::net::TcpStream> = Vec::new();
-    for i in 0..300 {
-        let mut c = std::net::TcpStream::connect(s.addr).unwrap();
+    let token = s.access_token("vixen");
+    let mut silent: Vec<std::net::TcpStream> = Vec::new();
+    let mut trickling: Vec<std::net::TcpStream> = Vec::new();
+    for i in 0..500 {
+        let c = std::net::TcpStream::connect(s.addr).unwrap();
         if i % 2 == 0 {
-            // Half send the start of a request and then nothing (a byte-a-second client's first byte).
-            c.write_all(b"POST /v2/auth/login HTTP/1.1\r\nHost: x\r\n")
-                .unwrap();
+            trickling.push(c);
+        } else {
+            silent.push(c);
         }
-        idle.push(c);
         if i % 50 == 49 {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-    for _ in 0..20 {
+    // 250 clients send a request one byte a second; 250 send nothing at all.
+    let stop = Arc::new(AtomicBool::new(false));
+    let trickler = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let request = b"POST /v2/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n";
+            for byte in request.iter().cycle() {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                for c in &mut trickling {
+                    let _ = c.write_all(&[*byte]);
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        })
+    };
+    let started_all = std::time::Instant::now();
+    let mut served = 0;
+    while started_all.elapsed() < Duration::from_secs(4) {
         let started = std::time::Instant::now();
-        let r = request(s.addr, "GET", "/healthz", &[], b"");
-        assert_eq!(r.status, 200);
+        assert_eq!(request(s.addr, "GET", "/healthz", &[], b"").status, 200);
+        assert_eq!(s.get_auth("/v2/auth/me", &token).status, 200);
         assert!(
             started.elapsed() < Duration::from_secs(2),
-            "served in {:?} despite 300 idle connections",
+            "served in {:?} beside 500 idle and trickling connections",
             started.elapsed()
         );
+        served += 1;
     }
-    drop(idle);
+    stop.store(true, Ordering::SeqCst);
+    trickler.join().unwrap();
+    assert!(served > 10, "only {served} rounds in 4 s");
+    drop(silent);
 }
 
 /// One writer thread's state across kills: its session's newest acknowledged refresh token and
