@@ -208,3 +208,130 @@ fn sigterm_finishes_the_request_in_flight_and_exits_0() {
         "no longer accepting"
     );
 }
+
+/// Whether `needle` occurs in `haystack` with no letter or digit right before or after it (a
+/// 6-digit code may occur by chance inside a random request ID, which is not a leak).
+fn occurs_as_word(haystack: &str, needle: &str) -> bool {
+    haystack.match_indices(needle).any(|(at, _)| {
+        let before = haystack[..at].chars().next_back();
+        let after = haystack[at + needle.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_alphanumeric())
+            && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+    })
+}
+
+/// Every secret a flow handles (passwords, right and wrong; access, refresh and personal access
+/// tokens; a client secret; confirmation and reset codes) stays out of the server's log at its
+/// most verbose, while the log does carry each request's ID. Mail goes to files here; mail to the
+/// log (the default for local runs) prints codes by design.
+#[test]
+fn secrets_never_reach_the_log() {
+    use crate::oauth_support::{basic, form_post, register};
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("server.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gharart-id"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--throttle", "off"])
+        .args(["--pbkdf2-iterations", &TEST_ITERATIONS.to_string()])
+        .arg("--db")
+        .arg(dir.path().join("id.db"))
+        .arg("--mail-dir")
+        .arg(dir.path().join("mail"))
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let addr = crate::crash::printed_address(&mut child);
+    let s = TestServer {
+        addr,
+        clock: gharart_id::clock::Clock::System,
+        dir,
+        running: None,
+    };
+    let mut secrets: Vec<(&str, String)> = vec![("password", PASSWORD.to_owned())];
+    let session = s.ready_user("prancer");
+    secrets.push((
+        "confirmation code",
+        codes_in(&s.mail_dir(), &email_of("prancer")).remove(0),
+    ));
+    let access = session["accessToken"].as_str().unwrap().to_owned();
+    let refresh = session["refreshToken"].as_str().unwrap().to_owned();
+    let rotated = s
+        .post("/v2/auth/refresh", json!({"refreshToken": refresh}))
+        .json();
+    let pat = s.post_auth(
+        "/v2/auth/tokens",
+        json!({"name": "ci", "scopes": ["profile"], "expiresInDays": 7}),
+        &access,
+    );
+    assert_eq!(pat.status, 201, "{}", pat.text());
+    let client = register(&s, &access, json!({"grant_types": ["client_credentials"]}));
+    let client_token = form_post(
+        &s,
+        "/oauth/token",
+        &[("grant_type", "client_credentials")],
+        Some(&basic(&client)),
+    );
+    assert_eq!(client_token.status, 200, "{}", client_token.text());
+    let wrong = s.post(
+        "/v2/auth/login",
+        json!({"login": "prancer", "password": "wrong-horse-battery"}),
+    );
+    assert_eq!(wrong.status, 401);
+    let forgot = s.post(
+        "/v2/auth/password/forgot",
+        json!({"email": email_of("prancer")}),
+    );
+    assert_eq!(forgot.status, 202);
+    let reset_code = wait_for_codes(&s.mail_dir(), &email_of("prancer"), 2).remove(1);
+    let reset = s.post(
+        "/v2/auth/password/forgot/confirm",
+        json!({"email": email_of("prancer"), "code": reset_code, "newPassword": "mistletoe-lantern-7"}),
+    );
+    assert_eq!(reset.status, 200, "{}", reset.text());
+    secrets.extend([
+        ("access token", access.clone()),
+        (
+            "access token signature",
+            access.rsplit('.').next().unwrap().to_owned(),
+        ),
+        ("refresh token", refresh),
+        (
+            "rotated refresh token",
+            rotated["refreshToken"].as_str().unwrap().to_owned(),
+        ),
+        (
+            "personal access token",
+            pat.json()["token"].as_str().unwrap().to_owned(),
+        ),
+        (
+            "client secret",
+            client["client_secret"].as_str().unwrap().to_owned(),
+        ),
+        (
+            "client's access token",
+            client_token.json()["access_token"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        ),
+        ("wrong password", "wrong-horse-battery".to_owned()),
+        ("reset code", reset_code),
+        ("new password", "mistletoe-lantern-7".to_owned()),
+    ]);
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    assert!(child.wait().unwrap().success());
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let id = reset.header("X-Request-Id").unwrap();
+    assert!(log.contains(id), "the log names each request: {id} missing");
+    for (what, secret) in &secrets {
+        assert!(
+            !occurs_as_word(&log, secret),
+            "the {what} is in the server log"
+        );
+    }
+}
