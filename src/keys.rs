@@ -12,7 +12,9 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 
 use crate::clock::Timestamp;
 use crate::token::opaque::{b64url, b64url_decode, new_id, random_bytes};
@@ -26,6 +28,36 @@ pub struct SigningKey {
     /// When a newer key became current; tokens it signed after this are refused.
     pub superseded_at: Option<Timestamp>,
     pub retired_at: Option<Timestamp>,
+    /// HMAC already keyed with `secret` (its two padded key blocks hashed once, not per token).
+    mac: Hmac<Sha256>,
+}
+
+/// HMAC keyed with a 32-byte secret: a key shorter than the 64-byte block is zero-padded to it
+/// (RFC 2104), so padding it here gives the same MAC through an infallible constructor.
+fn keyed(secret: &[u8; 32]) -> Hmac<Sha256> {
+    let mut block = [0u8; 64];
+    block[..32].copy_from_slice(secret);
+    <Hmac<Sha256> as KeyInit>::new(&block.into())
+}
+
+impl SigningKey {
+    fn new(kid: String, secret: [u8; 32], created_at: Timestamp) -> SigningKey {
+        SigningKey {
+            kid,
+            secret,
+            created_at,
+            superseded_at: None,
+            retired_at: None,
+            mac: keyed(&secret),
+        }
+    }
+
+    /// HMAC-SHA256 of `message` under this key (a JWS HS256 signature).
+    pub fn sign(&self, message: &[u8]) -> [u8; 32] {
+        let mut mac = self.mac.clone();
+        mac.update(message);
+        mac.finalize().into_bytes().into()
+    }
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -130,11 +162,13 @@ impl KeyRing {
         let mut signing = Vec::with_capacity(json.signing_keys.len());
         for k in &json.signing_keys {
             signing.push(SigningKey {
-                kid: k.kid.clone(),
-                secret: secret32(&k.key, "a signing key")?,
-                created_at: k.created_at,
                 superseded_at: k.superseded_at,
                 retired_at: k.retired_at,
+                ..SigningKey::new(
+                    k.kid.clone(),
+                    secret32(&k.key, "a signing key")?,
+                    k.created_at,
+                )
             });
         }
         if !signing
@@ -250,13 +284,11 @@ impl KeyRing {
 }
 
 fn new_signing_key(now: Timestamp) -> Result<SigningKey, KeyFileError> {
-    Ok(SigningKey {
-        kid: new_id("k_").map_err(|_| KeyFileError::Random)?[..14].to_owned(),
-        secret: random_bytes::<32>().map_err(|_| KeyFileError::Random)?,
-        created_at: now,
-        superseded_at: None,
-        retired_at: None,
-    })
+    Ok(SigningKey::new(
+        new_id("k_").map_err(|_| KeyFileError::Random)?[..14].to_owned(),
+        random_bytes::<32>().map_err(|_| KeyFileError::Random)?,
+        now,
+    ))
 }
 
 fn warn_if_readable_by_others(path: &Path) {
@@ -274,6 +306,20 @@ fn warn_if_readable_by_others(path: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_prekeyed_mac_is_plain_hmac_sha256() {
+        let key = new_signing_key(0).unwrap();
+        let mut plain = <Hmac<Sha256> as KeyInit>::new_from_slice(&key.secret).unwrap();
+        plain.update(b"header.claims");
+        let expected: [u8; 32] = plain.finalize().into_bytes().into();
+        assert_eq!(key.sign(b"header.claims"), expected);
+        assert_eq!(
+            key.clone().sign(b"header.claims"),
+            expected,
+            "a clone signs alike"
+        );
+    }
 
     #[test]
     fn key_file_round_trips_with_mode_0600() {

@@ -8,10 +8,7 @@ use gharart_id::cli::{Cli, Command};
 use gharart_id::commands;
 
 fn main() -> ExitCode {
-    // Plain text, no colour processing: one access line per request must stay cheap.
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        .write_style(env_logger::WriteStyle::Never)
-        .init();
+    gharart_id::logging::init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => commands::serve::run(*args),
@@ -23,6 +20,7 @@ fn main() -> ExitCode {
         Command::Backup { db, file } => commands::backup::run(&db.db, &file),
         Command::Reports(cmd) => commands::reports::run(cmd),
     };
+    gharart_id::logging::flush();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

@@ -32,21 +32,31 @@ pub struct NewUser<'a> {
     pub now: Timestamp,
 }
 
-const COLUMNS: &str = "id, handle, email, display_name, password_hash, email_confirmed, disabled, origin, pending_until, created_at";
+/// `SELECT` of the columns [`UserRow::from_row`] reads, in its order, then `$tail`. A constant,
+/// so that a hot lookup neither formats its SQL nor finds columns by name.
+macro_rules! select_users {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, handle, email, display_name, password_hash, email_confirmed, disabled, origin, pending_until, created_at FROM users ",
+            $tail
+        )
+    };
+}
 
 impl UserRow {
+    /// A row of [`select_users!`], by column position.
     fn from_row(row: &Row<'_>) -> rusqlite::Result<UserRow> {
         Ok(UserRow {
-            id: row.get("id")?,
-            handle: row.get("handle")?,
-            email: row.get("email")?,
-            display_name: row.get("display_name")?,
-            password_hash: row.get("password_hash")?,
-            email_confirmed: row.get("email_confirmed")?,
-            disabled: row.get("disabled")?,
-            invited: row.get::<_, String>("origin")? == "invite",
-            pending_until: row.get("pending_until")?,
-            created_at: row.get("created_at")?,
+            id: row.get(0)?,
+            handle: row.get(1)?,
+            email: row.get(2)?,
+            display_name: row.get(3)?,
+            password_hash: row.get(4)?,
+            email_confirmed: row.get(5)?,
+            disabled: row.get(6)?,
+            invited: matches!(row.get_ref(7)?.as_str(), Ok("invite")),
+            pending_until: row.get(8)?,
+            created_at: row.get(9)?,
         })
     }
 }
@@ -60,27 +70,19 @@ fn one(conn: &Connection, sql: &str, key: &str) -> Result<Option<UserRow>, Store
 
 /// The user with this id.
 pub fn find_by_id(conn: &Connection, id: &str) -> Result<Option<UserRow>, StoreError> {
-    one(
-        conn,
-        &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
-        id,
-    )
+    one(conn, select_users!("WHERE id = ?1"), id)
 }
 
 /// The user with this handle (already folded to lowercase).
 pub fn find_by_handle(conn: &Connection, handle: &str) -> Result<Option<UserRow>, StoreError> {
-    one(
-        conn,
-        &format!("SELECT {COLUMNS} FROM users WHERE handle = ?1"),
-        handle,
-    )
+    one(conn, select_users!("WHERE handle = ?1"), handle)
 }
 
 /// The user with this email, compared case-insensitively.
 pub fn find_by_email(conn: &Connection, email: &str) -> Result<Option<UserRow>, StoreError> {
     one(
         conn,
-        &format!("SELECT {COLUMNS} FROM users WHERE email_key = ?1"),
+        select_users!("WHERE email_key = ?1"),
         &email.to_lowercase(),
     )
 }
@@ -142,9 +144,7 @@ pub fn extend_pending(conn: &Connection, id: &str, until: Timestamp) -> Result<(
 
 /// Every user, in the order they joined.
 pub fn list(conn: &Connection) -> Result<Vec<UserRow>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM users ORDER BY created_at, handle"
-    ))?;
+    let mut stmt = conn.prepare_cached(select_users!("ORDER BY created_at, handle"))?;
     let rows = stmt.query_map([], UserRow::from_row)?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }

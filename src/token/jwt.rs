@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
 use crate::keys::KeyRing;
-use crate::token::opaque::{b64url, b64url_decode, ct_eq, hmac_sha256_raw};
+use crate::token::opaque::{b64url, b64url_decode, ct_eq};
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat` (RFC 8725 §3.8 asks for a small one).
 pub const LEEWAY_SECS: i64 = 30;
@@ -85,7 +85,7 @@ pub fn sign(keys: &KeyRing, claims: &Claims) -> Option<String> {
     let header_json = serde_json::to_vec(&header).ok()?;
     let claims_json = serde_json::to_vec(claims).ok()?;
     let signing_input = format!("{}.{}", b64url(&header_json), b64url(&claims_json));
-    let sig = hmac_sha256_raw(&key.secret, signing_input.as_bytes());
+    let sig = key.sign(signing_input.as_bytes());
     Some(format!("{signing_input}.{}", b64url(&sig)))
 }
 
@@ -127,10 +127,7 @@ pub fn verify(
     let key = keys.verifying(kid).ok_or(JwtError::UnknownKey)?;
     let sig = b64url_decode(s64).ok_or(JwtError::Malformed)?;
     let signing_input = &token[..h64.len() + 1 + c64.len()];
-    if !ct_eq(
-        &hmac_sha256_raw(&key.secret, signing_input.as_bytes()),
-        &sig,
-    ) {
+    if !ct_eq(&key.sign(signing_input.as_bytes()), &sig) {
         return Err(JwtError::Signature);
     }
     let claims: Claims = b64url_decode(c64)
@@ -185,12 +182,8 @@ pub fn open_for_inspection(keys: &KeyRing, token: &str) -> Option<Opened> {
             .as_deref()
             .and_then(|kid| keys.all().iter().find(|k| k.kid == kid))
             .is_some_and(|key| {
-                b64url_decode(s64).is_some_and(|sig| {
-                    ct_eq(
-                        &hmac_sha256_raw(&key.secret, signing_input.as_bytes()),
-                        &sig,
-                    )
-                })
+                b64url_decode(s64)
+                    .is_some_and(|sig| ct_eq(&key.sign(signing_input.as_bytes()), &sig))
             });
     Some(Opened {
         alg: header.alg,
@@ -225,8 +218,9 @@ mod tests {
             b64url(header.as_bytes()),
             b64url(&serde_json::to_vec(claims).unwrap())
         );
-        let sig = hmac_sha256_raw(key, input.as_bytes());
-        format!("{input}.{}", b64url(&sig))
+        let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(key).unwrap();
+        hmac::Mac::update(&mut mac, input.as_bytes());
+        format!("{input}.{}", b64url(&hmac::Mac::finalize(mac).into_bytes()))
     }
 
     #[test]

@@ -92,15 +92,6 @@ pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-/// Plain HMAC-SHA256 over one message (JWS signatures, RFC 7515).
-pub fn hmac_sha256_raw(key: &[u8], message: &[u8]) -> [u8; 32] {
-    let Ok(mut mac) = hmac::Hmac::<Sha256>::new_from_slice(key) else {
-        return [0u8; 32];
-    };
-    mac.update(message);
-    mac.finalize().into_bytes().into()
-}
-
 /// Compares two byte strings in time that depends only on their lengths.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
