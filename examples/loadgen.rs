@@ -6,6 +6,10 @@
 //!     loadgen seed --db X --users 100000 --password P       confirmed users written straight to a database
 //!     loadgen run --addr A --scenario me --threads 64 --secs 10 [--token T] [--basic B] [--password P]
 //!
+//! Against the bare handler, `bare` sends `GET /`; `bare-me` and `bare-token` send byte for byte
+//! the requests of `me` and `token` (headers and body), so that the framework's work on the same
+//! request (tiny_http reads a request line by line) is in the ceiling the scenario is held to.
+//!
 //! `run` keeps one keep-alive connection per thread and prints one line:
 //! `scenario <name> req/s <n> p50_ms <x> p99_ms <y> p999_ms <z> errors <e>`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -417,10 +421,12 @@ fn run(args: &[String]) {
                     while Instant::now() < deadline {
                         let t = Instant::now();
                         let status = match scenario.as_str() {
-                            "me" | "me-pat" => w.me(token),
+                            // `bare-me` and `bare-token` send the very request of `me` and `token`
+                            // to the bare handler: the framework's ceiling for that request.
+                            "me" | "me-pat" | "bare-me" => w.me(token),
                             "login" => w.login(true),
                             "refresh" => w.refresh(),
-                            "token" => {
+                            "token" | "bare-token" => {
                                 w.conn
                                     .call(
                                         "POST",

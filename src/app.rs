@@ -12,6 +12,9 @@ use std::time::Instant;
 
 use rouille::{Request, Response};
 
+use crate::auth::cache::AuthCache;
+use crate::auth::pats::PatRows;
+use crate::auth::session::TokenRows;
 use crate::background::Nudger;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -27,6 +30,7 @@ use crate::password::HashGate;
 use crate::requests::RequestLog;
 pub use crate::routes::{MAX_BODY, Policy, ROUTES, Route};
 use crate::store::Db;
+use crate::store::clients::ClientRow;
 use crate::store::request_log::RequestRecord;
 use crate::throttle::Throttle;
 use crate::token::opaque::{b64url, new_name, sha256};
@@ -48,6 +52,12 @@ pub struct App {
     /// Whether any access token may be on the revocation deny list (saves a read per request
     /// until `/oauth/revoke` first puts one there).
     pub revoked_jtis: AtomicBool,
+    /// The rows behind recently checked access tokens, while the database has not changed.
+    pub token_rows: AuthCache<TokenRows>,
+    /// The same for personal access tokens, keyed by the token's hash.
+    pub pat_rows: AuthCache<PatRows>,
+    /// The same for OAuth clients, keyed by client id.
+    pub client_rows: AuthCache<Option<Arc<ClientRow>>>,
     /// The offline demo's state; `None` outside `gharart-id demo`.
     pub demo: Option<Demo>,
     pub mail: Nudger,
@@ -82,6 +92,9 @@ impl App {
             loops: LoopBreaker::default(),
             metrics: Metrics::default(),
             revoked_jtis: AtomicBool::new(true),
+            token_rows: AuthCache::default(),
+            pat_rows: AuthCache::default(),
+            client_rows: AuthCache::default(),
             demo: mailbox.map(|mailbox| Demo {
                 mailbox,
                 client_id: OnceLock::new(),

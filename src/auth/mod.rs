@@ -2,6 +2,7 @@
 //! No rouille types here; every function that checks an expiry takes `now`.
 
 pub mod account;
+pub mod cache;
 pub mod codes;
 pub mod invite;
 pub mod login;

@@ -2,6 +2,8 @@
 //! bits), stored only as SHA-256, shown once, with scopes from the server's list and an expiry of
 //! 1–365 days. Only a signed-in session (not a PAT) can create, list or revoke them.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use super::fresh_id;
@@ -153,15 +155,7 @@ pub fn revoke(app: &App, who: &Principal, id: &str, now: Timestamp) -> Result<()
 /// Authenticates a `gha_pat_…` bearer token. Errors: `invalid_token` (unknown, revoked, expired,
 /// or its user disabled).
 pub fn authenticate(app: &App, token: &str, now: Timestamp) -> Result<Principal, ApiError> {
-    let hash = sha256(token.as_bytes());
-    let (pat, user) = app.db.read_snapshot(|c| {
-        let pat = pats::find_by_hash(c, &hash)?;
-        let user = match &pat {
-            Some(p) => users::find_by_id(c, &p.user_id)?,
-            None => None,
-        };
-        Ok::<_, crate::store::StoreError>((pat, user))
-    })?;
+    let (pat, user) = pat_rows(app, token)?;
     let pat = pat.ok_or(ApiError::InvalidToken("unknown personal access token"))?;
     if pat.revoked_at.is_some() {
         return Err(ApiError::InvalidToken(
@@ -180,12 +174,36 @@ pub fn authenticate(app: &App, token: &str, now: Timestamp) -> Result<Principal,
         app.db.write(|tx| pats::touch(tx, &pat.id, now))?;
     }
     Ok(Principal {
-        user_id: pat.user_id,
+        user_id: pat.user_id.clone(),
         session_id: None,
         scopes: split_scopes(&pat.scopes),
         expires_at: pat.expires_at,
         credential: Credential::Pat,
-        user: Some(Box::new(user)),
+        user: Some(user),
         session: None,
     })
+}
+
+/// A personal access token's row and its user's.
+pub type PatRows = (Option<Arc<PatRow>>, Option<Arc<users::UserRow>>);
+
+/// The rows of [`PatRows`] for `token`: from the cache while nothing has committed since they
+/// were read (see `auth::cache`), else in one snapshot.
+fn pat_rows(app: &App, token: &str) -> Result<PatRows, ApiError> {
+    let hash = sha256(token.as_bytes());
+    let key = b64url(&hash);
+    let version = app.db.data_version()?;
+    if let Some(rows) = app.pat_rows.get(&key, version) {
+        return Ok(rows);
+    }
+    let rows = app.db.read_snapshot(|c| {
+        let pat = pats::find_by_hash(c, &hash)?;
+        let user = match &pat {
+            Some(p) => users::find_by_id(c, &p.user_id)?,
+            None => None,
+        };
+        Ok::<_, crate::store::StoreError>((pat.map(Arc::new), user.map(Arc::new)))
+    })?;
+    app.pat_rows.put(&key, version, rows.clone());
+    Ok(rows)
 }

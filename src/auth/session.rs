@@ -6,6 +6,7 @@
 //! token back without a step (a retried or concurrent refresh: every caller ends on the same live
 //! chain). Later than that, it revokes the whole session.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -135,9 +136,9 @@ pub struct Principal {
     pub expires_at: Timestamp,
     pub credential: Credential,
     /// The user, as read when the credential was checked (`None` for a client's own token).
-    pub user: Option<Box<users::UserRow>>,
+    pub user: Option<Arc<users::UserRow>>,
     /// The session, as read when the credential was checked (`None` for a PAT).
-    pub session: Option<Box<SessionRow>>,
+    pub session: Option<Arc<SessionRow>>,
 }
 
 impl Principal {
@@ -175,16 +176,7 @@ pub fn authenticate(
     }
     let claims = jwt::verify(&app.keys(), token, &app.issuer, &app.audience, now)
         .map_err(|e| ApiError::InvalidToken(e.describe()))?;
-    // One snapshot for everything the token's validity depends on (the hot path of every call).
-    let check_jti = app.revoked_jtis.load(Ordering::Relaxed);
-    let (session, jti_revoked, user) = app.db.read_snapshot(|c| {
-        let session = match &claims.sid {
-            Some(sid) => sessions::find(c, sid)?,
-            None => None,
-        };
-        let jti_revoked = check_jti && oauth::is_jti_revoked(c, &claims.jti)?;
-        Ok::<_, StoreError>((session, jti_revoked, users::find_by_id(c, &claims.sub)?))
-    })?;
+    let (session, jti_revoked, user) = token_rows(app, &claims)?;
     if claims.sid.is_some() {
         let s = session
             .as_ref()
@@ -207,9 +199,40 @@ pub fn authenticate(
             .collect(),
         expires_at: claims.exp,
         credential: Credential::Jwt,
-        user: user.map(Box::new),
-        session: session.map(Box::new),
+        user,
+        session,
     })
+}
+
+/// What an access token's validity depends on: its session, whether its `jti` is revoked, and
+/// its user.
+pub type TokenRows = (Option<Arc<SessionRow>>, bool, Option<Arc<users::UserRow>>);
+
+/// The rows of [`TokenRows`]: from the cache while nothing has committed since they were read,
+/// else in one snapshot (the hot path of every authenticated call).
+fn token_rows(app: &App, claims: &jwt::Claims) -> Result<TokenRows, ApiError> {
+    let check_jti = app.revoked_jtis.load(Ordering::Relaxed);
+    let key = format!(
+        "{}\n{}\n{}",
+        claims.sid.as_deref().unwrap_or(""),
+        claims.sub,
+        if check_jti { claims.jti.as_str() } else { "" }
+    );
+    let version = app.db.data_version()?;
+    if let Some(rows) = app.token_rows.get(&key, version) {
+        return Ok(rows);
+    }
+    let rows = app.db.read_snapshot(|c| {
+        let session = match &claims.sid {
+            Some(sid) => sessions::find(c, sid)?,
+            None => None,
+        };
+        let jti_revoked = check_jti && oauth::is_jti_revoked(c, &claims.jti)?;
+        let user = users::find_by_id(c, &claims.sub)?;
+        Ok::<_, StoreError>((session.map(Arc::new), jti_revoked, user.map(Arc::new)))
+    })?;
+    app.token_rows.put(&key, version, rows.clone());
+    Ok(rows)
 }
 
 #[derive(Debug, Serialize)]

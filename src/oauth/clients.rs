@@ -2,6 +2,8 @@
 //! authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3:
 //! `client_secret_basic` with form-urlencoded credentials, `client_secret_post`, or `none`).
 
+use std::sync::Arc;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
@@ -9,8 +11,8 @@ use serde_json::{Map, Value, json};
 use super::{OAuthError, redirect, scope_list};
 use crate::app::App;
 use crate::clock::Timestamp;
-use crate::store::Db;
 use crate::store::clients::{self, ClientRow};
+use crate::store::{Db, StoreError};
 use crate::token::opaque::{b64url, ct_eq, new_id, random_bytes, sha256};
 use crate::urlenc::{self, Params};
 
@@ -206,7 +208,7 @@ pub fn authenticate(
     app: &App,
     authorization: Option<&str>,
     form: &Params,
-) -> Result<ClientRow, OAuthError> {
+) -> Result<Arc<ClientRow>, OAuthError> {
     let basic = authorization.and_then(|h| {
         let (scheme, value) = h.trim().split_once(' ')?;
         scheme
@@ -262,9 +264,7 @@ pub fn authenticate(
             )
         }
     };
-    let client = app
-        .db
-        .read(|c| clients::find(c, &id))
+    let client = cached(app, &id)
         .map_err(|e| OAuthError::ServerError(e.to_string()))?
         .ok_or_else(|| bad(via_basic, "unknown client"))?;
     match (&client.secret_hash, secret) {
@@ -284,7 +284,19 @@ pub fn authenticate(
 
 /// Looks a client up by id (for the authorization endpoint).
 pub fn find(app: &App, id: &str) -> Result<Option<ClientRow>, OAuthError> {
-    app.db
-        .read(|c| clients::find(c, id))
+    cached(app, id)
+        .map(|client| client.map(|c| (*c).clone()))
         .map_err(|e| OAuthError::ServerError(e.to_string()))
+}
+
+/// The client `id`: from the cache while nothing has committed since it was read (see
+/// `auth::cache`), else from the database (every token request authenticates its client).
+fn cached(app: &App, id: &str) -> Result<Option<Arc<ClientRow>>, StoreError> {
+    let version = app.db.data_version()?;
+    if let Some(client) = app.client_rows.get(id, version) {
+        return Ok(client);
+    }
+    let client = app.db.read(|c| clients::find(c, id))?.map(Arc::new);
+    app.client_rows.put(id, version, client.clone());
+    Ok(client)
 }

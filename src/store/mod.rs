@@ -110,6 +110,8 @@ impl From<rusqlite::Error> for StoreError {
 pub struct Db {
     writer: ConnPool,
     readers: ConnPool,
+    /// A reader that only ever asks `PRAGMA data_version` (see [`Db::data_version`]).
+    sentinel: ConnPool,
     path: PathBuf,
     /// Whether the writer has opened once (and so brought the schema up to date): readers wait
     /// for it rather than read a file whose schema may be missing or old.
@@ -165,14 +167,17 @@ impl Db {
             ready.store(true, Ordering::Release);
             Ok(conn)
         };
-        let reader_path = path.to_owned();
-        let open_reader = move || {
-            open_connection(&reader_path, durability, true)
-                .map_err(|e| refine_fault(e, &reader_path))
+        let open_reader = |path: PathBuf| {
+            move || open_connection(&path, durability, true).map_err(|e| refine_fault(e, &path))
         };
         Db {
             writer: ConnPool::new(1, true, Box::new(open_writer)),
-            readers: ConnPool::new(readers.max(1), false, Box::new(open_reader)),
+            readers: ConnPool::new(
+                readers.max(1),
+                false,
+                Box::new(open_reader(path.to_owned())),
+            ),
+            sentinel: ConnPool::new(1, false, Box::new(open_reader(path.to_owned()))),
             path: path.to_owned(),
             schema_ready,
         }
@@ -215,6 +220,19 @@ impl Db {
             .filter_map(|p| std::fs::metadata(p).ok())
             .map(|m| m.len())
             .sum()
+    }
+
+    /// A number that changes whenever anything commits to the file: this server's writer or
+    /// another process (the command line). SQLite's `data_version` of a connection that never
+    /// writes, so it counts every commit; what was read while it held one value is still true
+    /// while it holds it. One short read, far cheaper than the reads it lets a cache skip.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        self.ensure_schema()?;
+        self.sentinel.with(WRITE_WAIT, |conn| {
+            conn.prepare_cached("PRAGMA data_version")?
+                .query_row([], |r| r.get(0))
+                .map_err(StoreError::from)
+        })
     }
 
     /// Runs `f` on a reader connection (a consistent snapshot for the statement or transaction).

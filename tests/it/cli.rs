@@ -157,6 +157,13 @@ fn users_add_and_disable() {
             session["accessToken"].as_str().unwrap(),
         )
         .json();
+    // Checked once before, so that the server holds these tokens' rows in its cache.
+    for token in [&session["accessToken"], &pat["token"]] {
+        assert_eq!(
+            s.get_auth("/v2/auth/me", token.as_str().unwrap()).status,
+            200
+        );
+    }
     let off = cli(&s, &["users", "disable", "grinch"]);
     assert!(
         off.status.success(),

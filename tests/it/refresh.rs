@@ -146,6 +146,12 @@ fn logout_all_sessions() {
     let s = TestServer::start();
     let a = s.ready_user("nick");
     let b = s.login("nick");
+    // Checked before, so that the server's cache holds b's rows when a logs out.
+    assert_eq!(
+        s.get_auth("/v2/auth/me", b["accessToken"].as_str().unwrap())
+            .status,
+        200
+    );
     let r = s.post_auth(
         "/v2/auth/logout",
         json!({"allSessions": true}),
@@ -159,6 +165,28 @@ fn logout_all_sessions() {
     );
     assert_eq!(
         refresh(&s, &b["refreshToken"]).error_code(),
+        "session_revoked"
+    );
+}
+
+/// The server keeps a checked token's rows while nothing commits; a write by another connection
+/// (here plain SQL, as the command line or an operator's sqlite3 shell would) is seen at once.
+#[test]
+fn a_revocation_written_by_another_process_stops_a_checked_token_at_once() {
+    let s = TestServer::start();
+    let token = s.access_token("tinsel");
+    for _ in 0..3 {
+        assert_eq!(s.get_auth("/v2/auth/me", &token).status, 200);
+    }
+    s.sql("UPDATE users SET display_name = 'Tinsel Renamed' WHERE handle = 'tinsel'");
+    assert_eq!(
+        s.get_auth("/v2/auth/me", &token).json()["user"]["displayName"],
+        "Tinsel Renamed",
+        "a changed row is read again"
+    );
+    s.sql("UPDATE sessions SET revoked_at = 1, revoke_reason = 'logout'");
+    assert_eq!(
+        s.get_auth("/v2/auth/me", &token).error_code(),
         "session_revoked"
     );
 }
