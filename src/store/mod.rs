@@ -22,8 +22,10 @@ use std::time::Duration;
 
 use rusqlite::{Connection, MAIN_DB, OpenFlags, Transaction, TransactionBehavior};
 
+use group_sync::GroupSync;
 use pool::ConnPool;
 
+mod group_sync;
 mod pool;
 
 /// How long a write waits for the writer connection before giving up with `Busy`.
@@ -31,8 +33,10 @@ pub const WRITE_WAIT: Duration = Duration::from_secs(10);
 const READERS: usize = 4;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// SQLite's `synchronous` setting: `Full` loses no acknowledged write on power loss; `Normal`
-/// (in WAL mode) may lose the last transactions on power loss but never corrupts the file.
+/// What a write promises once acknowledged. `Full`: it survives a power loss (the WAL is synced
+/// before any write returns; concurrent writes share a sync, see `group_sync`). `Normal`: SQLite's
+/// `synchronous=NORMAL` in WAL mode, which may lose the last writes on power loss (not on a crash
+/// of the process) but never corrupts the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {
     Full,
@@ -112,6 +116,8 @@ pub struct Db {
     readers: ConnPool,
     /// A reader that only ever asks `PRAGMA data_version` (see [`Db::data_version`]).
     sentinel: ConnPool,
+    /// With `Durability::Full`: the shared WAL sync that every write waits for before it returns.
+    group_sync: Option<GroupSync>,
     path: PathBuf,
     /// Whether the writer has opened once (and so brought the schema up to date): readers wait
     /// for it rather than read a file whose schema may be missing or old.
@@ -153,8 +159,8 @@ impl Db {
         let ready = schema_ready.clone();
         let writer_path = path.to_owned();
         let open_writer = move || {
-            let mut conn = open_connection(&writer_path, durability, false)
-                .map_err(|e| refine_fault(e, &writer_path))?;
+            let mut conn =
+                open_connection(&writer_path, false).map_err(|e| refine_fault(e, &writer_path))?;
             if conn.is_readonly(MAIN_DB)? {
                 return Err(refine_fault(
                     StoreError::Unavailable(Fault::ReadOnly, "opened read-only".into()),
@@ -168,7 +174,7 @@ impl Db {
             Ok(conn)
         };
         let open_reader = |path: PathBuf| {
-            move || open_connection(&path, durability, true).map_err(|e| refine_fault(e, &path))
+            move || open_connection(&path, true).map_err(|e| refine_fault(e, &path))
         };
         Db {
             writer: ConnPool::new(1, true, Box::new(open_writer)),
@@ -178,6 +184,7 @@ impl Db {
                 Box::new(open_reader(path.to_owned())),
             ),
             sentinel: ConnPool::new(1, false, Box::new(open_reader(path.to_owned()))),
+            group_sync: (durability == Durability::Full).then(|| GroupSync::new(path)),
             path: path.to_owned(),
             schema_ready,
         }
@@ -279,14 +286,19 @@ impl Db {
         wait: Duration,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        self.writer.with(wait, |conn| {
+        let (out, seq) = self.writer.with::<_, E>(wait, |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(StoreError::from)?;
             let out = f(&tx)?;
             tx.commit().map_err(StoreError::from)?;
-            Ok(out)
-        })
+            Ok((out, self.group_sync.as_ref().map(GroupSync::committed)))
+        })?;
+        // Outside the writer: the next transaction runs while this one's sync does.
+        if let (Some(sync), Some(seq)) = (&self.group_sync, seq) {
+            sync.wait_durable(seq)?;
+        }
+        Ok(out)
     }
 }
 
@@ -324,11 +336,7 @@ fn refine_fault(e: StoreError, path: &Path) -> StoreError {
     StoreError::Unavailable(fault, detail)
 }
 
-fn open_connection(
-    path: &Path,
-    durability: Durability,
-    reader: bool,
-) -> Result<Connection, StoreError> {
+fn open_connection(path: &Path, reader: bool) -> Result<Connection, StoreError> {
     let flags = if reader {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
@@ -339,10 +347,9 @@ fn open_connection(
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    let sync = match durability {
-        Durability::Full => "FULL",
-        Durability::Normal => "NORMAL",
-    };
+    // `Full` is NORMAL plus the group sync every write waits for (see `group_sync`); in WAL
+    // mode NORMAL syncs at checkpoints and never corrupts the file.
+    let sync = "NORMAL";
     conn.pragma_update(None, "synchronous", sync)?;
     conn.set_prepared_statement_cache_capacity(64);
     if reader {
