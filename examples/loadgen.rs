@@ -73,12 +73,29 @@ fn bare(args: &[String]) {
         listener.local_addr().unwrap()
     );
     std::io::stdout().flush().unwrap();
-    let http = std::sync::Arc::new(tiny_http::Server::from_listener(listener, None).unwrap());
+    // The server's own listener: tiny_http's accept loop, restarted if it ends.
+    let listener = gharart_id::listener::Listener::new(listener).unwrap();
     std::thread::scope(|s| {
+        s.spawn(|| {
+            loop {
+                if listener.supervise() {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        });
         for _ in 0..workers {
-            let http = http.clone();
+            let listener = &listener;
             s.spawn(move || {
-                while let Ok(request) = http.recv() {
+                loop {
+                    let request = match listener.current().recv_timeout(Duration::from_millis(100))
+                    {
+                        Ok(Some(request)) => request,
+                        Ok(None) => continue,
+                        Err(e) => {
+                            listener.accept_failed(&e);
+                            continue;
+                        }
+                    };
                     let resp = rouille::Response::json(&json!({"status": "ok"}));
                     let (data, size) = resp.data.into_reader_and_size();
                     let mut out =

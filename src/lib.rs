@@ -17,6 +17,7 @@ pub mod error;
 pub mod http;
 pub mod idempotency;
 pub mod keys;
+pub mod listener;
 pub mod logging;
 pub mod mail;
 pub mod metrics;

@@ -20,6 +20,7 @@ use crate::background::{self, Background};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::keys::KeyRing;
+use crate::listener::Listener;
 use crate::mail::{Mailbox, Sink};
 use crate::store::{Db, oauth};
 
@@ -52,10 +53,8 @@ pub fn start(config: Config, clock: Clock) -> Result<Running, String> {
     let addr = listener
         .local_addr()
         .map_err(|e| format!("--listen {}: {e}", config.listen))?;
-    let http = Arc::new(
-        tiny_http::Server::from_listener(listener, None)
-            .map_err(|e| format!("--listen {}: {e}", config.listen))?,
-    );
+    let listener =
+        Arc::new(Listener::new(listener).map_err(|e| format!("--listen {}: {e}", config.listen))?);
     let issuer = config
         .issuer
         .clone()
@@ -77,15 +76,27 @@ pub fn start(config: Config, clock: Clock) -> Result<Running, String> {
     // Its first round delivers whatever a previous run left in the outbox.
     let background = Background::start(app.clone(), &nudger, wake, sink, from_host);
     let stop = Arc::new(AtomicBool::new(false));
-    let mut threads = Vec::with_capacity(workers);
+    let mut threads = Vec::with_capacity(workers + 1);
     for n in 0..workers {
-        let (http, app, stop) = (http.clone(), app.clone(), stop.clone());
+        let (listener, app, stop) = (listener.clone(), app.clone(), stop.clone());
         let thread = std::thread::Builder::new()
             .name(format!("worker-{n}"))
-            .spawn(move || work(&http, &app, &stop))
+            .spawn(move || work(&listener, &app, &stop))
             .map_err(|e| format!("starting worker threads: {e}"))?;
         threads.push(thread);
     }
+    let (supervised, stopping) = (listener.clone(), stop.clone());
+    let supervisor = std::thread::Builder::new()
+        .name("accept-supervisor".into())
+        .spawn(move || {
+            while !stopping.load(Ordering::SeqCst) {
+                if supervised.supervise() {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        })
+        .map_err(|e| format!("starting the accept supervisor: {e}"))?;
+    threads.push(supervisor);
     Ok(Running {
         addr,
         app,
@@ -121,19 +132,24 @@ fn bind(listen: &str) -> std::io::Result<TcpListener> {
     Ok(socket.into())
 }
 
-/// One worker: takes requests until told to stop, then answers what has already arrived.
-fn work(http: &tiny_http::Server, app: &App, stop: &AtomicBool) {
+/// One worker: takes requests until told to stop, then answers what has already arrived. A
+/// `recv` error means tiny_http's accept loop ended; the listener's supervisor restarts it.
+fn work(listener: &Listener, app: &App, stop: &AtomicBool) {
     while !stop.load(Ordering::SeqCst) {
-        match http.recv_timeout(Duration::from_millis(100)) {
+        match listener.current().recv_timeout(Duration::from_millis(100)) {
             Ok(Some(request)) => answer(app, request),
             Ok(None) => {}
-            Err(e) => {
-                log::error!("accepting requests failed: {e}");
-                return;
-            }
+            Err(e) => listener.accept_failed(&e),
+        }
+        for request in listener.retired_requests() {
+            answer(app, request);
         }
     }
+    let http = listener.current();
     while let Ok(Some(request)) = http.try_recv() {
+        answer(app, request);
+    }
+    for request in listener.retired_requests() {
         answer(app, request);
     }
 }

@@ -336,3 +336,64 @@ fn twenty_sigkills_under_mixed_writes_lose_nothing_acknowledged() {
         "every writer's session is still live (none was revoked as a reuse): {live}"
     );
 }
+
+/// tiny_http stops accepting for good at its first `accept` error; a flood of connections past
+/// the process's descriptor limit (EMFILE) used to leave the server refusing every connection
+/// after it. Now the accept loop restarts, and a keep-alive connection from before the flood is
+/// still answered.
+#[test]
+fn a_connection_flood_past_the_descriptor_limit_does_not_stop_the_server() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new("bash")
+        .args([
+            "-c",
+            "ulimit -n 128 && exec \"$0\" serve --listen 127.0.0.1:0 --throttle off --workers 8 --db \"$1\"",
+            BIN,
+        ])
+        .arg(dir.path().join("flood.db"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = printed_address(&mut child);
+    let mut before = std::net::TcpStream::connect(addr).unwrap();
+    before
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let ask = |c: &mut std::net::TcpStream| {
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut buf = [0u8; 1024];
+        let n = c.read(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    assert!(ask(&mut before).starts_with("HTTP/1.1 200"));
+    let flood: Vec<_> = (0..300)
+        .filter_map(|_| std::net::TcpStream::connect(addr).ok())
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    drop(flood);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = try_send_raw(
+            addr,
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        if r.as_ref().is_ok_and(|r| r.status == 200) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server no longer takes connections after the flood: {r:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        ask(&mut before).starts_with("HTTP/1.1 200"),
+        "a connection from before the flood is still served"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
