@@ -79,12 +79,21 @@ REFRESH_FULL=$(median_of "$LG" run --addr "$ADDR" --scenario refresh --threads "
 FLOOD=$(median_of "$LG" run --addr "$ADDR" --scenario flood --threads "$THREADS" --secs "$SECS" --token "$TOKEN")
 MIXED=$(median_of "$LG" run --addr "$ADDR" --scenario mixed --threads "$THREADS" --secs "$SECS" --password "$PASSWORD")
 RSS_KB=$(awk '/VmRSS/ { print $2 }' "/proc/$SPID/status")
-DB_ROWS=$(python3 - "$DIR/full.db" <<'PY'
+rows() {
+  python3 - "$DIR/full.db" <<'PY'
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
 print(", ".join(f"{t} {c.execute(f'SELECT count(*) FROM {t}').fetchone()[0]}" for t in ("users", "sessions", "session_rotations", "request_log")))
 PY
-)
+}
+DB_ROWS=$(rows)
+# Growth: REFRESHES (default one million) more refreshes on the same server, then RSS and rows.
+REFRESHES=${REFRESHES:-1000000}
+long_secs=$(awk -v n="$REFRESHES" -v r="$(field 'req/s' "$REFRESH_FULL")" 'BEGIN { printf "%d", (r > 0 ? n / r : 60) + 1 }')
+LONG=$("$LG" run --addr "$ADDR" --scenario refresh --threads "$THREADS" --secs "$long_secs" --password "$PASSWORD")
+LONG_DONE=$(awk -v r="$(field 'req/s' "$LONG")" -v s="$long_secs" 'BEGIN { printf "%d", r * s }')
+LONG_RSS_KB=$(awk '/VmRSS/ { print $2 }' "/proc/$SPID/status")
+LONG_ROWS=$(rows)
 
 echo "server (durability normal)…"
 start_server normal --durability normal
@@ -128,6 +137,8 @@ plain() { ratio "$(field 'req/s' "$1")" "$bare_rps"; }
   echo "Memory: the server's resident set after seeding 100,000 users and running every scenario above"
   echo "(ending with mixed), with MALLOC_ARENA_MAX=2 as in examples/gharart-id.service: $(( RSS_KB / 1024 )) MiB"
   echo "(target ≤ 64 MiB). Rows then: $DB_ROWS."
+  echo "After $LONG_DONE more refreshes on the same server ($long_secs s at $(field 'req/s' "$LONG") req/s): $(( LONG_RSS_KB / 1024 )) MiB;"
+  echo "rows: $LONG_ROWS (a session keeps the rotation records of its reuse interval only)."
   echo "Expired sessions, rotation records, request records (7 days, at most 500,000) and codes are"
   echo "pruned by the background sweep, so none of these tables grows without bound."
   cat docs/PERFORMANCE-NOTES.md

@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Instant;
 
@@ -33,6 +33,7 @@ use crate::store::Db;
 use crate::store::clients::ClientRow;
 use crate::store::request_log::RequestRecord;
 use crate::throttle::Throttle;
+use crate::token::jwt::Claims;
 use crate::token::opaque::{b64url, new_name, sha256};
 
 pub struct App {
@@ -54,6 +55,11 @@ pub struct App {
     pub revoked_jtis: AtomicBool,
     /// The rows behind recently checked access tokens, while the database has not changed.
     pub token_rows: AuthCache<TokenRows>,
+    /// Access tokens whose signature was checked, with their claims, under key ring version
+    /// [`App::keys_version`].
+    pub verified_tokens: AuthCache<Arc<Claims>>,
+    /// Moves whenever the key ring is replaced.
+    keys_version: AtomicI64,
     /// The same for personal access tokens, keyed by the token's hash.
     pub pat_rows: AuthCache<PatRows>,
     /// The same for OAuth clients, keyed by client id.
@@ -93,6 +99,8 @@ impl App {
             metrics: Metrics::default(),
             revoked_jtis: AtomicBool::new(true),
             token_rows: AuthCache::default(),
+            verified_tokens: AuthCache::default(),
+            keys_version: AtomicI64::new(0),
             pat_rows: AuthCache::default(),
             client_rows: AuthCache::default(),
             demo: mailbox.map(|mailbox| Demo {
@@ -119,6 +127,13 @@ impl App {
     /// Puts a reloaded key ring in force (after `gharart-id keys rotate`).
     pub fn set_keys(&self, keys: KeyRing) {
         *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
+        self.keys_version.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A number that moves whenever the key ring is replaced (what was verified under one ring is
+    /// verified again under the next).
+    pub fn keys_version(&self) -> i64 {
+        self.keys_version.load(Ordering::SeqCst)
     }
 }
 

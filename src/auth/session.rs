@@ -174,7 +174,8 @@ pub fn authenticate(
     if token.starts_with(pats::PREFIX) {
         return pats::authenticate(app, token, now);
     }
-    let claims = jwt::verify(&app.keys(), token, &app.issuer, &app.audience, now)
+    let claims = signed_claims(app, token).map_err(|e| ApiError::InvalidToken(e.describe()))?;
+    jwt::check_claims(&claims, &app.issuer, &app.audience, now)
         .map_err(|e| ApiError::InvalidToken(e.describe()))?;
     let (session, jti_revoked, user) = token_rows(app, &claims)?;
     if claims.sid.is_some() {
@@ -189,8 +190,8 @@ pub fn authenticate(
         return Err(ApiError::InvalidToken("the token was revoked"));
     }
     Ok(Principal {
-        user_id: claims.sub,
-        session_id: claims.sid,
+        user_id: claims.sub.clone(),
+        session_id: claims.sid.clone(),
         scopes: claims
             .scope
             .split(' ')
@@ -202,6 +203,20 @@ pub fn authenticate(
         user,
         session,
     })
+}
+
+/// The claims of an access token whose signature this server has checked under the key ring in
+/// force: kept per token string while the ring is unchanged (a rotation or reload starts over),
+/// so a token used again skips its decoding, parsing and HMAC. Time, issuer and audience are
+/// checked on every use by the caller.
+fn signed_claims(app: &App, token: &str) -> Result<Arc<jwt::Claims>, jwt::JwtError> {
+    let version = app.keys_version();
+    if let Some(claims) = app.verified_tokens.get(token, version) {
+        return Ok(claims);
+    }
+    let claims = Arc::new(jwt::verify_signed(&app.keys(), token)?);
+    app.verified_tokens.put(token, version, claims.clone());
+    Ok(claims)
 }
 
 /// What an access token's validity depends on: its session, whether its `jti` is revoked, and
