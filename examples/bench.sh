@@ -46,6 +46,24 @@ median_of() {
 }
 field() { sed -n "s|.* $1 \([^ ]*\).*|\1|p" <<< " $2"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+median() { sort -g | sed -n "$(( (RUNS + 1) / 2 ))p"; }
+
+# pair CEILING SCENARIO [flags...]: RUNS rounds of the bare handler answering the scenario's own
+# request, then the server, back to back. Prints the scenario's median run, then `pair_ratio`
+# (the median of the rounds' ratios: the machine drifts between rounds, less within one) and
+# `ceiling` (the median bare rate).
+pair() {
+  local ceil=$1 scen=$2; shift 2
+  local runs="" ratios="" ceilings="" c r
+  for _ in $(seq 1 "$RUNS"); do
+    c=$("$LG" run --addr "$BARE_ADDR" --scenario "$ceil" --threads "$THREADS" --secs "$SECS" "$@")
+    r=$("$LG" run --addr "$ADDR" --scenario "$scen" --threads "$THREADS" --secs "$SECS" "$@")
+    runs+="$r"$'\n'
+    ratios+="$(ratio "$(field 'req/s' "$r")" "$(field 'req/s' "$c")")"$'\n'
+    ceilings+="$(field 'req/s' "$c")"$'\n'
+  done
+  echo "$(printf '%s' "$runs" | sort -t' ' -k4 -g | sed -n "$(( (RUNS + 1) / 2 ))p") pair_ratio $(printf '%s' "$ratios" | median) ceiling $(printf '%s' "$ceilings" | median)"
+}
 
 echo "baselines…"
 "$LG" bare --listen 127.0.0.1:0 --workers "$WORKERS" > "$DIR/bare.out" &
@@ -67,13 +85,10 @@ CLIENT=$("$BIN" clients add --db "$DIR/full.db" --name bench --grant client_cred
 CID=$(sed -n 's/^client_id *//p' <<< "$CLIENT"); CSECRET=$(sed -n 's/^client_secret *//p' <<< "$CLIENT")
 BASIC="Basic $(printf '%s:%s' "$CID" "$CSECRET" | base64 -w0)"
 
-# Each ceiling: the bare handler answering the scenario's own request, measured beside it.
-BARE_ME=$(median_of "$LG" run --addr "$BARE_ADDR" --scenario bare-me --threads "$THREADS" --secs "$SECS" --token "$TOKEN")
-ME=$(median_of "$LG" run --addr "$ADDR" --scenario me --threads "$THREADS" --secs "$SECS" --token "$TOKEN")
-BARE_PAT=$(median_of "$LG" run --addr "$BARE_ADDR" --scenario bare-me --threads "$THREADS" --secs "$SECS" --token "$PAT")
-ME_PAT=$(median_of "$LG" run --addr "$ADDR" --scenario me-pat --threads "$THREADS" --secs "$SECS" --token "$PAT")
-BARE_TOK=$(median_of "$LG" run --addr "$BARE_ADDR" --scenario bare-token --threads "$THREADS" --secs "$SECS" --basic "$BASIC")
-TOK=$(median_of "$LG" run --addr "$ADDR" --scenario token --threads "$THREADS" --secs "$SECS" --basic "$BASIC")
+# Each ceiling: the bare handler answering the scenario's own request, run right before it.
+ME=$(pair bare-me me --token "$TOKEN")
+ME_PAT=$(pair bare-me me-pat --token "$PAT")
+TOK=$(pair bare-token token --basic "$BASIC")
 LOGIN=$(median_of "$LG" run --addr "$ADDR" --scenario login --threads 8 --secs "$SECS" --password "$PASSWORD")
 REFRESH_FULL=$(median_of "$LG" run --addr "$ADDR" --scenario refresh --threads "$THREADS" --secs "$SECS" --password "$PASSWORD")
 FLOOD=$(median_of "$LG" run --addr "$ADDR" --scenario flood --threads "$THREADS" --secs "$SECS" --token "$TOKEN")
@@ -87,11 +102,15 @@ print(", ".join(f"{t} {c.execute(f'SELECT count(*) FROM {t}').fetchone()[0]}" fo
 PY
 }
 DB_ROWS=$(rows)
-# Growth: REFRESHES (default one million) more refreshes on the same server, then RSS and rows.
+# Growth: REFRESHES (default one million) more refreshes on the same server, in 30 s rounds (at
+# most 20), then RSS and rows.
 REFRESHES=${REFRESHES:-1000000}
-long_secs=$(awk -v n="$REFRESHES" -v r="$(field 'req/s' "$REFRESH_FULL")" 'BEGIN { printf "%d", (r > 0 ? n / r : 60) + 1 }')
-LONG=$("$LG" run --addr "$ADDR" --scenario refresh --threads "$THREADS" --secs "$long_secs" --password "$PASSWORD")
-LONG_DONE=$(awk -v r="$(field 'req/s' "$LONG")" -v s="$long_secs" 'BEGIN { printf "%d", r * s }')
+LONG_DONE=0; long_secs=0
+while (( LONG_DONE < REFRESHES && long_secs < 600 )); do
+  LONG=$("$LG" run --addr "$ADDR" --scenario refresh --threads "$THREADS" --secs 30 --password "$PASSWORD")
+  LONG_DONE=$(awk -v d="$LONG_DONE" -v r="$(field 'req/s' "$LONG")" 'BEGIN { printf "%d", d + r * 30 }')
+  long_secs=$(( long_secs + 30 ))
+done
 LONG_RSS_KB=$(awk '/VmRSS/ { print $2 }' "/proc/$SPID/status")
 LONG_ROWS=$(rows)
 
@@ -107,6 +126,10 @@ row() { # scenario line, baseline value, baseline name, target[, ratio to the pl
     "$(ratio "$(field 'req/s' "$2")" "$3")" "$4" "$5" "${6:-}"
 }
 plain() { ratio "$(field 'req/s' "$1")" "$bare_rps"; }
+paired_row() { # scenario name, pair line, target
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$(field 'req/s' "$2")" "$(field p50_ms "$2")" "$(field p99_ms "$2")" \
+    "$(field pair_ratio "$2")" "bare handler, same request" "$3" "$(plain "$2")"
+}
 {
   echo "# Performance"
   echo
@@ -117,16 +140,17 @@ plain() { ratio "$(field 'req/s' "$1")" "$bare_rps"; }
   echo "Rerun: \`examples/bench.sh\` (regenerates this file)."
   echo
   echo "Baselines: the bare handler on the same serving loop answers \`GET /\` at $bare_rps req/s, and the very"
-  echo "requests of me (JWT) at $(field 'req/s' "$BARE_ME"), me (PAT) at $(field 'req/s' "$BARE_PAT") and token at $(field 'req/s' "$BARE_TOK") req/s"
-  echo "(each scenario is held to the ceiling for its own request; the last column compares with \`GET /\`);"
+  echo "requests of me (JWT) at $(field ceiling "$ME"), me (PAT) at $(field ceiling "$ME_PAT") and token at $(field ceiling "$TOK") req/s"
+  echo "(medians). Each of these scenarios is held to the ceiling for its own request, run right before it in"
+  echo "each round; its ratio is the median of the rounds' ratios. The last column compares with \`GET /\`;"
   echo "PBKDF2 $hash_rps hashes/s on all cores;"
   echo "SQLite rotation (SELECT + INSERT + UPDATE) $rot_full tx/s with synchronous=FULL, $rot_normal with NORMAL."
   echo
   echo "| scenario | req/s | p50 ms | p99 ms | ratio | to | target | to \`GET /\` |"
   echo "|---|---|---|---|---|---|---|---|"
-  row "me (JWT)" "$ME" "$(field 'req/s' "$BARE_ME")" "bare handler, same request" "≥ 0.8" "$(plain "$ME")"
-  row "me (PAT)" "$ME_PAT" "$(field 'req/s' "$BARE_PAT")" "bare handler, same request" "≥ 0.8" "$(plain "$ME_PAT")"
-  row "token (client_credentials)" "$TOK" "$(field 'req/s' "$BARE_TOK")" "bare handler, same request" "≥ 0.6, and ≥ 3 × 8.2k (node-oidc-provider, JWT)" "$(plain "$TOK")"
+  paired_row "me (JWT)" "$ME" "≥ 0.8"
+  paired_row "me (PAT)" "$ME_PAT" "≥ 0.8"
+  paired_row "token (client_credentials)" "$TOK" "≥ 0.6, and ≥ 3 × 8.2k (node-oidc-provider, JWT)"
   row "login" "$LOGIN" "$hash_rps" "raw hash rate" "≥ 0.9"
   row "refresh, durability full" "$REFRESH_FULL" "$rot_full" "raw rotations, FULL" "≥ 0.6"
   row "refresh, durability normal" "$REFRESH_NORMAL" "$rot_normal" "raw rotations, NORMAL" "≥ 0.6"
@@ -137,7 +161,7 @@ plain() { ratio "$(field 'req/s' "$1")" "$bare_rps"; }
   echo "Memory: the server's resident set after seeding 100,000 users and running every scenario above"
   echo "(ending with mixed), with MALLOC_ARENA_MAX=2 as in examples/gharart-id.service: $(( RSS_KB / 1024 )) MiB"
   echo "(target ≤ 64 MiB). Rows then: $DB_ROWS."
-  echo "After $LONG_DONE more refreshes on the same server ($long_secs s at $(field 'req/s' "$LONG") req/s): $(( LONG_RSS_KB / 1024 )) MiB;"
+  echo "After $LONG_DONE more refreshes on the same server (in $long_secs s; $(field 'req/s' "$LONG") req/s in the last 30 s): $(( LONG_RSS_KB / 1024 )) MiB;"
   echo "rows: $LONG_ROWS (a session keeps the rotation records of its reuse interval only)."
   echo "Expired sessions, rotation records, request records (7 days, at most 500,000) and codes are"
   echo "pruned by the background sweep, so none of these tables grows without bound."

@@ -1,8 +1,10 @@
 //! The body of every POST route, through the real dispatcher on a real database in a temporary
 //! directory. An input is a seed's shape (see `fuzz/seeds/bodies/`): a first line `PATH json|form`,
 //! then the body, whose placeholders (`$TOKEN`, `$REFRESH`, `$CLIENT`, `$HANDLE`, `$EMAIL`,
-//! `$PASSWORD`) are filled with live values so that inputs reach past authentication. No input may
-//! answer 5xx; a panic in a handler would (the dispatcher turns it into a 500).
+//! `$PASSWORD`) are filled with live values so that inputs reach past authentication. The body is
+//! also sent as the bearer credential of `GET /v2/auth/me` (JWT, refresh-token-shaped and PAT
+//! parsing, then the lookups behind them). No input may answer 5xx; a panic in a handler would
+//! (the dispatcher turns it into a 500).
 #![no_main]
 use std::sync::{Arc, OnceLock};
 
@@ -66,11 +68,22 @@ fn fixture() -> &'static Fixture {
 }
 
 fn post(app: &App, path: &str, kind: &str, bearer: Option<&str>, body: Vec<u8>) -> (u16, Vec<u8>) {
+    send(app, "POST", path, kind, bearer, body)
+}
+
+fn send(
+    app: &App,
+    method: &str,
+    path: &str,
+    kind: &str,
+    bearer: Option<&str>,
+    body: Vec<u8>,
+) -> (u16, Vec<u8>) {
     let mut headers = vec![("Content-Type".to_owned(), kind.to_owned())];
     if let Some(token) = bearer {
         headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
     }
-    let req = Request::fake_http("POST", path, headers, body);
+    let req = Request::fake_http(method, path, headers, body);
     let resp = app::handle(app, &req);
     let (mut reader, _) = resp.data.into_reader_and_size();
     let mut out = Vec::new();
@@ -119,10 +132,19 @@ fuzz_target!(|data: &[u8]| {
         "application/json"
     };
     let bearer = (path.starts_with("/v2/") || path == "/oauth/register").then_some(token.as_str());
+    let as_bearer = body.trim().to_owned();
     let (status, out) = post(&f.app, path, kind, bearer, body.into_bytes());
     assert!(
         status < 500,
         "{path} answered {status}: {}",
         String::from_utf8_lossy(&out)
     );
+    if !as_bearer.contains(['\r', '\n']) {
+        let (status, out) = send(&f.app, "GET", "/v2/auth/me", kind, Some(&as_bearer), Vec::new());
+        assert!(
+            status < 500,
+            "/v2/auth/me with that bearer answered {status}: {}",
+            String::from_utf8_lossy(&out)
+        );
+    }
 });

@@ -9,11 +9,14 @@ use super::StoreError;
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// The version `schema.sql` describes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
-/// `(version reached, SQL)` for each step after version 1, in order. Empty while the schema is at
-/// its first version; a change to `schema.sql` appends its step here.
-const STEPS: &[(i64, &str)] = &[];
+/// `(version reached, SQL)` for each step after version 1, in order; a change to `schema.sql`
+/// appends its step here.
+const STEPS: &[(i64, &str)] = &[(
+    2,
+    "CREATE INDEX IF NOT EXISTS session_rotations_by_time ON session_rotations (rotated_at);",
+)];
 
 /// Brings the database to [`SCHEMA_VERSION`].
 pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {
@@ -63,6 +66,27 @@ mod tests {
             .unwrap();
         assert_eq!(v, SCHEMA_VERSION);
         apply(&mut c).unwrap();
+    }
+
+    #[test]
+    fn a_version_1_file_climbs_to_the_current_version() {
+        let mut c = Connection::open_in_memory().unwrap();
+        apply(&mut c).unwrap();
+        c.execute_batch("DROP INDEX session_rotations_by_time; PRAGMA user_version = 1;")
+            .unwrap();
+        apply(&mut c).unwrap();
+        let v: i64 = c
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        let index: i64 = c
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'session_rotations_by_time'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(index, 1);
     }
 
     #[test]

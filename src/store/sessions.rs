@@ -244,6 +244,21 @@ pub fn delete_ended(conn: &Connection, before: Timestamp) -> Result<usize, Store
         .execute([before])?)
 }
 
+/// Deletes at most `limit` rotation records older than `before` (past every reuse interval);
+/// returns how many. In batches, so that the one writer is never held for long.
+pub fn prune_rotations(
+    conn: &Connection,
+    before: Timestamp,
+    limit: u32,
+) -> Result<usize, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "DELETE FROM session_rotations WHERE (session_id, generation) IN
+               (SELECT session_id, generation FROM session_rotations WHERE rotated_at < ?1 LIMIT ?2)",
+        )?
+        .execute(params![before, limit])?)
+}
+
 /// How many sessions are neither revoked nor past their absolute lifetime.
 pub fn count_active(conn: &Connection, now: Timestamp) -> Result<i64, StoreError> {
     Ok(conn
@@ -324,6 +339,24 @@ mod tests {
             None,
             "pruned"
         );
+    }
+
+    #[test]
+    fn the_sweep_prunes_rotations_past_the_interval_in_batches() {
+        let f = setup();
+        for (g, at) in [(0, 100), (1, 101), (2, 102), (3, 200)] {
+            f.db.write(|tx| rotate(tx, "s1", g, at, 0)).unwrap();
+        }
+        let left = |f: &crate::store::fixture::Fixture| {
+            (0..4)
+                .filter(|g| f.db.read(|c| rotated_at(c, "s1", *g)).unwrap().is_some())
+                .count()
+        };
+        assert_eq!(left(&f), 4);
+        assert_eq!(f.db.write(|tx| prune_rotations(tx, 150, 2)).unwrap(), 2);
+        assert_eq!(f.db.write(|tx| prune_rotations(tx, 150, 2)).unwrap(), 1);
+        assert_eq!(f.db.write(|tx| prune_rotations(tx, 150, 2)).unwrap(), 0);
+        assert_eq!(left(&f), 1, "the one inside the interval stays");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Mutated bodies on every POST route that takes one (issue 7): for each seed in
+//! Mutated bodies on every POST route that takes one, and mutated bearer credentials (the
+//! `bearer-*` seeds, sent as `GET /v2/auth/me`'s credential) (issue 7): for each seed in
 //! `fuzz/seeds/bodies/` (the same seeds `fuzz/run.sh` gives the `bodies` fuzz target), thousands of
 //! deterministic mutants go to the real server over keep-alive connections. None may answer 5xx,
 //! and every refusal has its route's error shape. The seeds name live values as placeholders
@@ -14,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 
-/// Mutants per seed (16 seeds, 13 routes).
+/// Mutants per seed (19 seeds: 13 routes, and 3 bearer credentials).
 const MUTANTS: usize = 2000;
 
 /// A seed: the route, whether the body is a form, and the body with its placeholders filled.
@@ -194,7 +195,10 @@ impl Client {
             }
             self.conn = None;
         }
-        panic!("the server stopped answering");
+        panic!(
+            "the server stopped answering {:?}",
+            String::from_utf8_lossy(&raw[..raw.len().min(300)])
+        );
     }
 
     fn try_send(&mut self, raw: &[u8]) -> Option<(u16, Vec<u8>)> {
@@ -235,6 +239,24 @@ impl Client {
 }
 
 fn raw(seed: &Seed, body: &[u8], bearer: &str) -> Vec<u8> {
+    if seed.name.starts_with("bearer-") {
+        // The mutant is the credential: JWT, refresh-token-shaped and PAT parsing, and lookups.
+        // tiny_http drops a connection whose header holds a byte past ASCII without answering
+        // (noted in docs/SECURITY.md), so the credential is kept ASCII and on one line.
+        let credential: String = body
+            .iter()
+            .map(|b| match b {
+                b'\r' | b'\n' => ' ',
+                0x80.. => '~',
+                _ => char::from(*b),
+            })
+            .collect();
+        let mut raw =
+            b"GET /v2/auth/me HTTP/1.1\r\nHost: gharart.test\r\nAuthorization: Bearer ".to_vec();
+        raw.extend_from_slice(credential.as_bytes());
+        raw.extend_from_slice(b"\r\nContent-Length: 0\r\n\r\n");
+        return raw;
+    }
     let kind = if seed.form {
         "application/x-www-form-urlencoded"
     } else {
@@ -295,7 +317,7 @@ fn thousands_of_mutated_bodies_per_route_never_get_a_5xx() {
     };
     // Each seed gets its own session (a logout mutant revokes only its own; noel's are for it).
     let all = inputs("seeds", &[]);
-    assert!(all.len() >= 16, "the seeds are there");
+    assert!(all.len() >= 19, "the seeds are there");
     let jobs: Vec<(Seed, String)> = all
         .iter()
         .map(|seed| {
@@ -341,7 +363,11 @@ fn thousands_of_mutated_bodies_per_route_never_get_a_5xx() {
                                 String::from_utf8_lossy(&body),
                                 String::from_utf8_lossy(&mutant)
                             );
-                            if status >= 400 {
+                            // A credential tiny_http cannot read as a header gets its own bare 400.
+                            let framework_400 = seed.name.starts_with("bearer-")
+                                && status == 400
+                                && serde_json::from_slice::<Value>(&body).is_err();
+                            if status >= 400 && !framework_400 {
                                 assert_error_shape(seed, status, &body, &mutant);
                             }
                             by_class[usize::from(status / 100) - 1] += 1;
