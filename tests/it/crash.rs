@@ -358,6 +358,7 @@ fn a_connection_flood_past_the_descriptor_limit_does_not_stop_the_server() {
         .spawn()
         .unwrap();
     let addr = printed_address(&mut child);
+    let child = Reaper(child);
     let mut before = std::net::TcpStream::connect(addr).unwrap();
     before
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -394,6 +395,15 @@ fn a_connection_flood_past_the_descriptor_limit_does_not_stop_the_server() {
         ask(&mut before).starts_with("HTTP/1.1 200"),
         "a connection from before the flood is still served"
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(child);
+}
+
+/// A started binary that is killed when the test ends, also when an assertion fails first.
+struct Reaper(Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
