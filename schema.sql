@@ -56,9 +56,6 @@ CREATE TABLE session_rotations (
     rotated_at INTEGER NOT NULL,
     PRIMARY KEY (session_id, generation)
 ) WITHOUT ROWID;
--- The background sweep drops rotations past the reuse interval (sessions that went quiet keep
--- theirs otherwise until the session itself is deleted).
-CREATE INDEX session_rotations_by_time ON session_rotations (rotated_at);
 
 CREATE TABLE codes (
     id         INTEGER PRIMARY KEY,

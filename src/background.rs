@@ -18,8 +18,6 @@ use crate::{daily, idempotency};
 const TICK: Duration = Duration::from_secs(1);
 const MAIL_RETRY_TICKS: u64 = 30;
 const SWEEP_TICKS: u64 = 60;
-/// Rotation records deleted per write transaction by the sweep.
-const ROTATION_PRUNE_BATCH: u32 = 5000;
 /// The request log keeps at most this many records, whatever their age.
 const REQUEST_LOG_MAX_ROWS: u32 = 500_000;
 /// Ended sessions are kept this long, so a late refresh hears why (revoked, reused, expired).
@@ -151,12 +149,12 @@ fn sweep(app: &App) -> Result<(), StoreError> {
         .write(|tx| request_log::cap(tx, REQUEST_LOG_MAX_ROWS))?;
     app.db
         .write(|tx| sessions::delete_ended(tx, now - ENDED_SESSION_KEEP_SECS))?;
-    let rotated_before = now - app.config.lifetimes.refresh_reuse;
-    while app
-        .db
-        .write(|tx| sessions::prune_rotations(tx, rotated_before, ROTATION_PRUNE_BATCH))?
-        == ROTATION_PRUNE_BATCH as usize
-    {}
+    // Sessions that went quiet since about the last sweep: their records of the reuse interval
+    // are no use any more (the window is twice the sweep period, so none is missed).
+    let quiet_before = now - app.config.lifetimes.refresh_reuse;
+    let window = 2 * (SWEEP_TICKS * TICK.as_secs()) as i64;
+    app.db
+        .write(|tx| sessions::prune_quiet_rotations(tx, quiet_before - window, quiet_before))?;
     app.db.write(|tx| oauth::sweep(tx, now))?;
     idempotency::sweep(app, now)?;
     daily::sweep(app, now)?;

@@ -73,8 +73,8 @@ impl GroupSync {
             let target = state.committed;
             let file = state.file.take();
             drop(state);
-            let outcome = file
-                .map_or_else(|| File::open(&self.wal), Ok)
+            let outcome = self
+                .current_wal(file)
                 .and_then(|f| f.sync_data().map(|()| f));
             state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
             state.syncing = false;
@@ -95,6 +95,19 @@ impl GroupSync {
                     ));
                 }
             }
+        }
+    }
+}
+
+impl GroupSync {
+    /// `kept` if it is still the file at the WAL's path, else the file there now (SQLite deletes
+    /// the WAL when its last connection closes and makes a new one on the next write).
+    fn current_wal(&self, kept: Option<File>) -> std::io::Result<File> {
+        use std::os::unix::fs::MetadataExt;
+        let now = std::fs::metadata(&self.wal)?;
+        match kept {
+            Some(f) if f.metadata()?.ino() == now.ino() => Ok(f),
+            _ => File::open(&self.wal),
         }
     }
 }
@@ -134,6 +147,24 @@ mod tests {
             }
         });
         assert_eq!(sync.state.lock().unwrap().synced, 400);
+    }
+
+    #[test]
+    fn a_replaced_wal_is_opened_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let wal = dir.path().join("t.db-wal");
+        std::fs::write(&wal, b"frames").unwrap();
+        let sync = GroupSync::new(&db);
+        let kept = sync.current_wal(None).unwrap();
+        std::fs::remove_file(&wal).unwrap();
+        std::fs::write(&wal, b"new frames").unwrap();
+        let now = sync.current_wal(Some(kept)).unwrap();
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(
+            now.metadata().unwrap().ino(),
+            std::fs::metadata(&wal).unwrap().ino()
+        );
     }
 
     #[test]

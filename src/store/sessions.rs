@@ -244,19 +244,21 @@ pub fn delete_ended(conn: &Connection, before: Timestamp) -> Result<usize, Store
         .execute([before])?)
 }
 
-/// Deletes at most `limit` rotation records older than `before` (past every reuse interval);
-/// returns how many. In batches, so that the one writer is never held for long.
-pub fn prune_rotations(
+/// Deletes the rotation records of the sessions last used in `[since, before)`: sessions that
+/// went quiet lately keep none past the reuse interval (a rotation prunes only its own
+/// session's). Returns how many. The sweep calls it with a window a little longer than its
+/// period, so each quiet session is visited about once; a scan of `sessions` finds them.
+pub fn prune_quiet_rotations(
     conn: &Connection,
+    since: Timestamp,
     before: Timestamp,
-    limit: u32,
 ) -> Result<usize, StoreError> {
     Ok(conn
         .prepare_cached(
-            "DELETE FROM session_rotations WHERE (session_id, generation) IN
-               (SELECT session_id, generation FROM session_rotations WHERE rotated_at < ?1 LIMIT ?2)",
+            "DELETE FROM session_rotations WHERE session_id IN
+               (SELECT id FROM sessions WHERE last_used_at >= ?1 AND last_used_at < ?2)",
         )?
-        .execute(params![before, limit])?)
+        .execute(params![since, before])?)
 }
 
 /// How many sessions are neither revoked nor past their absolute lifetime.
@@ -342,21 +344,33 @@ mod tests {
     }
 
     #[test]
-    fn the_sweep_prunes_rotations_past_the_interval_in_batches() {
+    fn the_sweep_prunes_the_rotations_of_quiet_sessions() {
         let f = setup();
-        for (g, at) in [(0, 100), (1, 101), (2, 102), (3, 200)] {
+        for (g, at) in [(0, 100), (1, 101), (2, 102)] {
             f.db.write(|tx| rotate(tx, "s1", g, at, 0)).unwrap();
         }
         let left = |f: &crate::store::fixture::Fixture| {
-            (0..4)
+            (0..3)
                 .filter(|g| f.db.read(|c| rotated_at(c, "s1", *g)).unwrap().is_some())
                 .count()
         };
-        assert_eq!(left(&f), 4);
-        assert_eq!(f.db.write(|tx| prune_rotations(tx, 150, 2)).unwrap(), 2);
-        assert_eq!(f.db.write(|tx| prune_rotations(tx, 150, 2)).unwrap(), 1);
-        assert_eq!(f.db.write(|tx| prune_rotations(tx, 150, 2)).unwrap(), 0);
-        assert_eq!(left(&f), 1, "the one inside the interval stays");
+        assert_eq!(left(&f), 3);
+        assert_eq!(
+            f.db.write(|tx| prune_quiet_rotations(tx, 0, 102)).unwrap(),
+            0,
+            "used at 102: not quiet before 102"
+        );
+        assert_eq!(
+            f.db.write(|tx| prune_quiet_rotations(tx, 103, 200))
+                .unwrap(),
+            0,
+            "quiet since before the window: an earlier sweep's"
+        );
+        assert_eq!(
+            f.db.write(|tx| prune_quiet_rotations(tx, 0, 200)).unwrap(),
+            3
+        );
+        assert_eq!(left(&f), 0);
     }
 
     #[test]
