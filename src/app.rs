@@ -62,6 +62,8 @@ pub struct App {
     keys_version: AtomicI64,
     /// The same for personal access tokens, keyed by the token's hash.
     pub pat_rows: AuthCache<PatRows>,
+    /// `GET /v2/auth/me` bodies by bearer token, under the `data_version` of the rows they show.
+    pub me_bodies: AuthCache<Arc<Vec<u8>>>,
     /// The same for OAuth clients, keyed by client id.
     pub client_rows: AuthCache<Option<Arc<ClientRow>>>,
     /// The offline demo's state; `None` outside `gharart-id demo`.
@@ -103,6 +105,7 @@ impl App {
             keys_version: AtomicI64::new(0),
             pat_rows: AuthCache::default(),
             client_rows: AuthCache::default(),
+            me_bodies: AuthCache::default(),
             demo: mailbox.map(|mailbox| Demo {
                 mailbox,
                 client_id: OnceLock::new(),

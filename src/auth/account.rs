@@ -33,6 +33,7 @@ impl Browser {
             credential: Credential::Jwt,
             user: None,
             session: None,
+            rows_version: None,
         }
     }
 }

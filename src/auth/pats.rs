@@ -155,7 +155,7 @@ pub fn revoke(app: &App, who: &Principal, id: &str, now: Timestamp) -> Result<()
 /// Authenticates a `gha_pat_…` bearer token. Errors: `invalid_token` (unknown, revoked, expired,
 /// or its user disabled).
 pub fn authenticate(app: &App, token: &str, now: Timestamp) -> Result<Principal, ApiError> {
-    let (pat, user) = pat_rows(app, token)?;
+    let (version, (pat, user)) = pat_rows(app, token)?;
     let pat = pat.ok_or(ApiError::InvalidToken("unknown personal access token"))?;
     if pat.revoked_at.is_some() {
         return Err(ApiError::InvalidToken(
@@ -181,6 +181,7 @@ pub fn authenticate(app: &App, token: &str, now: Timestamp) -> Result<Principal,
         credential: Credential::Pat,
         user: Some(user),
         session: None,
+        rows_version: Some(version),
     })
 }
 
@@ -189,12 +190,12 @@ pub type PatRows = (Option<Arc<PatRow>>, Option<Arc<users::UserRow>>);
 
 /// The rows of [`PatRows`] for `token`: from the cache while nothing has committed since they
 /// were read (see `auth::cache`), else in one snapshot.
-fn pat_rows(app: &App, token: &str) -> Result<PatRows, ApiError> {
+fn pat_rows(app: &App, token: &str) -> Result<(i64, PatRows), ApiError> {
     let hash = sha256(token.as_bytes());
     let key = b64url(&hash);
     let version = app.db.data_version()?;
     if let Some(rows) = app.pat_rows.get(&key, version) {
-        return Ok(rows);
+        return Ok((version, rows));
     }
     let rows = app.db.read_snapshot(|c| {
         let pat = pats::find_by_hash(c, &hash)?;
@@ -205,5 +206,5 @@ fn pat_rows(app: &App, token: &str) -> Result<PatRows, ApiError> {
         Ok::<_, crate::store::StoreError>((pat.map(Arc::new), user.map(Arc::new)))
     })?;
     app.pat_rows.put(&key, version, rows.clone());
-    Ok(rows)
+    Ok((version, rows))
 }

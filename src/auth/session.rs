@@ -139,6 +139,9 @@ pub struct Principal {
     pub user: Option<Arc<users::UserRow>>,
     /// The session, as read when the credential was checked (`None` for a PAT).
     pub session: Option<Arc<SessionRow>>,
+    /// The database's `data_version` when `user` and `session` were read (`None` when they were
+    /// not): what is derived from them alone holds while it is current.
+    pub rows_version: Option<i64>,
 }
 
 impl Principal {
@@ -177,7 +180,7 @@ pub fn authenticate(
     let claims = signed_claims(app, token).map_err(|e| ApiError::InvalidToken(e.describe()))?;
     jwt::check_claims(&claims, &app.issuer, &app.audience, now)
         .map_err(|e| ApiError::InvalidToken(e.describe()))?;
-    let (session, jti_revoked, user) = token_rows(app, &claims)?;
+    let (version, (session, jti_revoked, user)) = token_rows(app, &claims)?;
     if claims.sid.is_some() {
         let s = session
             .as_ref()
@@ -202,6 +205,7 @@ pub fn authenticate(
         credential: Credential::Jwt,
         user,
         session,
+        rows_version: Some(version),
     })
 }
 
@@ -223,9 +227,10 @@ fn signed_claims(app: &App, token: &str) -> Result<Arc<jwt::Claims>, jwt::JwtErr
 /// its user.
 pub type TokenRows = (Option<Arc<SessionRow>>, bool, Option<Arc<users::UserRow>>);
 
-/// The rows of [`TokenRows`]: from the cache while nothing has committed since they were read,
-/// else in one snapshot (the hot path of every authenticated call).
-fn token_rows(app: &App, claims: &jwt::Claims) -> Result<TokenRows, ApiError> {
+/// The rows of [`TokenRows`], with the `data_version` they hold at: from the cache while nothing
+/// has committed since they were read, else in one snapshot (the hot path of every authenticated
+/// call).
+fn token_rows(app: &App, claims: &jwt::Claims) -> Result<(i64, TokenRows), ApiError> {
     let check_jti = app.revoked_jtis.load(Ordering::Relaxed);
     let key = format!(
         "{}\n{}\n{}",
@@ -235,7 +240,7 @@ fn token_rows(app: &App, claims: &jwt::Claims) -> Result<TokenRows, ApiError> {
     );
     let version = app.db.data_version()?;
     if let Some(rows) = app.token_rows.get(&key, version) {
-        return Ok(rows);
+        return Ok((version, rows));
     }
     let rows = app.db.read_snapshot(|c| {
         let session = match &claims.sid {
@@ -247,7 +252,7 @@ fn token_rows(app: &App, claims: &jwt::Claims) -> Result<TokenRows, ApiError> {
         Ok::<_, StoreError>((session.map(Arc::new), jti_revoked, user.map(Arc::new)))
     })?;
     app.token_rows.put(&key, version, rows.clone());
-    Ok(rows)
+    Ok((version, rows))
 }
 
 #[derive(Debug, Serialize)]
@@ -302,6 +307,25 @@ pub fn me(app: &App, who: &Principal) -> Result<Me, ApiError> {
             expires_at: rfc3339(who.expires_at),
         },
     })
+}
+
+/// [`me`] as JSON. The body is a function of the credential (`token`) and of the rows read for
+/// it, so it is kept per token while those rows hold (their `data_version`; see `auth::cache`).
+pub fn me_json(app: &App, who: &Principal, token: &str) -> Result<Vec<u8>, ApiError> {
+    who.require_scope("profile")?;
+    let serialize = |me: &Me| {
+        serde_json::to_vec(me)
+            .map_err(|e| ApiError::Internal(format!("serializing a response: {e}")))
+    };
+    let Some(version) = who.rows_version else {
+        return serialize(&me(app, who)?);
+    };
+    if let Some(body) = app.me_bodies.get(token, version) {
+        return Ok(body.to_vec());
+    }
+    let body = Arc::new(serialize(&me(app, who)?)?);
+    app.me_bodies.put(token, version, body.clone());
+    Ok(body.to_vec())
 }
 
 /// Revokes the caller's session, or every session of the user. Its access tokens stop working

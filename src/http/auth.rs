@@ -76,7 +76,8 @@ pub fn post_logout(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
 /// `GET /v2/auth/me` → 200 `{user, session, credential}`.
 pub fn get_me(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let who = principal(app, ctx)?;
-    json(200, &session::me(app, &who)?)
+    let body = session::me_json(app, &who, ctx.bearer().unwrap_or_default())?;
+    Ok(Response::from_data("application/json", body))
 }
 
 /// `POST /v2/auth/password/forgot` → 202 `{accepted: true}`, whether or not the email exists.
