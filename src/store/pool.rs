@@ -25,6 +25,9 @@ pub struct ConnPool {
 
 struct Slots {
     idle: Vec<Connection>,
+    /// Borrowers waiting for a connection: a return wakes one only if there is one (a wake-up is
+    /// a system call, and most returns find nobody waiting).
+    waiting: usize,
     /// Slots whose connection is closed (never opened, or dropped after a fault).
     closed: usize,
     /// The last failed reopen: its fault and detail, and until when borrowers fail fast with it.
@@ -37,6 +40,7 @@ impl ConnPool {
         ConnPool {
             slots: Mutex::new(Slots {
                 idle: Vec::with_capacity(size),
+                waiting: 0,
                 closed: size,
                 failing: None,
             }),
@@ -94,11 +98,13 @@ impl ConnPool {
             if left.is_zero() {
                 return Err(StoreError::Busy);
             }
+            slots.waiting += 1;
             slots = self
                 .returned
                 .wait_timeout(slots, left)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
+            slots.waiting -= 1;
         }
     }
 
@@ -116,8 +122,11 @@ impl ConnPool {
                 if let StoreError::Unavailable(fault, detail) = &e {
                     slots.failing = Some((Instant::now() + RETRY_OPEN, *fault, detail.clone()));
                 }
+                let wake = slots.waiting > 0;
                 drop(slots);
-                self.returned.notify_one();
+                if wake {
+                    self.returned.notify_one();
+                }
                 Err(e)
             }
         }
@@ -125,16 +134,20 @@ impl ConnPool {
 
     fn give_back(&self, conn: Connection) {
         let keep = !self.writes || conn.is_readonly(MAIN_DB) == Ok(false);
-        if keep {
+        let wake = if keep {
             let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
             slots.idle.push(conn);
+            slots.waiting > 0
         } else {
             drop(conn);
             log::warn!("the writer connection became read-only; it reopens on next use");
             let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
             slots.closed += 1;
+            slots.waiting > 0
+        };
+        if wake {
+            self.returned.notify_one();
         }
-        self.returned.notify_one();
     }
 }
 
