@@ -382,8 +382,9 @@ impl Outage {
             Outage::ReadOnly => {
                 "the server's database is read-only right now; nothing was changed; retry after the given delay"
             }
+            // Also a failed sync after a commit, so no promise that nothing was changed.
             Outage::StorageError => {
-                "the server cannot read or write its database right now; nothing was changed; retry after the given delay"
+                "the server cannot read or write its database right now; retry after the given delay"
             }
         }
     }

@@ -84,13 +84,11 @@ impl GroupSync {
                     state.file = Some(f);
                     state.synced = state.synced.max(target);
                 }
+                // Always `Io`, never `DiskFull`: the commit is in the WAL and may yet reach the
+                // disk, so the answer must not say that nothing was changed.
                 Err(e) => {
-                    let fault = match e.kind() {
-                        std::io::ErrorKind::StorageFull => Fault::DiskFull,
-                        _ => Fault::Io,
-                    };
                     return Err(StoreError::Unavailable(
-                        fault,
+                        Fault::Io,
                         format!("syncing {}: {e}", self.wal.display()),
                     ));
                 }
