@@ -41,6 +41,16 @@ pub fn spawn_binary_with(dir: &Path, extra: &[&str]) -> (Child, SocketAddr) {
     (child, addr)
 }
 
+/// Stops a started binary with SIGTERM and checks that it exits cleanly.
+pub fn stop_gracefully(mut child: Child) {
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    assert!(child.wait().unwrap().success(), "a clean stop");
+}
+
 /// Reads the first line a started `serve` prints on stdout and returns the address in it.
 pub fn printed_address(child: &mut Child) -> SocketAddr {
     let mut line = String::new();

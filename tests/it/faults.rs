@@ -7,13 +7,13 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::common::*;
-use crate::crash::spawn_binary_with;
+use crate::crash::{spawn_binary_with, stop_gracefully};
 
 /// A tmpfs of a fixed size, unmounted on drop.
 struct Tmpfs {
@@ -113,15 +113,6 @@ fn a_database_locked_by_another_process_answers_503_and_recovers() {
         "recovers by itself when the lock goes"
     );
     assert_eq!(integrity_of(&s.db_path()), "ok");
-}
-
-fn stop_gracefully(mut child: Child) {
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    assert!(child.wait().unwrap().success(), "a clean stop");
 }
 
 fn login(addr: SocketAddr, handle: &str) -> Resp {

@@ -2,7 +2,7 @@
 //! exchange and its errors, client authentication, client_credentials, revocation,
 //! introspection and the `clients` command.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::common::*;
 use crate::oauth_support::*;
@@ -347,27 +347,12 @@ fn revocation_and_introspection() {
     assert_eq!(intro(refresh)["active"], true);
 
     // Another client's revocation changes nothing; the owner's revokes the whole grant.
-    assert_eq!(
-        form_post(
-            &s,
-            "/oauth/revoke",
-            &[("token", refresh)],
-            Some(&basic(&rs))
-        )
-        .status,
-        200
-    );
+    let revoke = |token: &str, by: &Value| {
+        form_post(&s, "/oauth/revoke", &[("token", token)], Some(&basic(by))).status
+    };
+    assert_eq!(revoke(refresh, &rs), 200);
     assert_eq!(intro(refresh)["active"], true);
-    assert_eq!(
-        form_post(
-            &s,
-            "/oauth/revoke",
-            &[("token", refresh)],
-            Some(&basic(&client))
-        )
-        .status,
-        200
-    );
+    assert_eq!(revoke(refresh, &client), 200);
     assert_eq!(intro(refresh), json!({"active": false}));
     let r = form_post(
         &s,
@@ -376,17 +361,7 @@ fn revocation_and_introspection() {
         Some(&basic(&client)),
     );
     assert_eq!(oauth_error(&r), "invalid_grant");
-    assert_eq!(
-        form_post(
-            &s,
-            "/oauth/revoke",
-            &[("token", "unknown")],
-            Some(&basic(&client))
-        )
-        .status,
-        200,
-        "RFC 7009 §2.2"
-    );
+    assert_eq!(revoke("unknown", &client), 200, "RFC 7009 §2.2");
 }
 
 #[test]

@@ -319,12 +319,7 @@ fn secrets_never_reach_the_log() {
         ("reset code", reset_code),
         ("new password", "mistletoe-lantern-7".to_owned()),
     ]);
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    assert!(child.wait().unwrap().success());
+    crate::crash::stop_gracefully(child);
     let log = std::fs::read_to_string(&log_path).unwrap();
     let id = reset.header("X-Request-Id").unwrap();
     assert!(log.contains(id), "the log names each request: {id} missing");
