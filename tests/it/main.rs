@@ -14,6 +14,7 @@ mod fuzz_regressions;
 mod idempotency;
 mod login;
 mod oauth;
+mod oauth_register;
 mod oauth_support;
 mod oauth_token;
 mod ops;
