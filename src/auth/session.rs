@@ -54,12 +54,16 @@ pub fn rotate(
     let claim = refresh::open(keys.refresh_secret(), token).ok_or(ApiError::RefreshTokenInvalid)?;
     app.throttle
         .hit("refresh-session", &claim.session_id, now)?;
-    let lifetimes = &app.config.lifetimes;
-    let outcome = app.db.write_within(REFRESH_WAIT, |tx| {
-        let Some(s) = sessions::find(tx, &claim.session_id)? else {
+    let (idle, reuse) = (
+        app.config.lifetimes.refresh_idle,
+        app.config.lifetimes.refresh_reuse,
+    );
+    let client_id = client_id.map(str::to_owned);
+    let outcome = app.db.write_combined(REFRESH_WAIT, move |tx| {
+        let Some(mut s) = sessions::find(tx, &claim.session_id)? else {
             return Ok(Rotation::Refused(ApiError::RefreshTokenInvalid));
         };
-        if s.client_id.as_deref() != client_id {
+        if s.client_id != client_id {
             return Ok(Rotation::Refused(ApiError::RefreshTokenInvalid));
         }
         if let Some((_, reason)) = s.revoked {
@@ -71,7 +75,7 @@ pub fn rotate(
                 ApiError::SessionRevoked
             }));
         }
-        if now >= s.expires_at || now >= s.last_used_at + lifetimes.refresh_idle {
+        if now >= s.expires_at || now >= s.last_used_at + idle {
             return Ok(Rotation::Refused(ApiError::RefreshTokenExpired));
         }
         let Some(user) = users::find_by_id(tx, &s.user_id)? else {
@@ -80,11 +84,16 @@ pub fn rotate(
         if claim.generation > s.generation {
             return Ok(Rotation::Refused(ApiError::RefreshTokenInvalid));
         }
+        // The row is brought up to date in memory as each statement moves it, not read again.
         if claim.generation == s.generation {
-            sessions::rotate(tx, &s.id, s.generation, now, now - lifetimes.refresh_reuse)?;
+            if !sessions::rotate(tx, &s.id, s.generation, now, now - reuse)? {
+                return Ok(Rotation::Refused(ApiError::RefreshTokenInvalid));
+            }
+            s.generation += 1;
+            s.last_used_at = now;
         } else {
             let rotated = sessions::rotated_at(tx, &s.id, claim.generation)?;
-            if rotated.is_none_or(|at| now - at > lifetimes.refresh_reuse) {
+            if rotated.is_none_or(|at| now - at > reuse) {
                 // Committed below, not rolled back with an error (Supabase Auth #1312).
                 sessions::revoke(tx, &s.id, RevokeReason::Reuse, Some(claim.generation), now)?;
                 log::warn!(
@@ -95,8 +104,8 @@ pub fn rotate(
                 return Ok(Rotation::Refused(ApiError::RefreshTokenReused));
             }
             sessions::touch(tx, &s.id, now)?;
+            s.last_used_at = s.last_used_at.max(now);
         }
-        let s = sessions::find(tx, &s.id)?.ok_or(ApiError::RefreshTokenInvalid)?;
         Ok::<_, ApiError>(Rotation::Issued(Box::new(user), s))
     });
     app.metrics.refresh(match &outcome {

@@ -22,9 +22,11 @@ use std::time::Duration;
 
 use rusqlite::{Connection, MAIN_DB, OpenFlags, Transaction, TransactionBehavior};
 
+use combine::Combiner;
 use group_sync::GroupSync;
 use pool::ConnPool;
 
+mod combine;
 mod group_sync;
 mod pool;
 
@@ -83,6 +85,22 @@ impl std::fmt::Display for StoreError {
 }
 impl std::error::Error for StoreError {}
 
+impl StoreError {
+    /// The same error again, for each of the writes that one failed commit fails together.
+    pub fn duplicate(&self) -> StoreError {
+        match self {
+            StoreError::Unique(m) => StoreError::Unique(m.clone()),
+            StoreError::Busy => StoreError::Busy,
+            StoreError::Unavailable(fault, m) => StoreError::Unavailable(*fault, m.clone()),
+            StoreError::Broken(m) => StoreError::Broken(m.clone()),
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(code, m)) => {
+                StoreError::Sqlite(rusqlite::Error::SqliteFailure(*code, m.clone()))
+            }
+            StoreError::Sqlite(e) => StoreError::Broken(format!("sqlite: {e}")),
+        }
+    }
+}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         use rusqlite::ffi::ErrorCode;
@@ -113,6 +131,8 @@ impl From<rusqlite::Error> for StoreError {
 /// connection that a fault closed reopens by itself once the fault passes.
 pub struct Db {
     writer: ConnPool,
+    /// The queue of [`Db::write_combined`].
+    combiner: Combiner,
     readers: ConnPool,
     /// A reader that only ever asks `PRAGMA data_version` (see [`Db::data_version`]).
     sentinel: ConnPool,
@@ -178,6 +198,7 @@ impl Db {
         };
         Db {
             writer: ConnPool::new(1, true, Box::new(open_writer)),
+            combiner: Combiner::new(),
             readers: ConnPool::new(
                 readers.max(1),
                 false,
@@ -303,6 +324,29 @@ impl Db {
 }
 
 impl Db {
+    /// As [`Db::write_within`], for a write that many requests make at once (a refresh's
+    /// rotation): `f` is queued and run by whichever caller holds the lead, in one transaction
+    /// with the others queued, inside a savepoint of its own (see `combine`). Its outcome is what
+    /// it would have been alone, in the order the batch ran; so `f` must own what it uses.
+    /// Gives up with `Busy` if no batch has taken `f` within `wait`.
+    pub fn write_combined<T, E>(
+        &self,
+        wait: Duration,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let (out, seq) =
+            self.combiner
+                .submit(wait, Box::new(f), &self.writer, self.group_sync.as_ref())?;
+        if let (Some(sync), Some(seq)) = (&self.group_sync, seq) {
+            sync.wait_durable(seq)?;
+        }
+        Ok(out)
+    }
+
     /// Runs `f` in a write transaction that is always rolled back (a dry run against real data).
     pub fn rehearse<T, E: From<StoreError>>(
         &self,
@@ -396,6 +440,26 @@ pub(crate) mod fixture {
         let db = Db::open(&dir.path().join("t.db"), Durability::Normal).unwrap();
         Fixture { db, _dir: dir }
     }
+
+    /// Runs `during` while another thread holds the writer in an open transaction.
+    pub fn while_writer_held<T: Send>(db: &Db, during: impl FnOnce() -> T + Send) -> T {
+        let (held_tx, held_rx) = std::sync::mpsc::channel();
+        let (free_tx, free_rx) = std::sync::mpsc::channel::<()>();
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                db.write(|_| {
+                    held_tx.send(()).unwrap();
+                    free_rx.recv().unwrap();
+                    Ok::<_, StoreError>(())
+                })
+                .unwrap()
+            });
+            held_rx.recv().unwrap();
+            let out = during();
+            free_tx.send(()).unwrap();
+            out
+        })
+    }
 }
 
 #[cfg(test)]
@@ -422,24 +486,10 @@ mod tests {
     #[test]
     fn writer_wait_gives_busy() {
         let f = fixture::open();
-        let (held_tx, held_rx) = std::sync::mpsc::channel();
-        let (free_tx, free_rx) = std::sync::mpsc::channel::<()>();
-        std::thread::scope(|s| {
-            let db = &f.db;
-            s.spawn(move || {
-                db.write(|_| {
-                    held_tx.send(()).unwrap();
-                    free_rx.recv().unwrap();
-                    Ok::<_, StoreError>(())
-                })
-                .unwrap()
-            });
-            held_rx.recv().unwrap();
-            let r: Result<(), StoreError> =
-                f.db.write_within(Duration::from_millis(20), |_| Ok(()));
-            assert!(matches!(r, Err(StoreError::Busy)));
-            free_tx.send(()).unwrap();
+        let r: Result<(), StoreError> = fixture::while_writer_held(&f.db, || {
+            f.db.write_within(Duration::from_millis(20), |_| Ok(()))
         });
+        assert!(matches!(r, Err(StoreError::Busy)));
         assert!(
             f.db.write_within(Duration::from_millis(20), |_| Ok::<_, StoreError>(()))
                 .is_ok()

@@ -113,6 +113,12 @@ pub fn find(conn: &Connection, id: &str) -> Result<Option<SessionRow>, StoreErro
         .optional()?)
 }
 
+/// The first rotation record of a session still inside the reuse interval. `CAST` keeps SQLite
+/// from tying the plan to the bound session id (an ORDER BY over a bound prefix did), which made
+/// the statement be prepared again after every use.
+const FIRST_KEPT: &str = "SELECT generation FROM session_rotations
+  WHERE session_id = CAST(?1 AS TEXT) AND rotated_at >= ?2 ORDER BY generation LIMIT 1";
+
 /// Moves the session from `from` to `from + 1`, records when `from` was rotated out, and prunes
 /// rotation records older than `keep_since`. Returns false if the session was not at `from`.
 pub fn rotate(
@@ -132,8 +138,16 @@ pub fn rotate(
     }
     conn.prepare_cached("INSERT OR REPLACE INTO session_rotations (session_id, generation, rotated_at) VALUES (?1, ?2, ?3)")?
         .execute(params![id, from, now])?;
-    conn.prepare_cached("DELETE FROM session_rotations WHERE session_id = ?1 AND rotated_at < ?2")?
-        .execute(params![id, keep_since])?;
+    // Records are kept in generation order and rotated out in time order: the ones to prune are
+    // those below the first one still inside the interval, found by walking the key from its
+    // start, not by scanning every record the session holds.
+    let first_kept: i64 = conn
+        .prepare_cached(FIRST_KEPT)?
+        .query_row(params![id, keep_since], |r| r.get(0))
+        .optional()?
+        .unwrap_or(from);
+    conn.prepare_cached("DELETE FROM session_rotations WHERE session_id = ?1 AND generation < ?2")?
+        .execute(params![id, first_kept])?;
     Ok(true)
 }
 
@@ -387,5 +401,33 @@ mod tests {
                 .unwrap(),
             0
         );
+    }
+
+    #[test]
+    fn rotation_prunes_only_records_past_the_interval_without_preparing_again() {
+        let f = setup();
+        for g in 0..20 {
+            assert!(
+                f.db.write(|tx| rotate(tx, "s1", g, 110 + g, 100 + g))
+                    .unwrap()
+            );
+        }
+        let kept: Vec<i64> = f
+            .db
+            .read(|c| {
+                let mut st = c.prepare("SELECT generation FROM session_rotations WHERE session_id = 's1' ORDER BY generation")?;
+                let rows = st.query_map([], |r| r.get(0))?;
+                Ok::<_, StoreError>(rows.collect::<Result<Vec<_>, _>>()?)
+            })
+            .unwrap();
+        // The last rotation (from 19 at 129) kept those rotated at or after 119.
+        assert_eq!(kept, (9..20).collect::<Vec<_>>());
+        let reprepared =
+            f.db.write(|tx| {
+                let st = tx.prepare_cached(FIRST_KEPT)?;
+                Ok::<_, StoreError>(st.get_status(rusqlite::StatementStatus::RePrepare))
+            })
+            .unwrap();
+        assert_eq!(reprepared, 0, "the prune query was prepared again");
     }
 }
