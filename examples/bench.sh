@@ -32,8 +32,7 @@ trap cleanup EXIT
 # start_server NAME [FLAGS...]: a server on a fresh database; sets ADDR and SPID.
 start_server() {
   local name=$1; shift
-  # Two malloc arenas instead of glibc's eight per core: the same speed, a third of the memory.
-  MALLOC_ARENA_MAX=2 "$BIN" serve --db "$DIR/$name.db" --listen 127.0.0.1:0 --throttle off --pbkdf2-iterations "$ITER" \
+  "$BIN" serve --db "$DIR/$name.db" --listen 127.0.0.1:0 --throttle off --pbkdf2-iterations "$ITER" \
     --workers "$WORKERS" "$@" > "$DIR/$name.out" 2> "$DIR/$name.err" &
   SPID=$!; PIDS+=("$SPID")
   for _ in $(seq 1 100); do grep -q listening "$DIR/$name.out" 2>/dev/null && break; sleep 0.1; done
@@ -159,7 +158,7 @@ paired_row() { # scenario name, pair line, target
   printf '| mixed (90%% me, 8%% refresh, 2%% login) | %s | %s | %s | | | | |\n' "$(field 'req/s' "$MIXED")" "$(field p50_ms "$MIXED")" "$(field p99_ms "$MIXED")"
   echo
   echo "Memory: the server's resident set after seeding 100,000 users and running every scenario above"
-  echo "(ending with mixed), with MALLOC_ARENA_MAX=2 as in examples/gharart-id.service: $(( RSS_KB / 1024 )) MiB"
+  echo "(ending with mixed): $(( RSS_KB / 1024 )) MiB"
   echo "(target ≤ 64 MiB). Rows then: $DB_ROWS."
   echo "After $LONG_DONE more refreshes on the same server (in $long_secs s; $(field 'req/s' "$LONG") req/s in the last 30 s): $(( LONG_RSS_KB / 1024 )) MiB;"
   echo "rows: $LONG_ROWS (a session keeps the rotation records of its reuse interval only)."

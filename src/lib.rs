@@ -4,6 +4,14 @@
 //! `store` the only place with SQL, `token` the credentials that travel.
 #![forbid(unsafe_code)]
 
+/// mimalloc, for every binary built on this crate (the server, the command line, and the
+/// benchmark's bare handler alike): a heap per thread, where glibc's malloc made the request
+/// threads queue on a few shared arenas, or grew the resident set with one arena per thread
+/// (docs/PERFORMANCE.md). Not under the fuzzers, whose sanitizers watch the system allocator.
+#[cfg(not(fuzzing))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod app;
 pub mod auth;
 pub mod background;
