@@ -62,7 +62,7 @@ pub struct App {
     keys_version: AtomicI64,
     /// The same for personal access tokens, keyed by the token's hash.
     pub pat_rows: AuthCache<PatRows>,
-    /// `GET /v2/auth/me` bodies by bearer token, under the `data_version` of the rows they show.
+    /// `GET /v2/auth/me` bodies by bearer token, under the database version of the rows they show.
     pub me_bodies: AuthCache<Arc<Vec<u8>>>,
     /// The same for OAuth clients, keyed by client id.
     pub client_rows: AuthCache<Option<Arc<ClientRow>>>,

@@ -1,9 +1,10 @@
 //! `AuthCache`: what a bearer credential's check read from the database (a session and its user,
-//! or a personal access token and its user), kept under the database's `data_version` at the time
-//! of the read. An entry answers only while that version is still current, that is while nothing
-//! at all has committed since (a logout, a revocation, a `users disable` from the command line in
-//! another process, or any other write): then the rows cannot have changed. Any commit makes
-//! every entry stale; the next check reads again. The hot path of an idle-write workload (`me`,
+//! or a personal access token and its user), kept under the database's version (`Db::version`)
+//! at the time of the read. An entry answers only while that version is still current, that is
+//! while nothing at all has committed since (a logout, a revocation, or any other write by this
+//! server; a `users disable` from the command line in another process is seen within
+//! `store::OUTSIDE_COMMIT_LAG`, a millisecond): then the rows cannot have changed. Any commit
+//! makes every entry stale; the next check reads again. The hot path of an idle-write workload (`me`,
 //! resource servers checking tokens) skips its read transaction; a busy one loses nothing.
 
 use std::collections::HashMap;

@@ -193,7 +193,7 @@ pub type PatRows = (Option<Arc<PatRow>>, Option<Arc<users::UserRow>>);
 fn pat_rows(app: &App, token: &str) -> Result<(i64, PatRows), ApiError> {
     let hash = sha256(token.as_bytes());
     let key = b64url(&hash);
-    let version = app.db.data_version()?;
+    let version = app.db.version()?;
     if let Some(rows) = app.pat_rows.get(&key, version) {
         return Ok((version, rows));
     }

@@ -148,7 +148,7 @@ pub struct Principal {
     pub user: Option<Arc<users::UserRow>>,
     /// The session, as read when the credential was checked (`None` for a PAT).
     pub session: Option<Arc<SessionRow>>,
-    /// The database's `data_version` when `user` and `session` were read (`None` when they were
+    /// The database's version (`Db::version`) when `user` and `session` were read (`None` when they were
     /// not): what is derived from them alone holds while it is current.
     pub rows_version: Option<i64>,
 }
@@ -236,7 +236,7 @@ fn signed_claims(app: &App, token: &str) -> Result<Arc<jwt::Claims>, jwt::JwtErr
 /// its user.
 pub type TokenRows = (Option<Arc<SessionRow>>, bool, Option<Arc<users::UserRow>>);
 
-/// The rows of [`TokenRows`], with the `data_version` they hold at: from the cache while nothing
+/// The rows of [`TokenRows`], with the database version they hold at: from the cache while nothing
 /// has committed since they were read, else in one snapshot (the hot path of every authenticated
 /// call).
 fn token_rows(app: &App, claims: &jwt::Claims) -> Result<(i64, TokenRows), ApiError> {
@@ -247,7 +247,7 @@ fn token_rows(app: &App, claims: &jwt::Claims) -> Result<(i64, TokenRows), ApiEr
         claims.sub,
         if check_jti { claims.jti.as_str() } else { "" }
     );
-    let version = app.db.data_version()?;
+    let version = app.db.version()?;
     if let Some(rows) = app.token_rows.get(&key, version) {
         return Ok((version, rows));
     }
@@ -319,7 +319,7 @@ pub fn me(app: &App, who: &Principal) -> Result<Me, ApiError> {
 }
 
 /// [`me`] as JSON. The body is a function of the credential (`token`) and of the rows read for
-/// it, so it is kept per token while those rows hold (their `data_version`; see `auth::cache`).
+/// it, so it is kept per token while those rows hold (their database version; see `auth::cache`).
 pub fn me_json(app: &App, who: &Principal, token: &str) -> Result<Vec<u8>, ApiError> {
     who.require_scope("profile")?;
     let serialize = |me: &Me| {

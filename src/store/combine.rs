@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::StoreError;
+use super::changes::Changes;
 use super::group_sync::GroupSync;
 use super::pool::ConnPool;
 
@@ -67,6 +68,7 @@ impl Combiner {
         work: Work<T, E>,
         writer: &ConnPool,
         sync: Option<&GroupSync>,
+        changes: &Changes,
     ) -> Combined<T, E>
     where
         T: Send + 'static,
@@ -80,7 +82,7 @@ impl Combiner {
             if !state.leading && slot.queued.load(Ordering::Relaxed) {
                 state.leading = true;
                 drop(state);
-                self.lead(slot.as_ref(), wait, writer, sync);
+                self.lead(slot.as_ref(), wait, writer, sync, changes);
                 break;
             }
             drop(state);
@@ -102,7 +104,14 @@ impl Combiner {
     /// Runs batches until `own` is done, then lets go of the lead and wakes the next in line.
     /// A batch is taken from the queue once the writer is in hand, so that what arrived while
     /// the leader waited for it joins the batch.
-    fn lead(&self, own: &dyn Pending, wait: Duration, writer: &ConnPool, sync: Option<&GroupSync>) {
+    fn lead(
+        &self,
+        own: &dyn Pending,
+        wait: Duration,
+        writer: &ConnPool,
+        sync: Option<&GroupSync>,
+        changes: &Changes,
+    ) {
         let mut lead = Lead {
             combiner: self,
             batch: Vec::with_capacity(MAX_BATCH),
@@ -112,6 +121,9 @@ impl Combiner {
                 self.take_batch(&mut lead.batch);
                 run_batch(conn, &lead.batch, sync)
             });
+            if !lead.batch.is_empty() {
+                changes.committed_here();
+            }
             if outcome.is_err() && lead.batch.is_empty() {
                 // No writer: what is queued fails with its fault rather than wait for it again.
                 self.take_batch(&mut lead.batch);

@@ -22,15 +22,19 @@ use std::time::Duration;
 
 use rusqlite::{Connection, MAIN_DB, OpenFlags, Transaction, TransactionBehavior};
 
+use changes::Changes;
 use combine::Combiner;
 use group_sync::GroupSync;
 use pool::ConnPool;
 
+mod changes;
 mod combine;
 mod group_sync;
 mod pool;
 
 /// How long a write waits for the writer connection before giving up with `Busy`.
+pub use changes::OUTSIDE_COMMIT_LAG;
+
 pub const WRITE_WAIT: Duration = Duration::from_secs(10);
 const READERS: usize = 4;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -134,8 +138,9 @@ pub struct Db {
     /// The queue of [`Db::write_combined`].
     combiner: Combiner,
     readers: ConnPool,
-    /// A reader that only ever asks `PRAGMA data_version` (see [`Db::data_version`]).
+    /// A reader that only ever asks `PRAGMA data_version` (see [`Db::version`]).
     sentinel: ConnPool,
+    changes: Changes,
     /// With `Durability::Full`: the shared WAL sync that every write waits for before it returns.
     group_sync: Option<GroupSync>,
     path: PathBuf,
@@ -205,6 +210,7 @@ impl Db {
                 Box::new(open_reader(path.to_owned())),
             ),
             sentinel: ConnPool::new(1, false, Box::new(open_reader(path.to_owned()))),
+            changes: Changes::new(),
             group_sync: (durability == Durability::Full).then(|| GroupSync::new(path)),
             path: path.to_owned(),
             schema_ready,
@@ -250,16 +256,17 @@ impl Db {
             .sum()
     }
 
-    /// A number that changes whenever anything commits to the file: this server's writer or
-    /// another process (the command line). SQLite's `data_version` of a connection that never
-    /// writes, so it counts every commit; what was read while it held one value is still true
-    /// while it holds it. One short read, far cheaper than the reads it lets a cache skip.
-    pub fn data_version(&self) -> Result<i64, StoreError> {
-        self.ensure_schema()?;
-        self.sentinel.with(WRITE_WAIT, |conn| {
-            conn.prepare_cached("PRAGMA data_version")?
-                .query_row([], |r| r.get(0))
-                .map_err(StoreError::from)
+    /// A number that changes whenever anything commits to the file: at once for this process's
+    /// writes, within [`OUTSIDE_COMMIT_LAG`] for another process's (the command line). What was
+    /// read while it held one value is still true while it holds it (see `changes`).
+    pub fn version(&self) -> Result<i64, StoreError> {
+        self.changes.version(|| {
+            self.ensure_schema()?;
+            self.sentinel.with(WRITE_WAIT, |conn| {
+                conn.prepare_cached("PRAGMA data_version")?
+                    .query_row([], |r| r.get(0))
+                    .map_err(StoreError::from)
+            })
         })
     }
 
@@ -307,14 +314,16 @@ impl Db {
         wait: Duration,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let (out, seq) = self.writer.with::<_, E>(wait, |conn| {
+        let written = self.writer.with::<_, E>(wait, |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(StoreError::from)?;
             let out = f(&tx)?;
             tx.commit().map_err(StoreError::from)?;
             Ok((out, self.group_sync.as_ref().map(GroupSync::committed)))
-        })?;
+        });
+        self.changes.committed_here();
+        let (out, seq) = written?;
         // Outside the writer: the next transaction runs while this one's sync does.
         if let (Some(sync), Some(seq)) = (&self.group_sync, seq) {
             sync.wait_durable(seq)?;
@@ -338,9 +347,13 @@ impl Db {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let (out, seq) =
-            self.combiner
-                .submit(wait, Box::new(f), &self.writer, self.group_sync.as_ref())?;
+        let (out, seq) = self.combiner.submit(
+            wait,
+            Box::new(f),
+            &self.writer,
+            self.group_sync.as_ref(),
+            &self.changes,
+        )?;
         if let (Some(sync), Some(seq)) = (&self.group_sync, seq) {
             sync.wait_durable(seq)?;
         }
@@ -481,6 +494,18 @@ mod tests {
             })
             .unwrap();
         assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn a_write_moves_the_version_before_it_returns() {
+        let f = fixture::open();
+        let before = f.db.version().unwrap();
+        f.db.write(|_| Ok::<_, StoreError>(())).unwrap();
+        let after_write = f.db.version().unwrap();
+        assert_ne!(before, after_write, "not left to the data_version reading");
+        f.db.write_combined(WRITE_WAIT, |_| Ok::<_, StoreError>(()))
+            .unwrap();
+        assert_ne!(after_write, f.db.version().unwrap());
     }
 
     #[test]
