@@ -33,6 +33,7 @@ struct Counters {
 pub struct Gauges {
     pub active_sessions: i64,
     pub db_size_bytes: u64,
+    pub wal_checkpoints: u64,
 }
 
 #[derive(Default)]
@@ -181,6 +182,17 @@ impl Metrics {
             "Size of the database file and its WAL.",
         );
         let _ = writeln!(out, "gharart_db_size_bytes {}", gauges.db_size_bytes);
+        header(
+            &mut out,
+            "gharart_wal_checkpoints_total",
+            "counter",
+            "WAL checkpoints run off the write path.",
+        );
+        let _ = writeln!(
+            out,
+            "gharart_wal_checkpoints_total {}",
+            gauges.wal_checkpoints
+        );
         out
     }
 }
@@ -223,7 +235,9 @@ mod tests {
         let text = m.render(&Gauges {
             active_sessions: 3,
             db_size_bytes: 4096,
+            wal_checkpoints: 7,
         });
+        assert!(text.contains("gharart_wal_checkpoints_total 7"));
         assert!(text.contains(
             "gharart_http_requests_total{route=\"/v2/auth/me\",method=\"GET\",status=\"200\"} 2"
         ));

@@ -22,6 +22,7 @@ pub fn get_metrics(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let gauges = Gauges {
         active_sessions,
         db_size_bytes: app.db.size_bytes(),
+        wal_checkpoints: app.db.checkpoints_done(),
     };
     Ok(Response::from_data(
         "text/plain; version=0.0.4; charset=utf-8",

@@ -23,11 +23,13 @@ use std::time::Duration;
 use rusqlite::{Connection, MAIN_DB, OpenFlags, Transaction, TransactionBehavior};
 
 use changes::Changes;
+use checkpoints::Checkpointer;
 use combine::Combiner;
 use group_sync::GroupSync;
 use pool::ConnPool;
 
 mod changes;
+mod checkpoints;
 mod combine;
 mod group_sync;
 mod pool;
@@ -141,6 +143,9 @@ pub struct Db {
     /// A reader that only ever asks `PRAGMA data_version` (see [`Db::version`]).
     sentinel: ConnPool,
     changes: Changes,
+    /// The thread that checkpoints the WAL off the write path (`None`: SQLite's own, on the
+    /// writer, if the thread could not start).
+    checkpoints: Option<Checkpointer>,
     /// With `Durability::Full`: the shared WAL sync that every write waits for before it returns.
     group_sync: Option<GroupSync>,
     path: PathBuf,
@@ -183,9 +188,18 @@ impl Db {
         let schema_ready = Arc::new(AtomicBool::new(false));
         let ready = schema_ready.clone();
         let writer_path = path.to_owned();
+        let checkpoint_path = path.to_owned();
+        let checkpoints = Checkpointer::start(
+            path.to_owned(),
+            Box::new(move || open_connection(&checkpoint_path, false)),
+        );
+        let watcher = checkpoints.as_ref().map(Checkpointer::watcher);
         let open_writer = move || {
             let mut conn =
                 open_connection(&writer_path, false).map_err(|e| refine_fault(e, &writer_path))?;
+            if let Some(watcher) = &watcher {
+                watcher.watch(&mut conn)?;
+            }
             if conn.is_readonly(MAIN_DB)? {
                 return Err(refine_fault(
                     StoreError::Unavailable(Fault::ReadOnly, "opened read-only".into()),
@@ -211,6 +225,7 @@ impl Db {
             ),
             sentinel: ConnPool::new(1, false, Box::new(open_reader(path.to_owned()))),
             changes: Changes::new(),
+            checkpoints,
             group_sync: (durability == Durability::Full).then(|| GroupSync::new(path)),
             path: path.to_owned(),
             schema_ready,
@@ -231,6 +246,11 @@ impl Db {
             conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
                 .map_err(StoreError::from)
         })
+    }
+
+    /// WAL checkpoints run off the write path so far (see `checkpoints`).
+    pub fn checkpoints_done(&self) -> u64 {
+        self.checkpoints.as_ref().map_or(0, Checkpointer::done)
     }
 
     /// Whether a reader answers a trivial query and the writer is open (for `/healthz`).
