@@ -148,8 +148,8 @@ pub struct Principal {
     pub user: Option<Arc<users::UserRow>>,
     /// The session, as read when the credential was checked (`None` for a PAT).
     pub session: Option<Arc<SessionRow>>,
-    /// The database's version (`Db::version`) when `user` and `session` were read (`None` when they were
-    /// not): what is derived from them alone holds while it is current.
+    /// The database's version (`Db::version`) when `user` and `session` were read (`None` when
+    /// they were not): what is derived from them alone holds while it is current.
     pub rows_version: Option<i64>,
 }
 
