@@ -517,6 +517,34 @@ mod tests {
     }
 
     #[test]
+    fn a_panic_inside_a_read_snapshot_does_not_leave_the_reader_on_it() {
+        let f = fixture::with_user();
+        let count = |c: &Connection| {
+            c.query_row("SELECT count(*) FROM users", [], |r| r.get::<_, i64>(0))
+                .map_err(StoreError::from)
+        };
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            f.db.read_snapshot(|c| {
+                count(c)?;
+                panic!("a bug between BEGIN and COMMIT");
+                #[allow(unreachable_code)]
+                Ok::<_, StoreError>(())
+            })
+        }));
+        assert!(panicked.is_err());
+        f.db.write(|tx| {
+            tx.execute(
+                "INSERT INTO users (id, handle, email, email_key, created_at, updated_at) VALUES ('u2', 'b', 'b@x.io', 'b@x.io', 0, 0)",
+                [],
+            )?;
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+        // Readers are lent last-returned first: this is the connection that unwound.
+        assert_eq!(f.db.read(count).unwrap(), 2, "a fresh snapshot");
+    }
+
+    #[test]
     fn a_write_moves_the_version_before_it_returns() {
         let f = fixture::open();
         let before = f.db.version().unwrap();
