@@ -31,7 +31,7 @@ pub const WRITER_CHECKPOINTS_AT: c_int = 4 * ASK_AT;
 /// The checkpoint thread; it ends when this is dropped.
 pub struct Checkpointer {
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 struct Shared {
@@ -40,8 +40,10 @@ struct Shared {
     asked: AtomicBool,
     /// Checkpoints the thread completed.
     done: AtomicU64,
-    /// WAL pages at which the next commit asks (read and written by the writer's hook only).
+    /// WAL pages at which the next commit asks, and the WAL's pages at the last commit (both
+    /// read and written by the writer's hook only).
     next_ask: AtomicI32,
+    last_pages: AtomicI32,
     state: Mutex<State>,
     wake: Condvar,
 }
@@ -61,6 +63,7 @@ impl Checkpointer {
             asked: AtomicBool::new(false),
             done: AtomicU64::new(0),
             next_ask: AtomicI32::new(ASK_AT),
+            last_pages: AtomicI32::new(0),
             state: Mutex::new(State {
                 asked: false,
                 stop: false,
@@ -75,7 +78,7 @@ impl Checkpointer {
             .ok()?;
         Some(Checkpointer {
             shared,
-            thread: Some(thread),
+            thread: Mutex::new(Some(thread)),
         })
     }
 
@@ -100,13 +103,19 @@ impl Watcher {
     pub fn watch(&self, writer: &mut Connection) -> Result<(), StoreError> {
         let shared = self.0.clone();
         writer.wal_hook(Some(move |wal: &mut Wal, pages: c_int| {
+            if pages < shared.last_pages.swap(pages, Ordering::Relaxed) {
+                // The WAL started over.
+                shared.next_ask.store(ASK_AT, Ordering::Relaxed);
+            }
             let next_ask = shared.next_ask.load(Ordering::Relaxed);
             if pages >= WRITER_CHECKPOINTS_AT {
-                // An error here would make the committed transaction report one: log it only.
-                if let Err(e) = wal.checkpoint_v2(CheckpointMode::PASSIVE) {
+                // An error here would make the committed transaction report one: log it only
+                // (busy: the thread's checkpoint is running, and does the work).
+                if let Err(e) = wal.checkpoint_v2(CheckpointMode::PASSIVE)
+                    && !is_busy(&e)
+                {
                     log::warn!("checkpointing a WAL of {pages} pages failed: {e}");
                 }
-                shared.next_ask.store(ASK_AT, Ordering::Relaxed);
             } else if pages >= next_ask {
                 shared.next_ask.store(pages + ASK_AT, Ordering::Relaxed);
                 if !shared.asked.swap(true, Ordering::AcqRel) {
@@ -114,9 +123,6 @@ impl Watcher {
                     state.asked = true;
                     shared.wake.notify_one();
                 }
-            } else if pages < ASK_AT && next_ask > ASK_AT {
-                // The WAL started over.
-                shared.next_ask.store(ASK_AT, Ordering::Relaxed);
             }
             Ok(())
         }))?;
@@ -124,8 +130,9 @@ impl Watcher {
     }
 }
 
-impl Drop for Checkpointer {
-    fn drop(&mut self) {
+impl Checkpointer {
+    /// Ends the thread (before the final checkpoint at shutdown, which it would find busy).
+    pub fn stop(&self) {
         {
             let mut state = self
                 .shared
@@ -135,10 +142,30 @@ impl Drop for Checkpointer {
             state.stop = true;
             self.shared.wake.notify_one();
         }
-        if let Some(thread) = self.thread.take() {
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(thread) = thread {
             let _ = thread.join();
         }
     }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Another checkpoint is running (only one runs at a time): not a failure.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 fn run(shared: &Shared, path: &std::path::Path, open: &Opener) {
@@ -169,6 +196,7 @@ fn run(shared: &Shared, path: &std::path::Path, open: &Opener) {
                 Ok(_) => {
                     shared.done.fetch_add(1, Ordering::Relaxed);
                 }
+                Err(e) if is_busy(&e) => {}
                 Err(e) => {
                     // A fault closes the connection; the next request opens it again.
                     log::warn!("{}: checkpoint failed: {e}", path.display());

@@ -123,14 +123,33 @@ impl Combiner {
             });
             if !lead.batch.is_empty() {
                 changes.committed_here();
-            }
-            if outcome.is_err() && lead.batch.is_empty() {
-                // No writer: what is queued fails with its fault rather than wait for it again.
+            } else if let Err(StoreError::Busy) = outcome {
+                // The writer stayed taken for the leader's whole wait: its own piece gives up;
+                // the others keep their own waits (the next in line leads).
+                self.take_own(own, &mut lead.batch);
+            } else if outcome.is_err() {
+                // No writer (a fault): what is queued fails with it rather than try again.
                 self.take_batch(&mut lead.batch);
             }
-            for p in lead.batch.drain(..) {
+            // One by one off the batch: should settling one panic, `Lead` settles the rest.
+            while let Some(p) = lead.batch.pop() {
                 p.finish(&outcome);
             }
+        }
+    }
+
+    /// Takes the leader's own piece out of the queue.
+    fn take_own(&self, own: &dyn Pending, batch: &mut Vec<Arc<dyn Pending>>) {
+        let mut state = self.lock();
+        let own = std::ptr::from_ref(own).cast::<()>();
+        if let Some(i) = state
+            .queue
+            .iter()
+            .position(|p| std::ptr::addr_eq(Arc::as_ptr(p), own))
+            && let Some(p) = state.queue.remove(i)
+        {
+            p.queued().store(false, Ordering::Relaxed);
+            batch.push(p);
         }
     }
 
@@ -478,6 +497,38 @@ mod tests {
                 .is_ok(),
             "the lead was let go"
         );
+    }
+
+    #[test]
+    fn a_leader_that_gives_up_leaves_the_others_their_own_wait() {
+        let f = with_table();
+        std::thread::scope(|s| {
+            let long = fixture::while_writer_held(&f.db, || {
+                let short = s.spawn(|| {
+                    f.db.write_combined(Duration::from_millis(50), |tx| {
+                        tx.execute("INSERT INTO t (x) VALUES (1)", [])?;
+                        Ok::<_, StoreError>(())
+                    })
+                });
+                while f.db.combiner.queued_len() < 1 {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                let long = s.spawn(|| {
+                    f.db.write_combined(WAIT, |tx| {
+                        tx.execute("INSERT INTO t (x) VALUES (2)", [])?;
+                        Ok::<_, StoreError>(())
+                    })
+                });
+                let r = short.join().unwrap();
+                assert!(matches!(r, Err(StoreError::Busy)), "{r:?}");
+                long
+            });
+            assert!(
+                long.join().unwrap().is_ok(),
+                "the second waited its own wait"
+            );
+        });
+        assert_eq!(rows(&f), vec![2]);
     }
 
     #[test]

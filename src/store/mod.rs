@@ -240,12 +240,23 @@ impl Db {
         self.writer.with(WRITE_WAIT, |_| Ok(()))
     }
 
-    /// Moves the WAL's content into the database file and truncates the WAL (at shutdown).
+    /// Moves the WAL's content into the database file and truncates the WAL: the last write at
+    /// shutdown (the checkpoint thread ends first, so as not to hold the WAL).
     pub fn checkpoint(&self) -> Result<(), StoreError> {
-        self.writer.with(WRITE_WAIT, |conn| {
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        if let Some(checkpoints) = &self.checkpoints {
+            checkpoints.stop();
+        }
+        let busy: i64 = self.writer.with(WRITE_WAIT, |conn| {
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
                 .map_err(StoreError::from)
-        })
+        })?;
+        if busy != 0 {
+            log::warn!(
+                "{}: the WAL could not be truncated (a reader or another process holds it)",
+                self.path.display()
+            );
+        }
+        Ok(())
     }
 
     /// WAL checkpoints run off the write path so far (see `checkpoints`).
