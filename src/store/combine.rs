@@ -22,10 +22,8 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use super::StoreError;
-use super::changes::Changes;
 use super::group_sync::GroupSync;
-use super::pool::ConnPool;
+use super::{Db, StoreError};
 
 /// The most pieces one transaction runs: a commit is not held back by an unbounded queue.
 const MAX_BATCH: usize = 64;
@@ -46,6 +44,19 @@ struct State {
     leading: bool,
 }
 
+impl State {
+    /// Takes `piece` out of the queue, if it is still there.
+    fn unqueue(&mut self, piece: &dyn Pending) -> Option<Arc<dyn Pending>> {
+        let i = self
+            .queue
+            .iter()
+            .position(|p| std::ptr::addr_eq(Arc::as_ptr(p), piece))?;
+        let p = self.queue.remove(i)?;
+        p.queued().store(false, Ordering::Relaxed);
+        Some(p)
+    }
+}
+
 impl Combiner {
     pub fn new() -> Combiner {
         Combiner {
@@ -62,14 +73,7 @@ impl Combiner {
 
     /// Runs `work` in a write transaction shared with whatever else is queued; gives up with
     /// `Busy` if no leader has taken it within `wait` (once taken, it runs to the end).
-    pub fn submit<T, E>(
-        &self,
-        wait: Duration,
-        work: Work<T, E>,
-        writer: &ConnPool,
-        sync: Option<&GroupSync>,
-        changes: &Changes,
-    ) -> Combined<T, E>
+    pub fn submit<T, E>(&self, wait: Duration, work: Work<T, E>, db: &Db) -> Combined<T, E>
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
@@ -82,7 +86,7 @@ impl Combiner {
             if !state.leading && slot.queued.load(Ordering::Relaxed) {
                 state.leading = true;
                 drop(state);
-                self.lead(slot.as_ref(), wait, writer, sync, changes);
+                self.lead(slot.as_ref(), wait, db);
                 break;
             }
             drop(state);
@@ -91,10 +95,7 @@ impl Combiner {
             }
             state = self.lock();
             if slot.queued.load(Ordering::Relaxed) && state.leading && Instant::now() >= deadline {
-                let own: *const Slot<T, E> = Arc::as_ptr(&slot);
-                state
-                    .queue
-                    .retain(|p| !std::ptr::addr_eq(Arc::as_ptr(p), own));
+                state.unqueue(slot.as_ref());
                 return Err(StoreError::Busy.into());
             }
         }
@@ -104,29 +105,22 @@ impl Combiner {
     /// Runs batches until `own` is done, then lets go of the lead and wakes the next in line.
     /// A batch is taken from the queue once the writer is in hand, so that what arrived while
     /// the leader waited for it joins the batch.
-    fn lead(
-        &self,
-        own: &dyn Pending,
-        wait: Duration,
-        writer: &ConnPool,
-        sync: Option<&GroupSync>,
-        changes: &Changes,
-    ) {
+    fn lead(&self, own: &dyn Pending, wait: Duration, db: &Db) {
         let mut lead = Lead {
             combiner: self,
             batch: Vec::with_capacity(MAX_BATCH),
         };
         while !own.is_finished() {
-            let outcome = writer.with(wait, |conn| {
+            let outcome = db.writer.with(wait, |conn| {
                 self.take_batch(&mut lead.batch);
-                run_batch(conn, &lead.batch, sync)
+                run_batch(conn, &lead.batch, db.group_sync.as_ref())
             });
             if !lead.batch.is_empty() {
-                changes.committed_here();
+                db.changes.committed_here();
             } else if let Err(StoreError::Busy) = outcome {
                 // The writer stayed taken for the leader's whole wait: its own piece gives up;
                 // the others keep their own waits (the next in line leads).
-                self.take_own(own, &mut lead.batch);
+                lead.batch.extend(self.lock().unqueue(own));
             } else if outcome.is_err() {
                 // No writer (a fault): what is queued fails with it rather than try again.
                 self.take_batch(&mut lead.batch);
@@ -135,21 +129,6 @@ impl Combiner {
             while let Some(p) = lead.batch.pop() {
                 p.finish(&outcome);
             }
-        }
-    }
-
-    /// Takes the leader's own piece out of the queue.
-    fn take_own(&self, own: &dyn Pending, batch: &mut Vec<Arc<dyn Pending>>) {
-        let mut state = self.lock();
-        let own = std::ptr::from_ref(own).cast::<()>();
-        if let Some(i) = state
-            .queue
-            .iter()
-            .position(|p| std::ptr::addr_eq(Arc::as_ptr(p), own))
-            && let Some(p) = state.queue.remove(i)
-        {
-            p.queued().store(false, Ordering::Relaxed);
-            batch.push(p);
         }
     }
 
@@ -379,46 +358,42 @@ mod tests {
         .unwrap()
     }
 
-    /// Holds the writer, runs `queue` in a thread meanwhile, and lets the writer go once
-    /// `pieces` are queued: they all wait for one leader.
-    fn while_writer_held(f: &fixture::Fixture, pieces: usize, queue: impl FnOnce() + Send) {
+    /// Runs `call(x)` for each `x` in `0..n`, each in a thread of its own, all queued behind one
+    /// held writer so that they wait for one leader; returns the outcomes in the order of `x`.
+    fn queued<R: Send>(f: &fixture::Fixture, n: i64, call: impl Fn(i64) -> R + Sync) -> Vec<R> {
         std::thread::scope(|s| {
-            fixture::while_writer_held(&f.db, || {
-                s.spawn(queue);
-                while f.db.combiner.queued_len() < pieces {
+            let calls = fixture::while_writer_held(&f.db, || {
+                let calls: Vec<_> = (0..n)
+                    .map(|x| {
+                        s.spawn({
+                            let call = &call;
+                            move || call(x)
+                        })
+                    })
+                    .collect();
+                while f.db.combiner.queued_len() < calls.len() {
                     std::thread::sleep(Duration::from_millis(5));
                 }
+                calls
             });
-        });
+            calls.into_iter().map(|c| c.join().unwrap()).collect()
+        })
     }
 
     #[test]
     fn pieces_of_one_batch_keep_their_own_outcome() {
         let f = with_table();
-        let results = Mutex::new(Vec::new());
-        while_writer_held(&f, 8, || {
-            std::thread::scope(|s| {
-                for x in 0..8i64 {
-                    let (db, results) = (&f.db, &results);
-                    s.spawn(move || {
-                        let r = db.write_combined(WAIT, move |tx| {
-                            tx.execute("INSERT INTO t (x) VALUES (?1)", [x])?;
-                            if x % 2 == 1 {
-                                return Err(StoreError::Broken(format!("refuse {x}")));
-                            }
-                            Ok(x * 10)
-                        });
-                        results
-                            .lock()
-                            .unwrap()
-                            .push((x, r.map_err(|e| e.to_string())));
-                    });
+        let results = queued(&f, 8, |x| {
+            f.db.write_combined(WAIT, move |tx| {
+                tx.execute("INSERT INTO t (x) VALUES (?1)", [x])?;
+                if x % 2 == 1 {
+                    return Err(StoreError::Broken(format!("refuse {x}")));
                 }
-            });
+                Ok(x * 10)
+            })
+            .map_err(|e| e.to_string())
         });
-        let mut results = results.into_inner().unwrap();
-        results.sort_by_key(|(x, _)| *x);
-        for (x, r) in &results {
+        for (x, r) in (0..).zip(&results) {
             if x % 2 == 0 {
                 assert_eq!(r, &Ok(x * 10));
             } else {
@@ -435,29 +410,19 @@ mod tests {
     #[test]
     fn a_failed_commit_fails_every_piece_and_keeps_nothing() {
         let f = with_table();
-        let results = Mutex::new(Vec::new());
-        while_writer_held(&f, 3, || {
-            std::thread::scope(|s| {
-                for x in 0..3i64 {
-                    let (db, results) = (&f.db, &results);
-                    s.spawn(move || {
-                        // Piece 1 breaks a deferred foreign key: only the commit finds out.
-                        let parent = if x == 1 { Some(99) } else { None };
-                        let r = db.write_combined(WAIT, move |tx| {
-                            tx.execute(
-                                "INSERT INTO t (x, parent) VALUES (?1, ?2)",
-                                rusqlite::params![x, parent],
-                            )?;
-                            Ok::<_, StoreError>(())
-                        });
-                        results.lock().unwrap().push(r.is_err());
-                    });
-                }
-            });
+        let failed = queued(&f, 3, |x| {
+            // Piece 1 breaks a deferred foreign key: only the commit finds out.
+            let parent = if x == 1 { Some(99) } else { None };
+            f.db.write_combined(WAIT, move |tx| {
+                tx.execute(
+                    "INSERT INTO t (x, parent) VALUES (?1, ?2)",
+                    rusqlite::params![x, parent],
+                )?;
+                Ok::<_, StoreError>(())
+            })
+            .is_err()
         });
-        let results = results.into_inner().unwrap();
-        assert_eq!(results.len(), 3);
-        assert!(results.iter().all(|failed| *failed), "{results:?}");
+        assert_eq!(failed, vec![true, true, true]);
         assert!(rows(&f).is_empty());
         f.db.write_combined(WAIT, |tx| {
             tx.execute("INSERT INTO t (x) VALUES (7)", [])?;
@@ -470,27 +435,17 @@ mod tests {
     #[test]
     fn a_panicking_piece_panics_its_own_caller_only() {
         let f = with_table();
-        let outcomes = Mutex::new(Vec::new());
-        while_writer_held(&f, 2, || {
-            std::thread::scope(|s| {
-                for x in 0..2i64 {
-                    let (db, outcomes) = (&f.db, &outcomes);
-                    s.spawn(move || {
-                        let caught = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                            db.write_combined(WAIT, move |tx| {
-                                tx.execute("INSERT INTO t (x) VALUES (?1)", [x])?;
-                                assert!(x != 1, "piece 1 panics");
-                                Ok::<_, StoreError>(())
-                            })
-                        }));
-                        outcomes.lock().unwrap().push((x, caught.is_err()));
-                    });
-                }
-            });
+        let panicked = queued(&f, 2, |x| {
+            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                f.db.write_combined(WAIT, move |tx| {
+                    tx.execute("INSERT INTO t (x) VALUES (?1)", [x])?;
+                    assert!(x != 1, "piece 1 panics");
+                    Ok::<_, StoreError>(())
+                })
+            }))
+            .is_err()
         });
-        let mut outcomes = outcomes.into_inner().unwrap();
-        outcomes.sort();
-        assert_eq!(outcomes, vec![(0, false), (1, true)]);
+        assert_eq!(panicked, vec![false, true]);
         assert_eq!(rows(&f), vec![0]);
         assert!(
             f.db.write_combined(WAIT, |_| Ok::<_, StoreError>(()))

@@ -355,11 +355,17 @@ impl Db {
         });
         self.changes.committed_here();
         let (out, seq) = written?;
-        // Outside the writer: the next transaction runs while this one's sync does.
-        if let (Some(sync), Some(seq)) = (&self.group_sync, seq) {
-            sync.wait_durable(seq)?;
-        }
+        self.durable(seq)?;
         Ok(out)
+    }
+
+    /// With `Durability::Full`, waits for the group sync to cover commit `seq`: outside the
+    /// writer, so the next transaction runs while this one's sync does.
+    fn durable(&self, seq: Option<u64>) -> Result<(), StoreError> {
+        match (&self.group_sync, seq) {
+            (Some(sync), Some(seq)) => sync.wait_durable(seq),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -378,16 +384,8 @@ impl Db {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let (out, seq) = self.combiner.submit(
-            wait,
-            Box::new(f),
-            &self.writer,
-            self.group_sync.as_ref(),
-            &self.changes,
-        )?;
-        if let (Some(sync), Some(seq)) = (&self.group_sync, seq) {
-            sync.wait_durable(seq)?;
-        }
+        let (out, seq) = self.combiner.submit(wait, Box::new(f), self)?;
+        self.durable(seq)?;
         Ok(out)
     }
 

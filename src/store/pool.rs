@@ -133,32 +133,31 @@ impl ConnPool {
     }
 
     fn give_back(&self, conn: Connection) {
-        // A borrower that unwound mid-transaction (a panic between BEGIN and COMMIT) must not
-        // hand on its open transaction: a reader would keep serving its old snapshot.
-        if !conn.is_autocommit() && conn.execute_batch("ROLLBACK").is_err() {
-            drop(conn);
-            log::warn!("a connection came back inside a transaction that would not end; closed");
-            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-            slots.closed += 1;
-            let wake = slots.waiting > 0;
-            drop(slots);
-            if wake {
-                self.returned.notify_one();
-            }
-            return;
-        }
-        let keep = !self.writes || conn.is_readonly(MAIN_DB) == Ok(false);
-        let wake = if keep {
-            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-            slots.idle.push(conn);
-            slots.waiting > 0
+        let unusable = if !conn.is_autocommit() && conn.execute_batch("ROLLBACK").is_err() {
+            // A borrower that unwound mid-transaction (a panic between BEGIN and COMMIT) must
+            // not hand on its open transaction: a reader would keep serving its old snapshot.
+            Some("a connection came back inside a transaction that would not end")
+        } else if self.writes && conn.is_readonly(MAIN_DB) != Ok(false) {
+            Some("the writer connection became read-only")
         } else {
-            drop(conn);
-            log::warn!("the writer connection became read-only; it reopens on next use");
-            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-            slots.closed += 1;
-            slots.waiting > 0
+            None
         };
+        let slots = match unusable {
+            None => {
+                let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+                slots.idle.push(conn);
+                slots
+            }
+            Some(why) => {
+                drop(conn);
+                log::warn!("{why}; it reopens on next use");
+                let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+                slots.closed += 1;
+                slots
+            }
+        };
+        let wake = slots.waiting > 0;
+        drop(slots);
         if wake {
             self.returned.notify_one();
         }
