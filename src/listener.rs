@@ -3,7 +3,7 @@
 //! and its accept thread panics when it cannot duplicate an accepted socket: in a connection flood
 //! past the descriptor limit (EMFILE) the server would never take another connection. The
 //! listener keeps its own handle on the socket; a worker reports an ended loop (`recv` fails) and
-//! a panic hook counts panics in tiny_http's code; a small supervising thread then starts a fresh
+//! a panic hook counts that one panic of the accept thread; a small supervising thread then starts a fresh
 //! tiny_http server on the same socket (after a pause, retried until it works). The old server is
 //! kept for a while so that the connections it already has are still answered.
 
@@ -17,18 +17,23 @@ const RESTART_PAUSE: Duration = Duration::from_millis(200);
 /// How long a replaced server is still drained: past the 15 s socket timeouts of its connections.
 const RETIRED_FOR: Duration = Duration::from_secs(60);
 
-/// Panics so far in tiny_http's code, in any thread (counted by a hook installed once).
+/// Panics so far at the one place tiny_http's accept thread panics (counted by a hook installed
+/// once).
 static TINY_HTTP_PANICS: AtomicU64 = AtomicU64::new(0);
+
+/// Where the accept thread panics: duplicating an accepted socket (`try_clone().unwrap()`) when
+/// no descriptor is left. tiny_http's other panics happen on threads that serve connections;
+/// they leave the accept loop running, and restarting it would put two loops on one socket.
+const ACCEPT_PANIC_SITE: &str = "util/refined_tcp_stream.rs";
 
 fn count_tiny_http_panics() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if info
-                .location()
-                .is_some_and(|at| at.file().contains("tiny_http"))
-            {
+            if info.location().is_some_and(|at| {
+                at.file().contains("tiny_http") && at.file().ends_with(ACCEPT_PANIC_SITE)
+            }) {
                 TINY_HTTP_PANICS.fetch_add(1, Ordering::SeqCst);
             }
             previous(info);
