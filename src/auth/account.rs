@@ -33,7 +33,7 @@ impl Browser {
             credential: Credential::Jwt,
             user: None,
             session: None,
-            rows_version: None,
+            cached_as: None,
         }
     }
 }

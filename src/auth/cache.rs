@@ -35,6 +35,22 @@ impl<T: Clone> AuthCache<T> {
         }
     }
 
+    /// The rows kept for `key` at `version`, or else what `load` reads (after the database was
+    /// seen at `version`), kept for the next time.
+    pub fn get_or_load<E>(
+        &self,
+        key: &str,
+        version: i64,
+        load: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        if let Some(rows) = self.get(key, version) {
+            return Ok(rows);
+        }
+        let rows = load()?;
+        self.put(key, version, rows.clone());
+        Ok(rows)
+    }
+
     /// Keeps `rows`, read for `key` after the database was seen at `version`.
     pub fn put(&self, key: &str, version: i64, rows: T) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);

@@ -181,7 +181,7 @@ pub fn authenticate(app: &App, token: &str, now: Timestamp) -> Result<Principal,
         credential: Credential::Pat,
         user: Some(user),
         session: None,
-        rows_version: Some(version),
+        cached_as: Some((pat.id.clone(), version)),
     })
 }
 
@@ -194,17 +194,15 @@ fn pat_rows(app: &App, token: &str) -> Result<(i64, PatRows), ApiError> {
     let hash = sha256(token.as_bytes());
     let key = b64url(&hash);
     let version = app.db.version()?;
-    if let Some(rows) = app.pat_rows.get(&key, version) {
-        return Ok((version, rows));
-    }
-    let rows = app.db.read_snapshot(|c| {
-        let pat = pats::find_by_hash(c, &hash)?;
-        let user = match &pat {
-            Some(p) => users::find_by_id(c, &p.user_id)?,
-            None => None,
-        };
-        Ok::<_, crate::store::StoreError>((pat.map(Arc::new), user.map(Arc::new)))
+    let rows = app.pat_rows.get_or_load(&key, version, || {
+        app.db.read_snapshot(|c| {
+            let pat = pats::find_by_hash(c, &hash)?;
+            let user = match &pat {
+                Some(p) => users::find_by_id(c, &p.user_id)?,
+                None => None,
+            };
+            Ok::<_, crate::store::StoreError>((pat.map(Arc::new), user.map(Arc::new)))
+        })
     })?;
-    app.pat_rows.put(&key, version, rows.clone());
     Ok((version, rows))
 }

@@ -148,9 +148,11 @@ pub struct Principal {
     pub user: Option<Arc<users::UserRow>>,
     /// The session, as read when the credential was checked (`None` for a PAT).
     pub session: Option<Arc<SessionRow>>,
-    /// The database's version (`Db::version`) when `user` and `session` were read (`None` when
-    /// they were not): what is derived from them alone holds while it is current.
-    pub rows_version: Option<i64>,
+    /// What identifies the credential (an access token's `jti`, a PAT's hash), and the
+    /// database's version (`Db::version`) when `user` and `session` were read (`None` when they
+    /// were not): what is derived from the credential and those rows alone holds while that
+    /// version is current, and may be kept under that key.
+    pub cached_as: Option<(String, i64)>,
 }
 
 impl Principal {
@@ -214,7 +216,7 @@ pub fn authenticate(
         credential: Credential::Jwt,
         user,
         session,
-        rows_version: Some(version),
+        cached_as: Some((claims.jti.clone(), version)),
     })
 }
 
@@ -223,13 +225,10 @@ pub fn authenticate(
 /// so a token used again skips its decoding, parsing and HMAC. Time, issuer and audience are
 /// checked on every use by the caller.
 fn signed_claims(app: &App, token: &str) -> Result<Arc<jwt::Claims>, jwt::JwtError> {
-    let version = app.keys_version();
-    if let Some(claims) = app.verified_tokens.get(token, version) {
-        return Ok(claims);
-    }
-    let claims = Arc::new(jwt::verify_signed(&app.keys(), token)?);
-    app.verified_tokens.put(token, version, claims.clone());
-    Ok(claims)
+    app.verified_tokens
+        .get_or_load(token, app.keys_version(), || {
+            jwt::verify_signed(&app.keys(), token).map(Arc::new)
+        })
 }
 
 /// What an access token's validity depends on: its session, whether its `jti` is revoked, and
@@ -248,19 +247,17 @@ fn token_rows(app: &App, claims: &jwt::Claims) -> Result<(i64, TokenRows), ApiEr
         if check_jti { claims.jti.as_str() } else { "" }
     );
     let version = app.db.version()?;
-    if let Some(rows) = app.token_rows.get(&key, version) {
-        return Ok((version, rows));
-    }
-    let rows = app.db.read_snapshot(|c| {
-        let session = match &claims.sid {
-            Some(sid) => sessions::find(c, sid)?,
-            None => None,
-        };
-        let jti_revoked = check_jti && oauth::is_jti_revoked(c, &claims.jti)?;
-        let user = users::find_by_id(c, &claims.sub)?;
-        Ok::<_, StoreError>((session.map(Arc::new), jti_revoked, user.map(Arc::new)))
+    let rows = app.token_rows.get_or_load(&key, version, || {
+        app.db.read_snapshot(|c| {
+            let session = match &claims.sid {
+                Some(sid) => sessions::find(c, sid)?,
+                None => None,
+            };
+            let jti_revoked = check_jti && oauth::is_jti_revoked(c, &claims.jti)?;
+            let user = users::find_by_id(c, &claims.sub)?;
+            Ok::<_, StoreError>((session.map(Arc::new), jti_revoked, user.map(Arc::new)))
+        })
     })?;
-    app.token_rows.put(&key, version, rows.clone());
     Ok((version, rows))
 }
 
@@ -289,9 +286,8 @@ pub struct Me {
     pub credential: CredentialInfo,
 }
 
-/// The caller's profile, session and credential. Needs scope `profile`.
-pub fn me(app: &App, who: &Principal) -> Result<Me, ApiError> {
-    who.require_scope("profile")?;
+/// The caller's profile, session and credential (the caller checks scope `profile`).
+fn me(app: &App, who: &Principal) -> Result<Me, ApiError> {
     let user = who
         .user
         .as_deref()
@@ -318,22 +314,15 @@ pub fn me(app: &App, who: &Principal) -> Result<Me, ApiError> {
     })
 }
 
-/// [`me`] as JSON. The body is a function of the credential (`token`) and of the rows read for
-/// it, so it is kept per token while those rows hold (their database version; see `auth::cache`).
-pub fn me_json(app: &App, who: &Principal, token: &str) -> Result<Vec<u8>, ApiError> {
+/// [`me`] as JSON. The body is a function of the credential and of the rows read for it, so it
+/// is kept per credential while those rows hold (see [`Principal::cached_as`]).
+pub fn me_json(app: &App, who: &Principal) -> Result<Vec<u8>, ApiError> {
     who.require_scope("profile")?;
-    let serialize = |me: &Me| {
-        serde_json::to_vec(me)
-            .map_err(|e| ApiError::Internal(format!("serializing a response: {e}")))
+    let serialize = || crate::http::to_json(&me(app, who)?).map(Arc::new);
+    let body = match &who.cached_as {
+        Some((key, version)) => app.me_bodies.get_or_load(key, *version, serialize)?,
+        None => serialize()?,
     };
-    let Some(version) = who.rows_version else {
-        return serialize(&me(app, who)?);
-    };
-    if let Some(body) = app.me_bodies.get(token, version) {
-        return Ok(body.to_vec());
-    }
-    let body = Arc::new(serialize(&me(app, who)?)?);
-    app.me_bodies.put(token, version, body.clone());
     Ok(body.to_vec())
 }
 

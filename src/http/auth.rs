@@ -3,7 +3,7 @@
 use rouille::Response;
 use serde_json::json;
 
-use super::{Ctx, json, principal};
+use super::{Ctx, json, json_bytes, principal};
 use crate::app::App;
 use crate::auth::{login, reset, session, signup};
 use crate::error::ApiError;
@@ -76,8 +76,7 @@ pub fn post_logout(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
 /// `GET /v2/auth/me` → 200 `{user, session, credential}`.
 pub fn get_me(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let who = principal(app, ctx)?;
-    let body = session::me_json(app, &who, ctx.bearer().unwrap_or_default())?;
-    Ok(Response::from_data("application/json", body))
+    Ok(json_bytes(session::me_json(app, &who)?))
 }
 
 /// `POST /v2/auth/password/forgot` → 202 `{accepted: true}`, whether or not the email exists.

@@ -254,7 +254,15 @@ impl JsonBody {
 
 /// A JSON response with `status`.
 pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response, ApiError> {
-    let bytes = serde_json::to_vec(body)
-        .map_err(|e| ApiError::Internal(format!("serializing a response: {e}")))?;
-    Ok(Response::from_data("application/json", bytes).with_status_code(status))
+    Ok(json_bytes(to_json(body)?).with_status_code(status))
+}
+
+/// A 200 response whose JSON body is already serialized.
+pub fn json_bytes(bytes: Vec<u8>) -> Response {
+    Response::from_data("application/json", bytes)
+}
+
+/// `body` as JSON bytes.
+pub fn to_json<T: Serialize>(body: &T) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(body).map_err(|e| ApiError::Internal(format!("serializing a response: {e}")))
 }

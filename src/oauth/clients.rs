@@ -292,11 +292,7 @@ pub fn find(app: &App, id: &str) -> Result<Option<ClientRow>, OAuthError> {
 /// The client `id`: from the cache while nothing has committed since it was read (see
 /// `auth::cache`), else from the database (every token request authenticates its client).
 fn cached(app: &App, id: &str) -> Result<Option<Arc<ClientRow>>, StoreError> {
-    let version = app.db.version()?;
-    if let Some(client) = app.client_rows.get(id, version) {
-        return Ok(client);
-    }
-    let client = app.db.read(|c| clients::find(c, id))?.map(Arc::new);
-    app.client_rows.put(id, version, client.clone());
-    Ok(client)
+    app.client_rows.get_or_load(id, app.db.version()?, || {
+        Ok(app.db.read(|c| clients::find(c, id))?.map(Arc::new))
+    })
 }
