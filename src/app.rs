@@ -55,17 +55,18 @@ pub struct App {
     pub revoked_jtis: AtomicBool,
     /// The rows behind recently checked access tokens, while the database has not changed.
     pub token_rows: AuthCache<TokenRows>,
+    /// The same for personal access tokens, keyed by the token's hash.
+    pub pat_rows: AuthCache<PatRows>,
+    /// The same for OAuth clients, keyed by client id.
+    pub client_rows: AuthCache<Option<Arc<ClientRow>>>,
+    /// `GET /v2/auth/me` bodies by credential (`Principal::cached_as`), under the database
+    /// version of the rows they show.
+    pub me_bodies: AuthCache<Arc<Vec<u8>>>,
     /// Access tokens whose signature was checked, with their claims, under key ring version
     /// [`App::keys_version`].
     pub verified_tokens: AuthCache<Arc<Claims>>,
     /// Moves whenever the key ring is replaced.
     keys_version: AtomicI64,
-    /// The same for personal access tokens, keyed by the token's hash.
-    pub pat_rows: AuthCache<PatRows>,
-    /// `GET /v2/auth/me` bodies by bearer token, under the database version of the rows they show.
-    pub me_bodies: AuthCache<Arc<Vec<u8>>>,
-    /// The same for OAuth clients, keyed by client id.
-    pub client_rows: AuthCache<Option<Arc<ClientRow>>>,
     /// The offline demo's state; `None` outside `gharart-id demo`.
     pub demo: Option<Demo>,
     pub mail: Nudger,
@@ -200,9 +201,7 @@ fn dispatch(app: &App, ctx: &mut Ctx<'_>) -> (&'static str, Result<Response, Api
         }
         ctx.params = params;
         ctx.html = route.policy.html;
-        // Successes are kept for writes and sign-ins; high-volume reads and token exchanges
-        // (me, refresh, /oauth/token) are kept only when they fail.
-        ctx.record_success = route.policy.daily || route.path.ends_with("login");
+        ctx.record_success = route.policy.record_success;
         return (route.path, run(app, ctx, route));
     }
     if allowed.is_empty() {

@@ -5,6 +5,7 @@
 //! hot paths (me, refresh, token) write nothing when they succeed.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use crate::store::request_log::{self, RequestRecord};
@@ -16,6 +17,9 @@ const MAX_PENDING: usize = 50_000;
 #[derive(Default)]
 pub struct RequestLog {
     pending: Mutex<VecDeque<RequestRecord>>,
+    /// Records dropped from a full backlog since the last write that worked: the first drop is
+    /// logged, the rest counted (a warning per request would cost each one a log write).
+    dropped: AtomicU64,
 }
 
 impl RequestLog {
@@ -23,8 +27,12 @@ impl RequestLog {
     pub fn record(&self, record: RequestRecord) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         if pending.len() >= MAX_PENDING {
-            log::warn!("request log backlog full; dropping the oldest record");
             pending.pop_front();
+            if self.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
+                log::warn!(
+                    "request log backlog full; dropping the oldest records until it is written"
+                );
+            }
         }
         pending.push_back(record);
     }
@@ -38,7 +46,13 @@ impl RequestLog {
             return Ok(0);
         }
         match db.write(|tx| request_log::insert_all(tx, batch.make_contiguous())) {
-            Ok(()) => Ok(batch.len()),
+            Ok(()) => {
+                let dropped = self.dropped.swap(0, Ordering::Relaxed);
+                if dropped > 0 {
+                    log::warn!("request log written again; {dropped} records were dropped");
+                }
+                Ok(batch.len())
+            }
             Err(e) => {
                 let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
                 let newer = std::mem::replace(&mut *pending, batch);
@@ -46,7 +60,11 @@ impl RequestLog {
                 let excess = pending.len().saturating_sub(MAX_PENDING);
                 if excess > 0 {
                     pending.drain(..excess);
-                    log::warn!("request log backlog full; dropped the {excess} oldest records");
+                    if self.dropped.fetch_add(excess as u64, Ordering::Relaxed) == 0 {
+                        log::warn!(
+                            "request log backlog full; dropping the oldest records until it is written"
+                        );
+                    }
                 }
                 Err(e)
             }

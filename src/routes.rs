@@ -23,6 +23,9 @@ pub struct Policy {
     pub body_limit: usize,
     /// A browser page: errors are answered with an HTML page.
     pub html: bool,
+    /// Successes go to the request log too (failures always do): writes and sign-ins, not the
+    /// high-volume reads and token exchanges (me, refresh, /oauth/token).
+    pub record_success: bool,
 }
 
 const READ: Policy = Policy {
@@ -31,6 +34,7 @@ const READ: Policy = Policy {
     idempotent: false,
     body_limit: BODY_LIMIT,
     html: false,
+    record_success: false,
 };
 const PAGE: Policy = Policy { html: true, ..READ };
 /// A page form that writes: its throttle and the daily budget, as its API route has.
@@ -41,6 +45,7 @@ const fn page_write(ip_limit: Option<&'static str>) -> Policy {
         idempotent: false,
         body_limit: BODY_LIMIT,
         html: true,
+        record_success: true,
     }
 }
 const fn write(ip_limit: Option<&'static str>, idempotent: bool) -> Policy {
@@ -50,6 +55,7 @@ const fn write(ip_limit: Option<&'static str>, idempotent: bool) -> Policy {
         idempotent,
         body_limit: BODY_LIMIT,
         html: false,
+        record_success: true,
     }
 }
 /// Support reports carry a repro artifact of up to 64 KiB beside their text.
@@ -91,6 +97,7 @@ pub const ROUTES: &[Route] = &[
         handler: auth::post_login,
         policy: Policy {
             ip_limit: Some("login-ip"),
+            record_success: true,
             ..READ
         },
     },
@@ -147,11 +154,8 @@ pub const ROUTES: &[Route] = &[
         path: "/v2/support/report",
         handler: support::post_report,
         policy: Policy {
-            ip_limit: Some("report-ip"),
-            daily: true,
-            idempotent: true,
             body_limit: REPORT_BODY_LIMIT,
-            html: false,
+            ..write(Some("report-ip"), true)
         },
     },
     Route {
@@ -208,6 +212,7 @@ pub const ROUTES: &[Route] = &[
         handler: pages::post_login,
         policy: Policy {
             ip_limit: Some("login-ip"),
+            record_success: true,
             ..PAGE
         },
     },
