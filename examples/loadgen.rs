@@ -56,18 +56,7 @@ fn main() {
 fn bare(args: &[String]) {
     let listen = arg(args, "--listen").unwrap_or_else(|| "127.0.0.1:0".into());
     let workers = num(args, "--workers", 32) as usize;
-    let addr: std::net::SocketAddr = listen.parse().unwrap();
-    let socket = socket2::Socket::new(
-        socket2::Domain::for_address(addr),
-        socket2::Type::STREAM,
-        Some(socket2::Protocol::TCP),
-    )
-    .unwrap();
-    socket.set_reuse_address(true).unwrap();
-    socket.set_nodelay(true).unwrap();
-    socket.bind(&addr.into()).unwrap();
-    socket.listen(1024).unwrap();
-    let listener: std::net::TcpListener = socket.into();
+    let listener = gharart_id::server::bind(&listen).unwrap();
     println!(
         "bare listening on http://{}",
         listener.local_addr().unwrap()
@@ -457,17 +446,6 @@ fn run(args: &[String]) {
                                     .0
                             }
                             "bare" => w.conn.call("GET", "/", &[], b"").0,
-                            "healthz" => w.conn.call("GET", "/healthz", &[], b"").0,
-                            "metadata" => {
-                                w.conn
-                                    .call(
-                                        "GET",
-                                        "/.well-known/oauth-authorization-server",
-                                        &[],
-                                        b"",
-                                    )
-                                    .0
-                            }
                             "flood" if flooder => w.login(false),
                             "flood" => w.me(token),
                             "mixed" => match w.roll() {

@@ -113,7 +113,7 @@ const SOCKET_TIMEOUT: Duration = Duration::from_secs(15);
 /// Binds the listening socket with TCP_NODELAY and read/write timeouts, which the accepted
 /// connections inherit (Linux): an idle keep-alive connection or a stalled client then frees the
 /// thread that tiny_http gives each connection.
-fn bind(listen: &str) -> std::io::Result<TcpListener> {
+pub fn bind(listen: &str) -> std::io::Result<TcpListener> {
     let addr = listen
         .to_socket_addrs()?
         .next()

@@ -1,6 +1,8 @@
 //! Access JWTs, refresh tokens and PKCE verifiers from arbitrary bytes: parsing and verification
 //! must refuse, never panic.
 #![no_main]
+use std::sync::OnceLock;
+
 use gharart_id::keys::KeyRing;
 use gharart_id::token::{jwt, refresh};
 use libfuzzer_sys::fuzz_target;
@@ -9,7 +11,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(keys) = KeyRing::generate(0) else {
+    // One key ring for the run: fast, and a crash that depends on the key reproduces.
+    static KEYS: OnceLock<Option<KeyRing>> = OnceLock::new();
+    let Some(keys) = KEYS.get_or_init(|| KeyRing::generate(0).ok()) else {
         return;
     };
     let _ = jwt::verify(&keys, text, "http://id.test", "http://id.test", 1_000);

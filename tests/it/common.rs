@@ -409,3 +409,15 @@ pub fn codes_in(dir: &Path, to: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// Whether `f` holds within `secs` seconds, asked every 100 ms.
+pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}

@@ -345,6 +345,19 @@ fn twenty_sigkills_under_mixed_writes_lose_nothing_acknowledged() {
         live >= 3,
         "every writer's session is still live (none was revoked as a reuse): {live}"
     );
+    // Writers log in again each round, so live sessions alone would hide a chain revoked in the
+    // last one; nothing here logs out, so a session revoked as a reuse is a false detection.
+    let reused: i64 = c
+        .query_row(
+            "SELECT count(*) FROM sessions WHERE revoke_reason = 'reuse' AND user_id LIKE 'usr_crash%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        reused, 0,
+        "a refresh retried after a crash was taken for a reuse"
+    );
 }
 
 /// tiny_http stops accepting for good at its first `accept` error; a flood of connections past
