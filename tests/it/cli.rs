@@ -7,17 +7,6 @@ use serde_json::json;
 
 use crate::common::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_gharart-id");
-
-fn cli(s: &TestServer, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .arg("--db")
-        .arg(s.db_path())
-        .output()
-        .unwrap()
-}
-
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -387,11 +376,8 @@ fn backup_under_write_load_holds_every_acknowledged_write() {
         stdout(&out).contains("key file"),
         "reminds that the key file is backed up apart"
     );
+    assert_eq!(integrity_of(&copy), "ok");
     let c = rusqlite::Connection::open(&copy).unwrap();
-    let check: String = c
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(check, "ok");
     let before: Vec<String> = acked
         .lock()
         .unwrap()
@@ -405,12 +391,11 @@ fn backup_under_write_load_holds_every_acknowledged_write() {
         before.len()
     );
     for h in &before {
-        let n: i64 = c
-            .query_row("SELECT count(*) FROM users WHERE handle = ?1", [h], |r| {
-                r.get(0)
-            })
-            .unwrap();
-        assert_eq!(n, 1, "{h} was acknowledged before the backup began");
+        assert_eq!(
+            users_with_handle(&c, h),
+            1,
+            "{h} was acknowledged before the backup began"
+        );
     }
     let again = cli(&s, &["backup", copy.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(1), "never overwrites");

@@ -5,6 +5,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use gharart_id::cli::ServeArgs;
@@ -420,4 +421,45 @@ pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(100));
     }
     false
+}
+
+/// `PRAGMA integrity_check` of the database file at `db`: "ok" when it is sound.
+pub fn integrity_of(db: &Path) -> String {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// How many users hold `handle` (a sign-up that was answered 201 holds it once).
+pub fn users_with_handle(c: &rusqlite::Connection, handle: &str) -> i64 {
+    c.query_row(
+        "SELECT count(*) FROM users WHERE handle = ?1",
+        [handle],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// The gharart-id binary that cargo built for these tests.
+pub const BIN: &str = env!("CARGO_BIN_EXE_gharart-id");
+
+/// Runs a command-line subcommand against the server's database.
+pub fn cli(s: &TestServer, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .arg("--db")
+        .arg(s.db_path())
+        .output()
+        .unwrap()
+}
+
+/// [`cli`], which must succeed; its standard output.
+pub fn cli_ok(s: &TestServer, args: &[&str]) -> String {
+    let out = cli(s, args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }

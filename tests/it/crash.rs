@@ -14,8 +14,6 @@ use serde_json::json;
 
 use crate::common::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_gharart-id");
-
 /// Starts the binary on `dir` with its settings from the environment (as an operator would),
 /// and returns it with the address it printed.
 pub fn spawn_binary(dir: &Path) -> (Child, SocketAddr) {
@@ -105,11 +103,7 @@ fn sigkill_during_signups_loses_no_acknowledged_signup() {
     );
 
     let (mut child, addr) = spawn_binary(dir.path());
-    let c = rusqlite::Connection::open(dir.path().join("crash.db")).unwrap();
-    let integrity: String = c
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(integrity, "ok");
+    assert_eq!(integrity_of(&dir.path().join("crash.db")), "ok");
     for handle in &acknowledged {
         // Mail queued before the kill is delivered by the restarted server's outbox.
         let code = wait_for_codes(&dir.path().join("mail"), &email_of(handle), 1)
@@ -314,11 +308,8 @@ fn twenty_sigkills_under_mixed_writes_lose_nothing_acknowledged() {
             stop.store(true, Ordering::SeqCst);
         });
     }
+    assert_eq!(integrity_of(&dir.path().join("crash.db")), "ok");
     let c = rusqlite::Connection::open(dir.path().join("crash.db")).unwrap();
-    let integrity: String = c
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(integrity, "ok");
     let signups = signups.lock().unwrap().clone();
     let pats: usize = chains.iter().map(|c| c.lock().unwrap().pats.len()).sum();
     assert!(
@@ -327,12 +318,7 @@ fn twenty_sigkills_under_mixed_writes_lose_nothing_acknowledged() {
         signups.len()
     );
     for h in &signups {
-        let n: i64 = c
-            .query_row("SELECT count(*) FROM users WHERE handle = ?1", [h], |r| {
-                r.get(0)
-            })
-            .unwrap();
-        assert_eq!(n, 1, "{h} was answered 201");
+        assert_eq!(users_with_handle(&c, h), 1, "{h} was answered 201");
     }
     let live: i64 = c
         .query_row(

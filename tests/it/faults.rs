@@ -59,12 +59,6 @@ impl Drop for Tmpfs {
     }
 }
 
-fn integrity_of(db: &Path) -> String {
-    let c = rusqlite::Connection::open(db).unwrap();
-    c.query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap()
-}
-
 /// Asserts a 503 `unavailable` with `reason` and a `Retry-After`.
 fn assert_unavailable(r: &Resp, reason: &str, what: &str) {
     assert_eq!(
@@ -258,15 +252,7 @@ fn a_full_disk_answers_503_changes_nothing_and_recovers_when_space_returns() {
         200
     );
     let c = rusqlite::Connection::open(&db).unwrap();
-    let has = |handle: &str| -> bool {
-        c.query_row(
-            "SELECT count(*) FROM users WHERE handle = ?1",
-            [handle],
-            |r| r.get::<_, i64>(0),
-        )
-        .unwrap()
-            == 1
-    };
+    let has = |handle: &str| users_with_handle(&c, handle) == 1;
     for handle in &acknowledged {
         assert!(has(handle), "acknowledged sign-up {handle} is there");
     }

@@ -366,34 +366,20 @@ fn revocation_and_introspection() {
 
 #[test]
 fn clients_cli_adds_lists_and_removes() {
-    use std::process::Command;
-    let bin = env!("CARGO_BIN_EXE_gharart-id");
     let s = TestServer::start();
-    let db = s.db_path();
-    let run = |args: &[&str]| {
-        Command::new(bin)
-            .args(args)
-            .arg("--db")
-            .arg(&db)
-            .output()
-            .unwrap()
-    };
-    let out = run(&[
-        "clients",
-        "add",
-        "--name",
-        "Reporting job",
-        "--grant",
-        "client_credentials",
-        "--scope",
-        "profile",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = cli_ok(
+        &s,
+        &[
+            "clients",
+            "add",
+            "--name",
+            "Reporting job",
+            "--grant",
+            "client_credentials",
+            "--scope",
+            "profile",
+        ],
     );
-    let text = String::from_utf8(out.stdout).unwrap();
     let field = |name: &str| {
         text.lines()
             .find_map(|l| l.strip_prefix(name))
@@ -419,23 +405,26 @@ fn clients_cli_adds_lists_and_removes() {
         r.text()
     );
 
-    let listed = String::from_utf8(run(&["clients", "list"]).stdout).unwrap();
+    let listed = String::from_utf8(cli(&s, &["clients", "list"]).stdout).unwrap();
     assert!(
         listed.contains(&id) && listed.contains("Reporting job"),
         "{listed}"
     );
-    let bad = run(&[
-        "clients",
-        "add",
-        "--name",
-        "x",
-        "--redirect-uri",
-        "http://app.example/cb",
-    ]);
+    let bad = cli(
+        &s,
+        &[
+            "clients",
+            "add",
+            "--name",
+            "x",
+            "--redirect-uri",
+            "http://app.example/cb",
+        ],
+    );
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid_redirect_uri"));
 
-    assert!(run(&["clients", "remove", &id]).status.success());
+    assert!(cli(&s, &["clients", "remove", &id]).status.success());
     let r = form_post(
         &s,
         "/oauth/token",
@@ -448,7 +437,7 @@ fn clients_cli_adds_lists_and_removes() {
     );
     assert_eq!(oauth_error(&r), "invalid_client");
     assert_eq!(
-        run(&["clients", "remove", &id]).status.code(),
+        cli(&s, &["clients", "remove", &id]).status.code(),
         Some(1),
         "already gone"
     );

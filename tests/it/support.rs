@@ -6,23 +6,6 @@ use serde_json::json;
 
 use crate::common::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_gharart-id");
-
-fn cli(s: &TestServer, args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .args(args)
-        .arg("--db")
-        .arg(s.db_path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 #[test]
 fn a_report_naming_a_failed_login_shows_that_failure() {
     let s = TestServer::start();
@@ -45,7 +28,7 @@ fn a_report_naming_a_failed_login_shows_that_failure() {
     assert_eq!(v["receivedAt"], "2026-11-28T12:00:00Z");
     assert_eq!(v["requestRecordAttached"], true);
 
-    let shown = cli(&s, &["reports", "show", &report_id]);
+    let shown = cli_ok(&s, &["reports", "show", &report_id]);
     assert!(
         shown.contains("POST /v2/auth/login -> 401 invalid_credentials"),
         "{shown}"
@@ -57,7 +40,7 @@ fn a_report_naming_a_failed_login_shows_that_failure() {
         !shown.contains("not-my-password"),
         "no request body is ever recorded"
     );
-    let listed = cli(&s, &["reports", "list"]);
+    let listed = cli_ok(&s, &["reports", "list"]);
     assert!(
         listed.contains(&report_id) && listed.contains(&rid),
         "{listed}"
@@ -72,7 +55,7 @@ fn bearer_is_optional_and_an_invalid_one_does_not_block_the_report() {
     let r = s.post_auth("/v2/support/report", body.clone(), &at);
     assert_eq!(r.status, 201);
     assert_eq!(r.json()["requestRecordAttached"], false);
-    let shown = cli(
+    let shown = cli_ok(
         &s,
         &["reports", "show", r.json()["reportId"].as_str().unwrap()],
     );
@@ -129,7 +112,7 @@ fn report_fields_are_validated() {
         );
         assert_eq!(r.json()["error"]["field"], field);
     }
-    let listed = cli(&s, &["reports", "list"]);
+    let listed = cli_ok(&s, &["reports", "list"]);
     assert_eq!(
         listed.lines().count(),
         1,
