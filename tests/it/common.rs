@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use gharart_id::cli::ServeArgs;
@@ -462,4 +462,61 @@ pub fn cli_ok(s: &TestServer, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// A started binary that is killed when the test ends, also when an assertion fails first.
+pub struct Reaper(Child);
+
+impl std::ops::Deref for Reaper {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Reaper {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `serve` as built in `cmd` (its stdout is taken) and returns it with the address it
+/// printed.
+pub fn serve_child(mut cmd: Command) -> (Reaper, SocketAddr) {
+    let mut child = Reaper(cmd.stdout(Stdio::piped()).spawn().unwrap());
+    let addr = printed_address(&mut child);
+    (child, addr)
+}
+
+/// Reads the first line a started `serve` prints on stdout and returns the address in it.
+pub fn printed_address(child: &mut Child) -> SocketAddr {
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    addr.parse().unwrap()
+}
+
+/// Stops a started binary with SIGTERM and checks that it exits cleanly.
+pub fn stop_gracefully(mut child: Reaper) {
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    assert!(child.wait().unwrap().success(), "a clean stop");
 }

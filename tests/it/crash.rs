@@ -2,10 +2,9 @@
 //! same file: every signup answered 201 is there and can be confirmed, and the file is intact.
 //! Also the binary's command line: environment variables and exit codes.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,14 +15,14 @@ use crate::common::*;
 
 /// Starts the binary on `dir` with its settings from the environment (as an operator would),
 /// and returns it with the address it printed.
-pub fn spawn_binary(dir: &Path) -> (Child, SocketAddr) {
+pub fn spawn_binary(dir: &Path) -> (Reaper, SocketAddr) {
     spawn_binary_with(dir, &[])
 }
 
 /// As [`spawn_binary`], with extra `serve` flags.
-pub fn spawn_binary_with(dir: &Path, extra: &[&str]) -> (Child, SocketAddr) {
-    let mut child = Command::new(BIN)
-        .arg("serve")
+pub fn spawn_binary_with(dir: &Path, extra: &[&str]) -> (Reaper, SocketAddr) {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("serve")
         .args(extra)
         .env("GHARART_DB", dir.join("crash.db"))
         .env("GHARART_LISTEN", "127.0.0.1:0")
@@ -31,36 +30,8 @@ pub fn spawn_binary_with(dir: &Path, extra: &[&str]) -> (Child, SocketAddr) {
         .env("GHARART_PBKDF2_ITERATIONS", TEST_ITERATIONS.to_string())
         .env("GHARART_THROTTLE", "off")
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let addr = printed_address(&mut child);
-    (child, addr)
-}
-
-/// Stops a started binary with SIGTERM and checks that it exits cleanly.
-pub fn stop_gracefully(mut child: Child) {
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    assert!(child.wait().unwrap().success(), "a clean stop");
-}
-
-/// Reads the first line a started `serve` prints on stdout and returns the address in it.
-pub fn printed_address(child: &mut Child) -> SocketAddr {
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
-    addr.parse().unwrap()
+        .stderr(Stdio::null());
+    serve_child(cmd)
 }
 
 #[test]
@@ -354,20 +325,16 @@ fn twenty_sigkills_under_mixed_writes_lose_nothing_acknowledged() {
 fn a_connection_flood_past_the_descriptor_limit_does_not_stop_the_server() {
     use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new("bash")
-        .args([
-            "-c",
-            "ulimit -n 128 && exec \"$0\" serve --listen 127.0.0.1:0 --throttle off --workers 8 --db \"$1\"",
-            BIN,
-        ])
-        .arg(dir.path().join("flood.db"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let addr = printed_address(&mut child);
-    let child = Reaper(child);
+    let mut cmd = Command::new("bash");
+    cmd.args([
+        "-c",
+        "ulimit -n 128 && exec \"$0\" serve --listen 127.0.0.1:0 --throttle off --workers 8 --db \"$1\"",
+        BIN,
+    ])
+    .arg(dir.path().join("flood.db"))
+    .env("RUST_LOG", "warn")
+    .stderr(Stdio::null());
+    let (child, addr) = serve_child(cmd);
     let mut before = std::net::TcpStream::connect(addr).unwrap();
     before
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -405,14 +372,4 @@ fn a_connection_flood_past_the_descriptor_limit_does_not_stop_the_server() {
         "a connection from before the flood is still served"
     );
     drop(child);
-}
-
-/// A started binary that is killed when the test ends, also when an assertion fails first.
-struct Reaper(Child);
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

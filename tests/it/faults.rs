@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::common::*;
-use crate::crash::{spawn_binary_with, stop_gracefully};
+use crate::crash::spawn_binary_with;
 
 /// A tmpfs of a fixed size, unmounted on drop.
 struct Tmpfs {

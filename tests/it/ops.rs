@@ -152,24 +152,21 @@ fn sigterm_finishes_the_request_in_flight_and_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("term.db");
     // A slow hash keeps a login in flight when the signal arrives.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gharart-id"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--throttle",
-            "off",
-            "--pbkdf2-iterations",
-            "400000",
-            "--db",
-        ])
-        .arg(&db)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let addr = crate::crash::printed_address(&mut child);
+    let mut cmd = Command::new(BIN);
+    cmd.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--throttle",
+        "off",
+        "--pbkdf2-iterations",
+        "400000",
+        "--db",
+    ])
+    .arg(&db)
+    .env("RUST_LOG", "info")
+    .stderr(Stdio::piped());
+    let (mut child, addr) = serve_child(cmd);
     let (status, elapsed) = std::thread::scope(|scope| {
         let in_flight = scope.spawn(move || {
             let started = Instant::now();
@@ -229,19 +226,16 @@ fn secrets_never_reach_the_log() {
     use crate::oauth_support::{basic, form_post, register};
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("server.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gharart-id"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--throttle", "off"])
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--throttle", "off"])
         .args(["--pbkdf2-iterations", &TEST_ITERATIONS.to_string()])
         .arg("--db")
         .arg(dir.path().join("id.db"))
         .arg("--mail-dir")
         .arg(dir.path().join("mail"))
         .env("RUST_LOG", "trace")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
-    let addr = crate::crash::printed_address(&mut child);
+        .stderr(std::fs::File::create(&log_path).unwrap());
+    let (child, addr) = serve_child(cmd);
     let s = TestServer {
         addr,
         clock: gharart_id::clock::Clock::System,
@@ -319,7 +313,7 @@ fn secrets_never_reach_the_log() {
         ("reset code", reset_code),
         ("new password", "mistletoe-lantern-7".to_owned()),
     ]);
-    crate::crash::stop_gracefully(child);
+    stop_gracefully(child);
     let log = std::fs::read_to_string(&log_path).unwrap();
     let id = reset.header("X-Request-Id").unwrap();
     assert!(log.contains(id), "the log names each request: {id} missing");
