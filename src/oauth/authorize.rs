@@ -3,6 +3,8 @@
 //! there never redirects (RFC 6749 §4.1.2.1); every other error redirects back, before any
 //! sign-in, so a misconfigured client learns before a user types a password.
 
+use std::sync::Arc;
+
 use super::loops::Start;
 use super::{OAuthError, clients, pkce, redirect, scope_list, scopes_within};
 use crate::app::App;
@@ -67,7 +69,7 @@ pub struct ConsentView {
 
 /// What a checked request asks for.
 struct Checked<'a> {
-    client: ClientRow,
+    client: Arc<ClientRow>,
     redirect_uri: String,
     redirect_given: bool,
     scope: String,
@@ -95,7 +97,7 @@ fn error_redirect(app: &App, redirect_uri: &str, state: Option<&str>, e: &OAuthE
 }
 
 /// Steps 1–2: the client and the redirect URI, which must be right before anything redirects.
-fn trusted_target(app: &App, params: &Params) -> Result<(ClientRow, String, bool), Refusal> {
+fn trusted_target(app: &App, params: &Params) -> Result<(Arc<ClientRow>, String, bool), Refusal> {
     let client_id = params.get("client_id").ok_or(Refusal::MissingClient)?;
     let client = clients::find(app, client_id)
         .map_err(|e| Refusal::BadRequest(e.description()))?
@@ -129,7 +131,7 @@ fn trusted_target(app: &App, params: &Params) -> Result<(ClientRow, String, bool
 fn check<'a>(
     app: &App,
     params: &'a Params,
-    client: ClientRow,
+    client: Arc<ClientRow>,
     redirect_uri: String,
     redirect_given: bool,
 ) -> Result<Checked<'a>, (String, OAuthError)> {

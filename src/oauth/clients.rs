@@ -283,10 +283,8 @@ pub fn authenticate(
 }
 
 /// Looks a client up by id (for the authorization endpoint).
-pub fn find(app: &App, id: &str) -> Result<Option<ClientRow>, OAuthError> {
-    cached(app, id)
-        .map(|client| client.map(|c| (*c).clone()))
-        .map_err(|e| OAuthError::ServerError(e.to_string()))
+pub fn find(app: &App, id: &str) -> Result<Option<Arc<ClientRow>>, OAuthError> {
+    cached(app, id).map_err(|e| OAuthError::ServerError(e.to_string()))
 }
 
 /// The client `id`: from the cache while nothing has committed since it was read (see
