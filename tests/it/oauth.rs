@@ -84,30 +84,19 @@ fn code_flow_with_pkce_refresh_and_remembered_consent() {
         json!(["profile", "email"])
     );
 
-    let refreshed = form_post(
+    let refreshed = refresh_grant(
         &s,
-        "/oauth/token",
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
-            ("scope", "profile"),
-        ],
-        Some(&basic(&client)),
+        &client,
+        tokens["refresh_token"].as_str().unwrap(),
+        Some("profile"),
     );
     assert_eq!(refreshed.status, 200, "{}", refreshed.text());
     assert_eq!(refreshed.json()["scope"], "profile", "scope can narrow");
-    let widen = form_post(
+    let widen = refresh_grant(
         &s,
-        "/oauth/token",
-        &[
-            ("grant_type", "refresh_token"),
-            (
-                "refresh_token",
-                refreshed.json()["refresh_token"].as_str().unwrap(),
-            ),
-            ("scope", "profile offline_access"),
-        ],
-        Some(&basic(&client)),
+        &client,
+        refreshed.json()["refresh_token"].as_str().unwrap(),
+        Some("profile offline_access"),
     );
     assert_eq!(
         (widen.status, oauth_error(&widen).as_str()),

@@ -247,6 +247,13 @@ pub fn exchange(s: &TestServer, client: &Value, code: &str, verifier: &str) -> R
     )
 }
 
+/// The token endpoint's refresh grant for `client`, narrowed to `scope` when one is given.
+pub fn refresh_grant(s: &TestServer, client: &Value, refresh: &str, scope: Option<&str>) -> Resp {
+    let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", refresh)];
+    form.extend(scope.map(|scope| ("scope", scope)));
+    form_post(s, "/oauth/token", &form, Some(&basic(client)))
+}
+
 /// The error and description of an OAuth error body.
 pub fn oauth_error(r: &Resp) -> String {
     let v = r.json();

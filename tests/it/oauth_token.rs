@@ -73,17 +73,11 @@ fn token_endpoint_errors_and_code_reuse() {
         "session_revoked",
         "a reused code revokes what it issued"
     );
-    let r = form_post(
+    let r = refresh_grant(
         &s,
-        "/oauth/token",
-        &[
-            ("grant_type", "refresh_token"),
-            (
-                "refresh_token",
-                first.json()["refresh_token"].as_str().unwrap(),
-            ),
-        ],
-        Some(&basic(&client)),
+        &client,
+        first.json()["refresh_token"].as_str().unwrap(),
+        None,
     );
     assert_eq!(oauth_error(&r), "invalid_grant");
 
@@ -287,8 +281,7 @@ fn client_authentication_methods_and_client_credentials() {
 #[test]
 fn revocation_and_introspection() {
     let s = TestServer::start();
-    let session = s.ready_user("spruce");
-    let at = session["accessToken"].as_str().unwrap().to_owned();
+    let at = s.access_token("spruce");
     let client = register(&s, &at, json!({}));
     let rs = register(
         &s,
@@ -354,12 +347,7 @@ fn revocation_and_introspection() {
     assert_eq!(intro(refresh)["active"], true);
     assert_eq!(revoke(refresh, &client), 200);
     assert_eq!(intro(refresh), json!({"active": false}));
-    let r = form_post(
-        &s,
-        "/oauth/token",
-        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
-        Some(&basic(&client)),
-    );
+    let r = refresh_grant(&s, &client, refresh, None);
     assert_eq!(oauth_error(&r), "invalid_grant");
     assert_eq!(revoke("unknown", &client), 200, "RFC 7009 §2.2");
 }
@@ -388,16 +376,19 @@ fn clients_cli_adds_lists_and_removes() {
             .to_owned()
     };
     let (id, secret) = (field("client_id"), field("client_secret"));
-    let r = form_post(
-        &s,
-        "/oauth/token",
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", &id),
-            ("client_secret", &secret),
-        ],
-        None,
-    );
+    let client_credentials = || {
+        form_post(
+            &s,
+            "/oauth/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &id),
+                ("client_secret", &secret),
+            ],
+            None,
+        )
+    };
+    let r = client_credentials();
     assert_eq!(
         r.status,
         200,
@@ -405,7 +396,7 @@ fn clients_cli_adds_lists_and_removes() {
         r.text()
     );
 
-    let listed = String::from_utf8(cli(&s, &["clients", "list"]).stdout).unwrap();
+    let listed = cli_ok(&s, &["clients", "list"]);
     assert!(
         listed.contains(&id) && listed.contains("Reporting job"),
         "{listed}"
@@ -425,16 +416,7 @@ fn clients_cli_adds_lists_and_removes() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid_redirect_uri"));
 
     assert!(cli(&s, &["clients", "remove", &id]).status.success());
-    let r = form_post(
-        &s,
-        "/oauth/token",
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", &id),
-            ("client_secret", &secret),
-        ],
-        None,
-    );
+    let r = client_credentials();
     assert_eq!(oauth_error(&r), "invalid_client");
     assert_eq!(
         cli(&s, &["clients", "remove", &id]).status.code(),
