@@ -414,11 +414,10 @@ fn the_demo_seeds_a_team_and_runs_its_own_oauth_app() {
         json!({"login": holly, "password": password}),
     );
     assert_eq!(r.status, 200, "the printed credentials work");
-    let mailbox = request(s.addr, "GET", "/demo/mailbox", &[], b"");
-    assert!(
-        mailbox.text().contains("To tinsel@campaign.example"),
-        "the pending invitation's code is in the mailbox"
-    );
+    // The pending invitation's code is in the mailbox (mail is delivered after its commit, by
+    // the background thread, so it is waited for).
+    let code = wait_for_mailbox_code(&s, "tinsel@campaign.example", 1);
+    assert!(!code.is_empty(), "the invitation carries its code");
 
     let mut b = Browser::default();
     let start = b.get(&s, "/demo/start");
