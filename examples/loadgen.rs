@@ -85,16 +85,11 @@ fn bare(args: &[String]) {
                             continue;
                         }
                     };
-                    let resp = rouille::Response::json(&json!({"status": "ok"}));
-                    let (data, size) = resp.data.into_reader_and_size();
-                    let mut out =
-                        tiny_http::Response::empty(resp.status_code).with_data(data, size);
-                    for (k, v) in &resp.headers {
-                        out.add_header(
-                            tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap(),
-                        );
-                    }
-                    let _ = request.respond(out);
+                    gharart_id::wire::respond(
+                        request,
+                        rouille::Response::json(&json!({"status": "ok"})),
+                        gharart_id::clock::Clock::System.now(),
+                    );
                 }
             });
         }

@@ -39,6 +39,12 @@ impl Clock {
     }
 }
 
+/// Formats a timestamp as an HTTP date (`Sat, 28 Nov 2026 17:45:20 GMT`), for the `Date` header.
+pub fn http_date(ts: Timestamp) -> String {
+    let since_epoch = std::time::Duration::from_secs(u64::try_from(ts).unwrap_or(0));
+    httpdate::fmt_http_date(std::time::UNIX_EPOCH + since_epoch)
+}
+
 /// Formats a timestamp as RFC 3339 UTC (`2026-11-28T17:45:20Z`). Digits are written directly
 /// (every `/v2/auth/me` formats four of these; `format!` was a measurable share of it).
 pub fn rfc3339(ts: Timestamp) -> String {

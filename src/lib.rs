@@ -41,3 +41,4 @@ pub mod support;
 pub mod throttle;
 pub mod token;
 pub mod urlenc;
+pub mod wire;

@@ -1,21 +1,17 @@
 //! Starting and stopping the server: open the store and the key file, bind, start the background
 //! thread, and serve on a fixed set of worker threads (a bounded pool; rouille's default is a
 //! thread per request). The HTTP parsing is tiny_http's and the request and response types are
-//! rouille's; the loop is ours, so that the listening socket has TCP_NODELAY (tiny_http writes a
-//! response's head and body in separate sends, which Nagle's algorithm and a client's delayed ACK
-//! would otherwise stall by 40 ms). Stopping is graceful: dispatch what has arrived, finish the
+//! rouille's; the loop is ours, so that the listening socket has TCP_NODELAY, and a response is
+//! written in one piece (`wire`). Stopping is graceful: dispatch what has arrived, finish the
 //! requests in flight, write the request log, deliver queued mail, checkpoint the WAL.
 
-use std::io::Read;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rouille::Request;
-
-use crate::app::{self, App, MAX_BODY};
+use crate::app::{self, App};
 use crate::background::{self, Background};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -23,6 +19,7 @@ use crate::keys::KeyRing;
 use crate::listener::Listener;
 use crate::mail::{Mailbox, Sink};
 use crate::store::{Db, oauth};
+use crate::wire;
 
 /// A server that is up.
 pub struct Running {
@@ -154,48 +151,10 @@ fn work(listener: &Listener, app: &App, stop: &AtomicBool) {
     }
 }
 
-/// Converts a tiny_http request to rouille's, lets the app answer it, and writes the answer.
+/// Lets the app answer one request.
 fn answer(app: &App, mut request: tiny_http::Request) {
-    // Read at most one byte past the largest body any route takes; the route's own cap (413)
-    // sees the excess, and a flood of bytes is never buffered.
-    let mut body = Vec::new();
-    let _ = request
-        .as_reader()
-        .take(MAX_BODY as u64 + 1)
-        .read_to_end(&mut body);
-    let headers: Vec<(String, String)> = request
-        .headers()
-        .iter()
-        .map(|h| {
-            (
-                h.field.as_str().as_str().to_owned(),
-                h.value.as_str().to_owned(),
-            )
-        })
-        .collect();
-    let remote = request
-        .remote_addr()
-        .copied()
-        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-    let rq = Request::fake_http_from(
-        remote,
-        request.method().as_str(),
-        request.url(),
-        headers,
-        body,
-    );
-    let resp = app::handle(app, &rq);
-    let (data, size) = resp.data.into_reader_and_size();
-    let mut out = tiny_http::Response::empty(resp.status_code).with_data(data, size);
-    for (k, v) in &resp.headers {
-        if k.eq_ignore_ascii_case("Content-Length") {
-            continue;
-        }
-        if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
-            out.add_header(h);
-        }
-    }
-    let _ = request.respond(out);
+    let rq = wire::request_of(&mut request);
+    wire::respond(request, app::handle(app, &rq), app.clock.now());
 }
 
 impl Running {
