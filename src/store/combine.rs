@@ -109,6 +109,7 @@ impl Combiner {
         let mut lead = Lead {
             combiner: self,
             batch: Vec::with_capacity(MAX_BATCH),
+            handed_over: false,
         };
         while !own.is_finished() {
             let outcome = db.writer.with(wait, |conn| {
@@ -124,6 +125,15 @@ impl Combiner {
             } else if outcome.is_err() {
                 // No writer (a fault): what is queued fails with it rather than try again.
                 self.take_batch(&mut lead.batch);
+            }
+            if lead
+                .batch
+                .iter()
+                .any(|p| std::ptr::addr_eq(Arc::as_ptr(p), own))
+            {
+                // This batch settles the leader's own piece: the next in line can start the next
+                // batch while this thread wakes the callers of this one.
+                lead.hand_over();
             }
             // One by one off the batch: should settling one panic, `Lead` settles the rest.
             while let Some(p) = lead.batch.pop() {
@@ -148,6 +158,22 @@ impl Combiner {
 struct Lead<'a> {
     combiner: &'a Combiner,
     batch: Vec<Arc<dyn Pending>>,
+    /// The lead has been let go of (and may already be someone else's).
+    handed_over: bool,
+}
+
+impl Lead<'_> {
+    /// Lets go of the lead and wakes the first waiter, once.
+    fn hand_over(&mut self) {
+        if std::mem::replace(&mut self.handed_over, true) {
+            return;
+        }
+        let mut state = self.combiner.lock();
+        state.leading = false;
+        if let Some(first) = state.queue.front() {
+            first.nudge();
+        }
+    }
 }
 
 impl Drop for Lead<'_> {
@@ -156,11 +182,7 @@ impl Drop for Lead<'_> {
         for p in self.batch.drain(..) {
             p.finish(&lost);
         }
-        let mut state = self.combiner.lock();
-        state.leading = false;
-        if let Some(first) = state.queue.front() {
-            first.nudge();
-        }
+        self.hand_over();
     }
 }
 
