@@ -44,18 +44,13 @@ CREATE TABLE sessions (
     reused_generation INTEGER,                     -- the token whose late reuse revoked the session
     user_agent        TEXT,
     client_id         TEXT REFERENCES oauth_clients(id) ON DELETE CASCADE,  -- NULL: a first-party login
-    scope             TEXT                         -- the grant's scopes; NULL: every scope (first-party)
+    scope             TEXT,                        -- the grant's scopes; NULL: every scope (first-party)
+    -- When the recent generations were rotated out, as `second:first_generation` pairs (see
+    -- src/store/rotations.rs): a retry of a rotation is honoured inside the reuse interval.
+    -- Entries older than the interval are dropped on rotation.
+    rotations         TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX sessions_by_user ON sessions(user_id);
-
--- When each generation of a session's refresh token was rotated out: a retry of that rotation is
--- honoured inside the reuse interval. Rows older than the interval are pruned on rotation.
-CREATE TABLE session_rotations (
-    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-    generation INTEGER NOT NULL,
-    rotated_at INTEGER NOT NULL,
-    PRIMARY KEY (session_id, generation)
-) WITHOUT ROWID;
 
 CREATE TABLE codes (
     id         INTEGER PRIMARY KEY,

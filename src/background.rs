@@ -149,12 +149,6 @@ fn sweep(app: &App) -> Result<(), StoreError> {
         .write(|tx| request_log::cap(tx, REQUEST_LOG_MAX_ROWS))?;
     app.db
         .write(|tx| sessions::delete_ended(tx, now - ENDED_SESSION_KEEP_SECS))?;
-    // Sessions that went quiet since about the last sweep: their records of the reuse interval
-    // are no use any more (the window is twice the sweep period, so none is missed).
-    let quiet_before = now - app.config.lifetimes.refresh_reuse;
-    let window = 2 * (SWEEP_TICKS * TICK.as_secs()) as i64;
-    app.db
-        .write(|tx| sessions::prune_quiet_rotations(tx, quiet_before - window, quiet_before))?;
     app.db.write(|tx| oauth::sweep(tx, now))?;
     idempotency::sweep(app, now)?;
     daily::sweep(app, now)?;

@@ -86,13 +86,11 @@ pub fn rotate(
         }
         // The row is brought up to date in memory as each statement moves it, not read again.
         if claim.generation == s.generation {
-            if !sessions::rotate(tx, &s.id, s.generation, now, now - reuse)? {
+            if !sessions::rotate(tx, &mut s, now, now - reuse)? {
                 return Ok(Rotation::Refused(ApiError::RefreshTokenInvalid));
             }
-            s.generation += 1;
-            s.last_used_at = now;
         } else {
-            let rotated = sessions::rotated_at(tx, &s.id, claim.generation)?;
+            let rotated = s.rotations.rotated_at(claim.generation);
             if rotated.is_none_or(|at| now - at > reuse) {
                 // Committed below, not rolled back with an error (Supabase Auth #1312).
                 sessions::revoke(tx, &s.id, RevokeReason::Reuse, Some(claim.generation), now)?;

@@ -248,10 +248,7 @@ fn inspect_refresh(
     if claim.generation == s.generation {
         r.line("rotation", "current: the next refresh rotates it");
     } else {
-        let rotated = db
-            .read(|conn| sessions::rotated_at(conn, &s.id, claim.generation))
-            .map_err(|e| e.to_string())?;
-        match rotated {
+        match s.rotations.rotated_at(claim.generation) {
             Some(at) if now - at <= reuse && s.revoked.is_none() => {
                 r.line(
                     "rotation",

@@ -22,9 +22,8 @@ fn live_refresh(app: &App, token: &str, now: Timestamp) -> Result<Option<Session
     let reuse = app.config.lifetimes.refresh_reuse;
     let current = claim.generation == s.generation
         || (claim.generation < s.generation
-            && app
-                .db
-                .read(|c| sessions::rotated_at(c, &s.id, claim.generation))?
+            && s.rotations
+                .rotated_at(claim.generation)
                 .is_some_and(|at| now - at <= reuse));
     let live = s.revoked.is_none()
         && now < s.expires_at

@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod pats;
 pub mod reports;
 pub mod request_log;
+pub mod rotations;
 pub mod sessions;
 pub mod users;
 
@@ -458,23 +459,23 @@ pub(crate) mod fixture {
     /// A fresh database holding one unconfirmed user, `u1` (handle `a`, email `a@x.io`).
     pub fn with_user() -> Fixture {
         let f = open();
-        f.db.write(|tx| {
-            crate::store::users::insert(
-                tx,
-                &crate::store::users::NewUser {
-                    id: "u1",
-                    handle: "a",
-                    email: "a@x.io",
-                    display_name: None,
-                    password_hash: None,
-                    invited: false,
-                    pending_until: 0,
-                    now: 0,
-                },
-            )
-        })
-        .unwrap();
+        f.db.write(|tx| crate::store::users::insert(tx, &user_u1()))
+            .unwrap();
         f
+    }
+
+    /// The user `u1` of [`with_user`].
+    pub fn user_u1() -> crate::store::users::NewUser<'static> {
+        crate::store::users::NewUser {
+            id: "u1",
+            handle: "a",
+            email: "a@x.io",
+            display_name: None,
+            password_hash: None,
+            invited: false,
+            pending_until: 0,
+            now: 0,
+        }
     }
 
     pub fn open() -> Fixture {

@@ -1,8 +1,9 @@
-//! Every statement on `sessions` and `session_rotations`.
+//! Every statement on `sessions`.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::StoreError;
+use super::rotations::Rotations;
 use crate::clock::Timestamp;
 
 /// Why a session ended early.
@@ -57,6 +58,8 @@ pub struct SessionRow {
     pub client_id: Option<String>,
     /// The grant's scopes; `None` for a first-party login (every scope).
     pub scope: Option<String>,
+    /// When the recent generations were rotated out.
+    pub rotations: Rotations,
 }
 
 impl SessionRow {
@@ -76,6 +79,7 @@ impl SessionRow {
             reused_generation: row.get(8)?,
             client_id: row.get(9)?,
             scope: row.get(10)?,
+            rotations: Rotations::parse(row.get_ref(11)?.as_str().unwrap_or("")),
         })
     }
 }
@@ -106,63 +110,37 @@ pub fn find(conn: &Connection, id: &str) -> Result<Option<SessionRow>, StoreErro
     Ok(conn
         .prepare_cached(
             "SELECT id, user_id, generation, created_at, last_used_at, expires_at, revoked_at, revoke_reason, reused_generation,
-                    client_id, scope
+                    client_id, scope, rotations
                FROM sessions WHERE id = ?1",
         )?
         .query_row([id], SessionRow::from_row)
         .optional()?)
 }
 
-/// The first rotation record of a session still inside the reuse interval. `CAST` keeps SQLite
-/// from tying the plan to the bound session id (an ORDER BY over a bound prefix did), which made
-/// the statement be prepared again after every use.
-const FIRST_KEPT: &str = "SELECT generation FROM session_rotations
-  WHERE session_id = CAST(?1 AS TEXT) AND rotated_at >= ?2 ORDER BY generation LIMIT 1";
-
-/// Moves the session from `from` to `from + 1`, records when `from` was rotated out, and prunes
-/// rotation records older than `keep_since`. Returns false if the session was not at `from`.
+/// Moves the session `s` (as read in this transaction) to its next generation, records when its
+/// current one was rotated out (forgetting records older than `keep_since`), and brings `s` up to
+/// date. Returns false, changing nothing, if the session has moved or been revoked meanwhile.
 pub fn rotate(
     conn: &Connection,
-    id: &str,
-    from: i64,
+    s: &mut SessionRow,
     now: Timestamp,
     keep_since: Timestamp,
 ) -> Result<bool, StoreError> {
+    let mut rotations = s.rotations.clone();
+    rotations.record(s.generation, now, keep_since);
     let moved = conn
         .prepare_cached(
-            "UPDATE sessions SET generation = generation + 1, last_used_at = ?3 WHERE id = ?1 AND generation = ?2 AND revoked_at IS NULL",
+            "UPDATE sessions SET generation = generation + 1, last_used_at = ?3, rotations = ?4
+              WHERE id = ?1 AND generation = ?2 AND revoked_at IS NULL",
         )?
-        .execute(params![id, from, now])?;
+        .execute(params![s.id, s.generation, now, rotations.to_text()])?;
     if moved == 0 {
         return Ok(false);
     }
-    conn.prepare_cached("INSERT OR REPLACE INTO session_rotations (session_id, generation, rotated_at) VALUES (?1, ?2, ?3)")?
-        .execute(params![id, from, now])?;
-    // Records are kept in generation order and rotated out in time order: the ones to prune are
-    // those below the first one still inside the interval, found by walking the key from its
-    // start, not by scanning every record the session holds.
-    let first_kept: i64 = conn
-        .prepare_cached(FIRST_KEPT)?
-        .query_row(params![id, keep_since], |r| r.get(0))
-        .optional()?
-        .unwrap_or(from);
-    conn.prepare_cached("DELETE FROM session_rotations WHERE session_id = ?1 AND generation < ?2")?
-        .execute(params![id, first_kept])?;
+    s.generation += 1;
+    s.last_used_at = now;
+    s.rotations = rotations;
     Ok(true)
-}
-
-/// When `generation` of the session was rotated out, if that is still on record.
-pub fn rotated_at(
-    conn: &Connection,
-    id: &str,
-    generation: i64,
-) -> Result<Option<Timestamp>, StoreError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT rotated_at FROM session_rotations WHERE session_id = ?1 AND generation = ?2",
-        )?
-        .query_row(params![id, generation], |r| r.get(0))
-        .optional()?)
 }
 
 /// Slides the idle lifetime (a refresh answered without a rotation).
@@ -250,29 +228,12 @@ pub fn revoke_for_client(
         .execute(params![user_id, client_id, now])?)
 }
 
-/// Deletes sessions that ended (revoked, or past their absolute lifetime) before `before`, with
-/// their rotation records; a token of one then answers `refresh_token_invalid`.
+/// Deletes sessions that ended (revoked, or past their absolute lifetime) before `before`; a token
+/// of one then answers `refresh_token_invalid`.
 pub fn delete_ended(conn: &Connection, before: Timestamp) -> Result<usize, StoreError> {
     Ok(conn
         .prepare_cached("DELETE FROM sessions WHERE expires_at < ?1 OR revoked_at < ?1")?
         .execute([before])?)
-}
-
-/// Deletes the rotation records of the sessions last used in `[since, before)`: sessions that
-/// went quiet lately keep none past the reuse interval (a rotation prunes only its own
-/// session's). Returns how many. The sweep calls it with a window a little longer than its
-/// period, so each quiet session is visited about once; a scan of `sessions` finds them.
-pub fn prune_quiet_rotations(
-    conn: &Connection,
-    since: Timestamp,
-    before: Timestamp,
-) -> Result<usize, StoreError> {
-    Ok(conn
-        .prepare_cached(
-            "DELETE FROM session_rotations WHERE session_id IN
-               (SELECT id FROM sessions WHERE last_used_at >= ?1 AND last_used_at < ?2)",
-        )?
-        .execute(params![since, before])?)
 }
 
 /// How many sessions are neither revoked nor past their absolute lifetime.
@@ -338,53 +299,34 @@ mod tests {
         f
     }
 
-    #[test]
-    fn rotation_moves_once_and_records_time() {
-        let f = setup();
-        assert!(f.db.write(|tx| rotate(tx, "s1", 0, 110, 100)).unwrap());
-        assert!(
-            !f.db.write(|tx| rotate(tx, "s1", 0, 111, 101)).unwrap(),
-            "a second rotation from 0 is refused"
-        );
-        let s = f.db.read(|c| find(c, "s1")).unwrap().unwrap();
-        assert_eq!((s.generation, s.last_used_at), (1, 110));
-        assert_eq!(f.db.read(|c| rotated_at(c, "s1", 0)).unwrap(), Some(110));
-        f.db.write(|tx| rotate(tx, "s1", 1, 200, 190)).unwrap();
-        assert_eq!(
-            f.db.read(|c| rotated_at(c, "s1", 0)).unwrap(),
-            None,
-            "pruned"
-        );
+    fn session(f: &fixture::Fixture) -> SessionRow {
+        f.db.read(|c| find(c, "s1")).unwrap().unwrap()
     }
 
     #[test]
-    fn the_sweep_prunes_the_rotations_of_quiet_sessions() {
+    fn rotation_moves_once_and_records_time() {
         let f = setup();
-        for (g, at) in [(0, 100), (1, 101), (2, 102)] {
-            f.db.write(|tx| rotate(tx, "s1", g, at, 0)).unwrap();
-        }
-        let left = |f: &crate::store::fixture::Fixture| {
-            (0..3)
-                .filter(|g| f.db.read(|c| rotated_at(c, "s1", *g)).unwrap().is_some())
-                .count()
-        };
-        assert_eq!(left(&f), 3);
+        let mut s = session(&f);
+        assert!(f.db.write(|tx| rotate(tx, &mut s, 110, 100)).unwrap());
         assert_eq!(
-            f.db.write(|tx| prune_quiet_rotations(tx, 0, 102)).unwrap(),
-            0,
-            "used at 102: not quiet before 102"
+            (s.generation, s.last_used_at),
+            (1, 110),
+            "brought up to date"
         );
-        assert_eq!(
-            f.db.write(|tx| prune_quiet_rotations(tx, 103, 200))
-                .unwrap(),
-            0,
-            "quiet since before the window: an earlier sweep's"
+        let mut stale = session(&f);
+        stale.generation = 0;
+        assert!(
+            !f.db.write(|tx| rotate(tx, &mut stale, 111, 101)).unwrap(),
+            "a second rotation from 0 is refused"
         );
-        assert_eq!(
-            f.db.write(|tx| prune_quiet_rotations(tx, 0, 200)).unwrap(),
-            3
-        );
-        assert_eq!(left(&f), 0);
+        assert_eq!(stale.generation, 0, "a refused rotation changes nothing");
+        let stored = session(&f);
+        assert_eq!((stored.generation, stored.last_used_at), (1, 110));
+        assert_eq!(stored.rotations.rotated_at(0), Some(110));
+        assert_eq!(stored.rotations, s.rotations);
+        f.db.write(|tx| rotate(tx, &mut s, 200, 190)).unwrap();
+        assert_eq!(session(&f).rotations.rotated_at(0), None, "pruned");
+        assert_eq!(session(&f).rotations.rotated_at(1), Some(200));
     }
 
     #[test]
@@ -395,39 +337,12 @@ mod tests {
         let s = f.db.read(|c| find(c, "s1")).unwrap().unwrap();
         assert_eq!(s.revoked, Some((120, RevokeReason::Reuse)));
         assert_eq!(s.reused_generation, Some(0));
-        assert!(!f.db.write(|tx| rotate(tx, "s1", 0, 130, 0)).unwrap());
+        let mut s = session(&f);
+        assert!(!f.db.write(|tx| rotate(tx, &mut s, 130, 0)).unwrap());
         assert_eq!(
             f.db.write(|tx| revoke_all_for_user(tx, "u1", RevokeReason::Logout, 130))
                 .unwrap(),
             0
         );
-    }
-
-    #[test]
-    fn rotation_prunes_only_records_past_the_interval_without_preparing_again() {
-        let f = setup();
-        for g in 0..20 {
-            assert!(
-                f.db.write(|tx| rotate(tx, "s1", g, 110 + g, 100 + g))
-                    .unwrap()
-            );
-        }
-        let kept: Vec<i64> = f
-            .db
-            .read(|c| {
-                let mut st = c.prepare("SELECT generation FROM session_rotations WHERE session_id = 's1' ORDER BY generation")?;
-                let rows = st.query_map([], |r| r.get(0))?;
-                Ok::<_, StoreError>(rows.collect::<Result<Vec<_>, _>>()?)
-            })
-            .unwrap();
-        // The last rotation (from 19 at 129) kept those rotated at or after 119.
-        assert_eq!(kept, (9..20).collect::<Vec<_>>());
-        let reprepared =
-            f.db.write(|tx| {
-                let st = tx.prepare_cached(FIRST_KEPT)?;
-                Ok::<_, StoreError>(st.get_status(rusqlite::StatementStatus::RePrepare))
-            })
-            .unwrap();
-        assert_eq!(reprepared, 0, "the prune query was prepared again");
     }
 }
