@@ -86,7 +86,7 @@ fn playbook_expired_code_reproduces_and_fixes() {
 fn playbook_refresh_failure_diagnoses_both_causes() {
     let out = run_playbook(
         "playbook_refresh_failure.sh",
-        &["--refresh-reuse-interval", "1s", "--refresh-idle-ttl", "3s"],
+        &["--refresh-reuse-interval", "1s", "--refresh-idle-ttl", "5s"],
     );
     assert!(
         out.contains("refresh_token_reused") && out.contains("detected at"),
