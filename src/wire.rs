@@ -3,6 +3,10 @@
 //! handed to the connection in one write. tiny_http's own `respond` writes the head line by line
 //! into a 1 KiB buffer and the body after it, so any response over 1 KiB (a token response is)
 //! left in two TCP segments, and the client woke twice to read it.
+//!
+//! A body declared longer than any route takes is not read at all: the app refuses it from its
+//! `Content-Length` (413), and the answer goes out before tiny_http drains what it can of the body
+//! (at most 1 MiB, then the connection closes: see src/vendor/tiny_http/PATCHED.md).
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -12,11 +16,22 @@ use crate::clock::{self, Timestamp};
 
 /// The rouille request for `request`. Reads at most one byte past the largest body any route
 /// takes: the route's own cap (413) sees the excess, and a flood of bytes is never buffered.
+/// Reads nothing of a body declared longer than that (refused from the header), nor of an
+/// upgrade request without a declared length (tiny_http hands over the raw connection then).
 pub fn request_of(request: &mut tiny_http::Request) -> rouille::Request {
+    let upgrade = request.headers().iter().any(|h| {
+        h.field.equiv("Connection") && h.value.as_str().to_ascii_lowercase().contains("upgrade")
+    });
+    let read_at_most = match request.body_length() {
+        Some(n) if n > MAX_BODY => 0,
+        Some(n) => n,
+        None if upgrade => 0,
+        None => MAX_BODY + 1,
+    };
     let mut body = Vec::new();
     let _ = request
         .as_reader()
-        .take(MAX_BODY as u64 + 1)
+        .take(read_at_most as u64)
         .read_to_end(&mut body);
     let headers: Vec<(String, String)> = request
         .headers()
@@ -41,14 +56,36 @@ pub fn request_of(request: &mut tiny_http::Request) -> rouille::Request {
     )
 }
 
-/// Writes `response` as the answer to `request`, dated `now`, in one write. A client that has gone away is
-/// not an error worth reporting: there is no one left to tell.
+/// Writes `response` as the answer to `request`, dated `now`, in one write. A client that has
+/// gone away is not an error worth reporting: there is no one left to tell.
 pub fn respond(request: tiny_http::Request, response: rouille::Response, now: Timestamp) {
     let head_only = *request.method() == tiny_http::Method::Head;
     let version = request.http_version().clone();
+    if request.body_length().is_some_and(|n| n > MAX_BODY) {
+        respond_before_draining(request, response);
+        return;
+    }
     let bytes = serialize(response, (version.0, version.1), head_only, now);
     let mut writer = request.into_writer();
     let _ = writer.write_all(&bytes).and_then(|()| writer.flush());
+}
+
+/// Answers through tiny_http's own `respond`, which writes the answer before the request (and
+/// with it the drain of its unread body) is dropped. `into_writer` drops it first: a client that
+/// waits for the answer before sending the rest of its body would wait in vain.
+fn respond_before_draining(request: tiny_http::Request, response: rouille::Response) {
+    let (data, size) = response.data.into_reader_and_size();
+    let mut out = tiny_http::Response::empty(response.status_code).with_data(data, size);
+    for (name, value) in &response.headers {
+        if name.eq_ignore_ascii_case("Content-Length") || !is_token(name) || !is_field_value(value)
+        {
+            continue;
+        }
+        if let Ok(h) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
+            out.add_header(h);
+        }
+    }
+    let _ = request.respond(out);
 }
 
 /// The response as it goes on the wire: status line, `Date`, the response's own headers (any

@@ -1,6 +1,10 @@
 //! The conventions every route shares (API.md, Conventions): request ids, the error envelope,
 //! 404/405/413/415/400/422, bearer errors (RFC 6750 §3), and /healthz.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
 use serde_json::json;
 
 use crate::common::*;
@@ -127,6 +131,53 @@ fn chunked_body_over_the_limit_is_refused() {
     raw.push_str("0\r\n\r\n");
     let r = send_raw(s.addr, raw.as_bytes());
     assert_eq!((r.status, r.error_code().as_str()), (413, "body_too_large"));
+}
+
+/// tiny_http drained an unread body into one buffer of the declared length: this request
+/// aborted the process. It is refused from its header, at once (the client is still sending),
+/// the connection closes, and the server goes on.
+#[test]
+fn a_body_declared_larger_than_memory_is_refused_at_once() {
+    let s = TestServer::start();
+    let mut stream = TcpStream::connect(s.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream
+        .write_all(
+            b"POST /v2/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000000000000\r\n\r\n{\"login\":",
+        )
+        .unwrap();
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .expect("answered and closed before the body was sent");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
+    assert!(answer.contains("\"body_too_large\""), "{answer}");
+    assert!(answer.contains("X-Request-Id: req_"), "{answer}");
+    let r = request(s.addr, "GET", "/healthz", &[], b"");
+    assert_eq!(r.status, 200, "the server goes on");
+}
+
+/// An upgrade request carries no body to wait for: tiny_http hands over the raw connection, and
+/// reading it as a body waited out the socket timeout.
+#[test]
+fn an_upgrade_request_is_answered_at_once() {
+    let s = TestServer::start();
+    let mut stream = TcpStream::connect(s.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .expect("answered and closed without waiting for a body");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
 }
 
 #[test]
