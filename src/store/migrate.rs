@@ -22,14 +22,19 @@ const STEPS: &[(i64, &str)] = &[
     // finds quiet sessions through `sessions` instead.
     (3, "DROP INDEX IF EXISTS session_rotations_by_time;"),
     // Rotation records move onto the session row, which a rotation updates anyway: a second
-    // B-tree written and pruned on every rotation cost a third of refresh throughput. Each
-    // record carried over is its own entry, exact as before.
+    // B-tree written and pruned on every rotation cost a third of refresh throughput. Records
+    // carried over keep their exact times; a run of generations rotated out in the same second
+    // becomes one entry, as a rotation would have written it (one entry per generation could
+    // pass the row's cap of 128 and lose records still inside the interval).
     (
         4,
         "ALTER TABLE sessions ADD COLUMN rotations TEXT NOT NULL DEFAULT '';
          UPDATE sessions SET rotations = coalesce(
-           (SELECT group_concat(r.rotated_at || ':' || r.generation, ' ' ORDER BY r.generation)
-              FROM session_rotations r WHERE r.session_id = sessions.id), '');
+           (SELECT group_concat(rotated_at || ':' || generation, ' ' ORDER BY generation)
+              FROM (SELECT generation, rotated_at,
+                           lag(rotated_at) OVER (ORDER BY generation) AS before
+                      FROM session_rotations WHERE session_id = sessions.id)
+             WHERE before IS NULL OR before != rotated_at), '');
          DROP TABLE session_rotations;",
     ),
 ];
@@ -126,8 +131,9 @@ mod tests {
             crate::store::sessions::insert(&c, &session).unwrap();
         }
         c.execute_batch(
-            "UPDATE sessions SET generation = 6 WHERE id = 's1';
-             INSERT INTO session_rotations VALUES ('s1', 4, 100), ('s1', 3, 100), ('s1', 5, 103);",
+            "UPDATE sessions SET generation = 8 WHERE id = 's1';
+             INSERT INTO session_rotations
+               VALUES ('s1', 4, 100), ('s1', 3, 100), ('s1', 5, 103), ('s1', 6, 103), ('s1', 7, 102);",
         )
         .unwrap();
         apply(&mut c).unwrap();
@@ -144,9 +150,13 @@ mod tests {
         );
         assert_eq!(columns(&c, "sessions"), columns(&fresh, "sessions"));
         let s1 = crate::store::sessions::find(&c, "s1").unwrap().unwrap();
-        assert_eq!(s1.rotations.to_text(), "100:3 100:4 103:5");
-        let times: Vec<_> = (2..6).map(|g| s1.rotations.rotated_at(g)).collect();
-        assert_eq!(times, [None, Some(100), Some(100), Some(103)]);
+        // Runs of one second merge; a second out of order (a clock read early) stays exact.
+        assert_eq!(s1.rotations.to_text(), "100:3 103:5 102:7");
+        let times: Vec<_> = (2..8).map(|g| s1.rotations.rotated_at(g)).collect();
+        assert_eq!(
+            times,
+            [None, Some(100), Some(100), Some(103), Some(103), Some(102)]
+        );
         let s2 = crate::store::sessions::find(&c, "s2").unwrap().unwrap();
         assert_eq!(s2.rotations.to_text(), "", "no records, none made up");
     }
