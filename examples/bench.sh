@@ -8,8 +8,10 @@
 #   me during a login flood ............................ p99 / me's p99 without one
 #   mixed (90% me, 8% refresh, 2% login) ............... req/s, p99, and the server's RSS with 100k users
 #   growth: REFRESHES (default 1,000,000) more refreshes . RSS and row counts after (30 s rounds, 600 s at most)
-# Each figure is the median of RUNS runs of SECS seconds. Writes docs/PERFORMANCE.md. About 9 min
-# in all on 2 cores; REFRESHES=0 skips the growth run.
+# Each figure is the median of RUNS runs of SECS seconds. A ratio is paired: its baseline runs right
+# before the scenario in each of the RUNS rounds, and the ratio is the median of the rounds' ratios
+# (the machine drifts by a quarter within an hour). Writes docs/PERFORMANCE.md. About 12 min in all
+# on 2 cores; REFRESHES=0 skips the growth run.
 #
 #   examples/bench.sh                 # SECS=5 RUNS=3 THREADS=64
 #   SECS=10 RUNS=3 examples/bench.sh  # the issue's reference setting
@@ -49,6 +51,12 @@ field() { sed -n "s|.* $1 \([^ ]*\).*|\1|p" <<< " $2"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 median() { sort -g | sed -n "$(( (RUNS + 1) / 2 ))p"; }
 
+# summary RUNS RATIOS BASELINES (one per line each): the median run, then `pair_ratio` and
+# `ceiling`, the medians of the rounds' ratios and baselines.
+summary() {
+  echo "$(printf '%s' "$1" | sort -t' ' -k4 -g | sed -n "$(( (RUNS + 1) / 2 ))p") pair_ratio $(printf '%s' "$2" | median) ceiling $(printf '%s' "$3" | median)"
+}
+
 # pair CEILING SCENARIO [flags...]: RUNS rounds of the bare handler answering the scenario's own
 # request, then the server, back to back. Prints the scenario's median run, then `pair_ratio`
 # (the median of the rounds' ratios: the machine drifts between rounds, less within one) and
@@ -63,7 +71,24 @@ pair() {
     ratios+="$(ratio "$(field 'req/s' "$r")" "$(field 'req/s' "$c")")"$'\n'
     ceilings+="$(field 'req/s' "$c")"$'\n'
   done
-  echo "$(printf '%s' "$runs" | sort -t' ' -k4 -g | sed -n "$(( (RUNS + 1) / 2 ))p") pair_ratio $(printf '%s' "$ratios" | median) ceiling $(printf '%s' "$ceilings" | median)"
+  summary "$runs" "$ratios" "$ceilings"
+}
+
+# pair_raw NAME SCENARIO THREADS BASELINE...: as `pair`, with a raw baseline (the loadgen
+# subcommand BASELINE..., its figure NAME) run right before each round of SCENARIO on $ADDR: the
+# hash rate for login, the rotation rate for refresh. Measured once at the start, a baseline
+# drifted with the machine for minutes before the scenario it divides.
+pair_raw() {
+  local name=$1 scen=$2 threads=$3; shift 3
+  local runs="" ratios="" bases="" b r
+  for _ in $(seq 1 "$RUNS"); do
+    b=$(field "$name" "$("$LG" "$@")")
+    r=$("$LG" run --addr "$ADDR" --scenario "$scen" --threads "$threads" --secs "$SECS" --password "$PASSWORD")
+    runs+="$r"$'\n'
+    ratios+="$(ratio "$(field 'req/s' "$r")" "$b")"$'\n'
+    bases+="$b"$'\n'
+  done
+  summary "$runs" "$ratios" "$bases"
 }
 
 echo "baselines…"
@@ -71,9 +96,6 @@ echo "baselines…"
 PIDS+=("$!"); sleep 0.5
 BARE_ADDR=$(sed -n 's/.*http:\/\/\(.*\)/\1/p' "$DIR/bare.out")
 BARE=$(median_of "$LG" run --addr "$BARE_ADDR" --scenario bare --threads "$THREADS" --secs "$SECS")
-HASH=$("$LG" hash-rate --iterations "$ITER" --secs "$SECS")
-ROT_FULL=$("$LG" rotation-rate --sync full --secs "$SECS")
-ROT_NORMAL=$("$LG" rotation-rate --sync normal --secs "$SECS")
 
 echo "server (durability full)…"
 start_server full
@@ -90,8 +112,8 @@ BASIC="Basic $(printf '%s:%s' "$CID" "$CSECRET" | base64 -w0)"
 ME=$(pair bare-me me --token "$TOKEN")
 ME_PAT=$(pair bare-me me-pat --token "$PAT")
 TOK=$(pair bare-token token --basic "$BASIC")
-LOGIN=$(median_of "$LG" run --addr "$ADDR" --scenario login --threads 8 --secs "$SECS" --password "$PASSWORD")
-REFRESH_FULL=$(median_of "$LG" run --addr "$ADDR" --scenario refresh --threads "$THREADS" --secs "$SECS" --password "$PASSWORD")
+LOGIN=$(pair_raw hash-rate login 8 hash-rate --iterations "$ITER" --secs "$SECS")
+REFRESH_FULL=$(pair_raw rotation-rate refresh "$THREADS" rotation-rate --sync full --secs "$SECS")
 FLOOD=$(median_of "$LG" run --addr "$ADDR" --scenario flood --threads "$THREADS" --secs "$SECS" --token "$TOKEN")
 MIXED=$(median_of "$LG" run --addr "$ADDR" --scenario mixed --threads "$THREADS" --secs "$SECS" --password "$PASSWORD")
 RSS_KB=$(awk '/VmRSS/ { print $2 }' "/proc/$SPID/status")
@@ -118,13 +140,13 @@ LONG_ROWS=$(rows)
 echo "server (durability normal)…"
 start_server normal --durability normal
 "$LG" seed --db "$DIR/normal.db" --users 1000 --password "$PASSWORD" --iterations "$ITER" > /dev/null
-REFRESH_NORMAL=$(median_of "$LG" run --addr "$ADDR" --scenario refresh --threads "$THREADS" --secs "$SECS" --password "$PASSWORD")
+REFRESH_NORMAL=$(pair_raw rotation-rate refresh "$THREADS" rotation-rate --sync normal --secs "$SECS")
 
-bare_rps=$(field "req/s" "$BARE"); hash_rps=$(field "hash-rate" "$HASH")
-rot_full=$(field "rotation-rate" "$ROT_FULL"); rot_normal=$(field "rotation-rate" "$ROT_NORMAL")
-row() { # scenario line, baseline value, baseline name, target
+bare_rps=$(field "req/s" "$BARE"); hash_rps=$(field ceiling "$LOGIN")
+rot_full=$(field ceiling "$REFRESH_FULL"); rot_normal=$(field ceiling "$REFRESH_NORMAL")
+raw_row() { # scenario name, pair_raw line, baseline name, target
   printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$(field 'req/s' "$2")" "$(field p50_ms "$2")" "$(field p99_ms "$2")" \
-    "$(ratio "$(field 'req/s' "$2")" "$3")" "$4" "$5" ""
+    "$(field pair_ratio "$2")" "$3" "$4" ""
 }
 plain() { ratio "$(field 'req/s' "$1")" "$bare_rps"; }
 paired_row() { # scenario name, pair line, target
@@ -145,16 +167,18 @@ paired_row() { # scenario name, pair line, target
   echo "(medians). Each of these scenarios is held to the ceiling for its own request, run right before it in"
   echo "each round; its ratio is the median of the rounds' ratios. The last column compares with \`GET /\`;"
   echo "PBKDF2 $hash_rps hashes/s on all cores;"
-  echo "SQLite rotation (SELECT + INSERT + UPDATE) $rot_full tx/s with synchronous=FULL, $rot_normal with NORMAL."
+  echo "SQLite rotation (SELECT + INSERT + UPDATE) $rot_full tx/s with synchronous=FULL, $rot_normal with NORMAL"
+  echo "(medians; each raw baseline is also run right before each round of its scenario, and the ratio"
+  echo "is the median of the rounds' ratios)."
   echo
   echo "| scenario | req/s | p50 ms | p99 ms | ratio | to | target | to \`GET /\` |"
   echo "|---|---|---|---|---|---|---|---|"
   paired_row "me (JWT)" "$ME" "≥ 0.8"
   paired_row "me (PAT)" "$ME_PAT" "≥ 0.8"
   paired_row "token (client_credentials)" "$TOK" "≥ 0.6, and ≥ 3 × 8.2k (node-oidc-provider, JWT)"
-  row "login" "$LOGIN" "$hash_rps" "raw hash rate" "≥ 0.9"
-  row "refresh, durability full" "$REFRESH_FULL" "$rot_full" "raw rotations, FULL" "≥ 0.6"
-  row "refresh, durability normal" "$REFRESH_NORMAL" "$rot_normal" "raw rotations, NORMAL" "≥ 0.6"
+  raw_row "login" "$LOGIN" "raw hash rate, same round" "≥ 0.9"
+  raw_row "refresh, durability full" "$REFRESH_FULL" "raw rotations, FULL, same round" "≥ 0.6"
+  raw_row "refresh, durability normal" "$REFRESH_NORMAL" "raw rotations, NORMAL, same round" "≥ 0.6"
   printf '| me during a login flood (me only) | %s | %s | %s | %s | p99 to me alone | ≤ 2 | |\n' \
     "$(field 'req/s' "$FLOOD")" "$(field p50_ms "$FLOOD")" "$(field p99_ms "$FLOOD")" "$(ratio "$(field p99_ms "$FLOOD")" "$(field p99_ms "$ME")")"
   printf '| mixed (90%% me, 8%% refresh, 2%% login) | %s | %s | %s | | | | |\n' "$(field 'req/s' "$MIXED")" "$(field p50_ms "$MIXED")" "$(field p99_ms "$MIXED")"
