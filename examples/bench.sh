@@ -82,7 +82,8 @@ pair_raw() {
   local name=$1 scen=$2 threads=$3; shift 3
   local runs="" ratios="" bases="" b r
   for _ in $(seq 1 "$RUNS"); do
-    b=$(field "$name" "$("$LG" "$@")")
+    b=$("$LG" "$@")
+    b=$(field "$name" "$b")
     r=$("$LG" run --addr "$ADDR" --scenario "$scen" --threads "$threads" --secs "$SECS" --password "$PASSWORD")
     runs+="$r"$'\n'
     ratios+="$(ratio "$(field 'req/s' "$r")" "$b")"$'\n'

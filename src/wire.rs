@@ -29,10 +29,14 @@ pub fn request_of(request: &mut tiny_http::Request) -> rouille::Request {
         None => MAX_BODY + 1,
     };
     let mut body = Vec::new();
-    let _ = request
-        .as_reader()
-        .take(read_at_most as u64)
-        .read_to_end(&mut body);
+    // Not even asked for when refused: `as_reader` would send `100 Continue` to a client that
+    // waits for it.
+    if read_at_most > 0 {
+        let _ = request
+            .as_reader()
+            .take(read_at_most as u64)
+            .read_to_end(&mut body);
+    }
     let headers: Vec<(String, String)> = request
         .headers()
         .iter()

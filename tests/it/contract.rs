@@ -160,6 +160,94 @@ fn a_body_declared_larger_than_memory_is_refused_at_once() {
     assert_eq!(r.status, 200, "the server goes on");
 }
 
+/// What a keep-alive connection sends back for `first`, then for `then` sent after it: every
+/// response head received until the server closes or goes quiet for 3 s (found anywhere: a
+/// response right after a JSON body shares its line).
+fn status_lines_after(addr: std::net::SocketAddr, first: &[u8], then: &[u8]) -> Vec<String> {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    // The server may answer and close before all of it is written.
+    let _ = stream.write_all(first);
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    // The first answer comes before the rest is sent.
+    while !String::from_utf8_lossy(&answer).contains("\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    let _ = stream.write_all(then);
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    answer
+        .match_indices("HTTP/1.")
+        .map(|(at, _)| answer[at..].lines().next().unwrap_or("").to_owned())
+        .collect()
+}
+
+const SMUGGLED: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+
+/// A chunked body past the cap is read only up to the cap, and nothing drains the rest: it must
+/// not be taken for a request on the same connection (request smuggling behind a proxy).
+#[test]
+fn the_rest_of_a_refused_chunked_body_is_never_a_request() {
+    let s = TestServer::start();
+    let mut first = format!(
+        "POST /v2/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n",
+        gharart_id::app::MAX_BODY + 1 + SMUGGLED.len()
+    )
+    .into_bytes();
+    first.resize(first.len() + gharart_id::app::MAX_BODY + 1, b'a');
+    let lines = status_lines_after(s.addr, &first, SMUGGLED);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with("HTTP/1.1 413 "), "{lines:?}");
+}
+
+/// A body declared past what the server drains (1 MiB) is drained that far and no further: the
+/// bytes after it must not be taken for a request either.
+#[test]
+fn the_rest_of_an_undrained_body_is_never_a_request() {
+    let s = TestServer::start();
+    let head = format!(
+        "POST /v2/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        4 * 1024 * 1024
+    );
+    let mut first = head.into_bytes();
+    first.resize(first.len() + 1024 * 1024, b'a');
+    let lines = status_lines_after(s.addr, &first, SMUGGLED);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with("HTTP/1.1 413 "), "{lines:?}");
+}
+
+/// Head lines and their number have limits (tiny_http buffered any length): 431, then the
+/// connection closes.
+#[test]
+fn an_endless_header_line_gets_431() {
+    let s = TestServer::start();
+    let mut raw = b"GET /healthz HTTP/1.1\r\nX-Long: ".to_vec();
+    raw.resize(raw.len() + 64 * 1024, b'a');
+    raw.extend_from_slice(b"\r\n\r\n");
+    let lines = status_lines_after(s.addr, &raw, b"");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with("HTTP/1.1 431"), "{lines:?}");
+    let mut raw = b"GET /healthz HTTP/1.1\r\n".to_vec();
+    for i in 0..200 {
+        raw.extend_from_slice(format!("X-H{i}: v\r\n").as_bytes());
+    }
+    raw.extend_from_slice(b"\r\n");
+    let lines = status_lines_after(s.addr, &raw, b"");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with("HTTP/1.1 431"), "{lines:?}");
+}
+
 /// An upgrade request carries no body to wait for: tiny_http hands over the raw connection, and
 /// reading it as a body waited out the socket timeout.
 #[test]

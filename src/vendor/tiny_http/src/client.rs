@@ -6,6 +6,7 @@ use std::io::{BufReader, BufWriter, ErrorKind, Read};
 
 use std::net::SocketAddr;
 use std::str::FromStr;
+use std::sync::mpsc::Receiver;
 
 use crate::common::{HTTPVersion, Method};
 use crate::util::RefinedTcpStream;
@@ -32,9 +33,16 @@ pub struct ClientConnection {
     // set to true if we know that the previous request is the last one
     no_more_requests: bool,
 
+    // gharart-id patch: tells whether the previous request's body was drained to its end
+    previous_body: Option<Receiver<IoResult<()>>>,
+
     // true if the connection goes through SSL
     secure: bool,
 }
+
+/// gharart-id patch: the longest line of a request head, and the most header lines.
+const MAX_LINE: usize = 16 * 1024;
+const MAX_HEADERS: usize = 128;
 
 /// Error that can happen when reading a request.
 #[derive(Debug)]
@@ -64,6 +72,7 @@ impl ClientConnection {
             remote_addr,
             next_header_source: first_header,
             no_more_requests: false,
+            previous_body: None,
             secure,
         }
     }
@@ -88,6 +97,11 @@ impl ClientConnection {
                 Some(b) => b?,
                 None => return Err(IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF")),
             };
+
+            // gharart-id patch: a line has a length limit (upstream buffered without one).
+            if buf.len() >= MAX_LINE {
+                return Err(IoError::new(ErrorKind::InvalidData, "header line too long"));
+            }
 
             if byte == b'\n' && prev_byte_was_cr {
                 buf.pop(); // removing the '\r'
@@ -123,6 +137,13 @@ impl ClientConnection {
                     if line.is_empty() {
                         break;
                     };
+                    // gharart-id patch: so has the number of header lines.
+                    if headers.len() >= MAX_HEADERS {
+                        return Err(ReadError::ReadIoError(IoError::new(
+                            ErrorKind::InvalidData,
+                            "too many header lines",
+                        )));
+                    }
                     headers.push(match FromStr::from_str(line.as_str().trim()) {
                         // TODO: remove this conversion
                         Ok(h) => h,
@@ -184,7 +205,7 @@ impl Iterator for ClientConnection {
         }
 
         loop {
-            let rq = match self.read() {
+            let mut rq = match self.read() {
                 Err(ReadError::WrongRequestLine) => {
                     let writer = self.sink.next().unwrap();
                     let response = Response::new_empty(StatusCode(400));
@@ -201,6 +222,16 @@ impl Iterator for ClientConnection {
                     response.raw_print(writer, ver, &[], false, None).ok();
                     return None; // we don't know where the next request would start,
                                  // se we have to close
+                }
+
+                Err(ReadError::ReadIoError(ref err)) if err.kind() == ErrorKind::InvalidData => {
+                    // gharart-id patch: a head past the limits
+                    let writer = self.sink.next().unwrap();
+                    let response = Response::new_empty(StatusCode(431));
+                    response
+                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
+                        .ok();
+                    return None;
                 }
 
                 Err(ReadError::ReadIoError(ref err)) if err.kind() == ErrorKind::TimedOut => {
@@ -224,6 +255,17 @@ impl Iterator for ClientConnection {
 
                 Ok(rq) => rq,
             };
+
+            // gharart-id patch: when the previous request's body was not drained to its end,
+            // what was just read may be the rest of it, not a request: close without answering.
+            if self
+                .previous_body
+                .take()
+                .map_or(false, |signal| signal.try_recv().is_ok())
+            {
+                drop(rq.into_writer());
+                return None;
+            }
 
             // checking HTTP version
             if *rq.http_version() > (1, 1) {
@@ -259,14 +301,20 @@ impl Iterator for ClientConnection {
                 _ => (),
             };
 
-            // gharart-id patch: a body longer than the drain takes (`equal_reader.rs`) ends the
-            // connection after this request; its rest must never be read as a request.
+            // gharart-id patch: a body longer than the drain takes (`equal_reader.rs`), or a
+            // chunked one (which nothing drains), ends the connection after this request: the
+            // rest of it must never be read as a request.
             if rq
                 .body_length()
                 .map_or(false, |n| n > crate::util::DRAIN_AT_MOST)
+                || rq
+                    .headers()
+                    .iter()
+                    .any(|h| h.field.equiv("Transfer-Encoding"))
             {
                 self.no_more_requests = true;
             }
+            self.previous_body = rq.take_body_cut_short();
 
             // returning the request
             return Some(rq);

@@ -313,6 +313,17 @@ impl Server {
 
                         Ok(ClientConnection::new(write_closable, read_closable))
                     }
+                    // gharart-id patch: on a listening socket with a receive timeout (which the
+                    // accepted sockets inherit), `accept` gives up after that long without a
+                    // connection: not an error that should end this loop.
+                    Err(ref e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) =>
+                    {
+                        continue
+                    }
                     Err(e) => Err(e),
                 };
 

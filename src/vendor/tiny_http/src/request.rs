@@ -5,7 +5,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
 
-use std::sync::mpsc::Sender;
+use std::io::Result as IoResult;
+use std::sync::mpsc::{Receiver, Sender};
 
 use crate::util::{EqualReader, FusedReader};
 use crate::{HTTPVersion, Header, Method, Response, StatusCode};
@@ -74,6 +75,9 @@ pub struct Request {
 
     // If Some, a message must be sent after responding
     notify_when_responded: Option<Sender<()>>,
+
+    // gharart-id patch: any message on it means the body's drain stopped before its end
+    body_cut_short: Option<Receiver<IoResult<()>>>,
 }
 
 struct NotifyOnDrop<R> {
@@ -185,6 +189,7 @@ where
 
     // we wrap `source_data` around a reading whose nature depends on the transfer-encoding and
     // content-length headers
+    let mut body_cut_short = None;
     let reader = if connection_upgrade {
         // if we have a `Connection: upgrade`, always keeping the whole reader
         Box::new(source_data) as Box<dyn Read + Send + 'static>
@@ -212,7 +217,8 @@ where
 
             Box::new(Cursor::new(buffer)) as Box<dyn Read + Send + 'static>
         } else {
-            let (data_reader, _) = EqualReader::new(source_data, content_length); // TODO:
+            let (data_reader, signal) = EqualReader::new(source_data, content_length);
+            body_cut_short = Some(signal);
             Box::new(FusedReader::new(data_reader)) as Box<dyn Read + Send + 'static>
         }
     } else if transfer_encoding.is_some() {
@@ -238,6 +244,7 @@ where
         body_length: content_length,
         must_send_continue: expects_continue,
         notify_when_responded: None,
+        body_cut_short,
     })
 }
 
@@ -467,6 +474,11 @@ impl Request {
             ErrorKind::ConnectionReset => Ok(()),
             _ => Err(err),
         })
+    }
+
+    /// gharart-id patch: what tells whether the body's drain stopped before its end (once).
+    pub(crate) fn take_body_cut_short(&mut self) -> Option<Receiver<IoResult<()>>> {
+        self.body_cut_short.take()
     }
 
     pub(crate) fn with_notify_sender(mut self, sender: Sender<()>) -> Self {

@@ -3,8 +3,7 @@ use std::io::Result as IoResult;
 use std::sync::mpsc::channel;
 use std::sync::mpsc::{Receiver, Sender};
 
-/// The most bytes of an unread body that dropping the reader drains (gharart-id patch); a
-/// connection whose request declares more is closed after it (`client.rs`).
+/// The most bytes of an unread body that dropping the reader drains (gharart-id patch).
 pub const DRAIN_AT_MOST: usize = 1024 * 1024;
 
 /// A `Reader` that reads exactly the number of bytes from a sub-reader.
@@ -71,14 +70,25 @@ where
         // gharart-id patch: drain through a fixed buffer, and at most DRAIN_AT_MOST bytes.
         // Upstream allocated the whole remaining length, which the client declares
         // (`Content-Length: 100000000000000` aborted the process on the failed allocation), and
-        // read all of it on the thread that answered. A connection whose request declared more
-        // than the cap is not read from again (`client.rs`), so what is left is never taken for
-        // a request.
-        let mut remaining_to_read = self.size.min(DRAIN_AT_MOST);
+        // read all of it on the thread that answered. A drain that stops before the body's end
+        // (the cap, an error, the end of the stream) says so on `last_read_signal`, and the
+        // connection is not read from again (`client.rs`): what is left is never taken for a
+        // request.
+        let mut remaining_to_read = self.size;
+        let mut budget = DRAIN_AT_MOST;
         let mut buf = [0u8; 8192];
 
         while remaining_to_read > 0 {
-            let want = remaining_to_read.min(buf.len());
+            if budget == 0 {
+                self.last_read_signal
+                    .send(Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "unread body past the drain limit",
+                    )))
+                    .ok();
+                break;
+            }
+            let want = remaining_to_read.min(buf.len()).min(budget);
 
             match self.reader.read(&mut buf[..want]) {
                 Err(e) => {
@@ -91,6 +101,7 @@ where
                 }
                 Ok(other) => {
                     remaining_to_read -= other;
+                    budget -= other;
                 }
             }
         }
