@@ -28,11 +28,7 @@ impl RequestLog {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         if pending.len() >= MAX_PENDING {
             pending.pop_front();
-            if self.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
-                log::warn!(
-                    "request log backlog full; dropping the oldest records until it is written"
-                );
-            }
+            self.note_dropped(1);
         }
         pending.push_back(record);
     }
@@ -60,14 +56,17 @@ impl RequestLog {
                 let excess = pending.len().saturating_sub(MAX_PENDING);
                 if excess > 0 {
                     pending.drain(..excess);
-                    if self.dropped.fetch_add(excess as u64, Ordering::Relaxed) == 0 {
-                        log::warn!(
-                            "request log backlog full; dropping the oldest records until it is written"
-                        );
-                    }
+                    self.note_dropped(excess as u64);
                 }
                 Err(e)
             }
+        }
+    }
+
+    /// Counts records dropped from a full backlog; the first since the last write is logged.
+    fn note_dropped(&self, n: u64) {
+        if self.dropped.fetch_add(n, Ordering::Relaxed) == 0 {
+            log::warn!("request log backlog full; dropping the oldest records until it is written");
         }
     }
 

@@ -20,10 +20,14 @@ use crate::clock::{self, Timestamp};
 /// upgrade request without a declared length (tiny_http hands over the raw connection then).
 pub fn request_of(request: &mut tiny_http::Request) -> rouille::Request {
     let upgrade = request.headers().iter().any(|h| {
-        h.field.equiv("Connection") && h.value.as_str().to_ascii_lowercase().contains("upgrade")
+        h.field.equiv("Connection")
+            && h.value
+                .as_bytes()
+                .windows(b"upgrade".len())
+                .any(|w| w.eq_ignore_ascii_case(b"upgrade"))
     });
     let read_at_most = match request.body_length() {
-        Some(n) if n > MAX_BODY => 0,
+        _ if refused_from_header(request) => 0,
         Some(n) => n,
         None if upgrade => 0,
         None => MAX_BODY + 1,
@@ -63,15 +67,21 @@ pub fn request_of(request: &mut tiny_http::Request) -> rouille::Request {
 /// Writes `response` as the answer to `request`, dated `now`, in one write. A client that has
 /// gone away is not an error worth reporting: there is no one left to tell.
 pub fn respond(request: tiny_http::Request, response: rouille::Response, now: Timestamp) {
-    let head_only = *request.method() == tiny_http::Method::Head;
-    let version = request.http_version().clone();
-    if request.body_length().is_some_and(|n| n > MAX_BODY) {
+    if refused_from_header(&request) {
         respond_before_draining(request, response);
         return;
     }
+    let head_only = *request.method() == tiny_http::Method::Head;
+    let version = request.http_version().clone();
     let bytes = serialize(response, (version.0, version.1), head_only, now);
     let mut writer = request.into_writer();
     let _ = writer.write_all(&bytes).and_then(|()| writer.flush());
+}
+
+/// Whether the request declares a body longer than any route takes: it is refused from that
+/// (413) and never read.
+fn refused_from_header(request: &tiny_http::Request) -> bool {
+    request.body_length().is_some_and(|n| n > MAX_BODY)
 }
 
 /// Answers through tiny_http's own `respond`, which writes the answer before the request (and

@@ -101,8 +101,7 @@ pub fn rotate(
                 );
                 return Ok(Rotation::Refused(ApiError::RefreshTokenReused));
             }
-            sessions::touch(tx, &s.id, now)?;
-            s.last_used_at = s.last_used_at.max(now);
+            sessions::touch(tx, &mut s, now)?;
         }
         Ok::<_, ApiError>(Rotation::Issued(Box::new(user), s))
     });
@@ -146,7 +145,7 @@ pub struct Principal {
     pub user: Option<Arc<users::UserRow>>,
     /// The session, as read when the credential was checked (`None` for a PAT).
     pub session: Option<Arc<SessionRow>>,
-    /// What identifies the credential (an access token's `jti`, a PAT's hash), and the
+    /// What identifies the credential (an access token's `jti`, a PAT's id), and the
     /// database's version (`Db::version`) when `user` and `session` were read (`None` when they
     /// were not): what is derived from the credential and those rows alone holds while that
     /// version is current, and may be kept under that key.

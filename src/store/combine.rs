@@ -47,10 +47,7 @@ struct State {
 impl State {
     /// Takes `piece` out of the queue, if it is still there.
     fn unqueue(&mut self, piece: &dyn Pending) -> Option<Arc<dyn Pending>> {
-        let i = self
-            .queue
-            .iter()
-            .position(|p| std::ptr::addr_eq(Arc::as_ptr(p), piece))?;
+        let i = self.queue.iter().position(|p| is_piece(p, piece))?;
         let p = self.queue.remove(i)?;
         p.queued().store(false, Ordering::Relaxed);
         Some(p)
@@ -126,11 +123,7 @@ impl Combiner {
                 // No writer (a fault): what is queued fails with it rather than try again.
                 self.take_batch(&mut lead.batch);
             }
-            if lead
-                .batch
-                .iter()
-                .any(|p| std::ptr::addr_eq(Arc::as_ptr(p), own))
-            {
+            if lead.batch.iter().any(|p| is_piece(p, own)) {
                 // This batch settles the leader's own piece: the next in line can start the next
                 // batch while this thread wakes the callers of this one.
                 lead.hand_over();
@@ -184,6 +177,11 @@ impl Drop for Lead<'_> {
         }
         self.hand_over();
     }
+}
+
+/// Whether `queued` is `piece` (pieces are told apart by identity).
+fn is_piece(queued: &Arc<dyn Pending>, piece: &dyn Pending) -> bool {
+    std::ptr::addr_eq(Arc::as_ptr(queued), piece)
 }
 
 /// One transaction for the whole batch, a savepoint for each piece.

@@ -35,9 +35,9 @@ mod combine;
 mod group_sync;
 mod pool;
 
-/// How long a write waits for the writer connection before giving up with `Busy`.
 pub use changes::OUTSIDE_COMMIT_LAG;
 
+/// How long a write waits for the writer connection before giving up with `Busy`.
 pub const WRITE_WAIT: Duration = Duration::from_secs(10);
 const READERS: usize = 4;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);

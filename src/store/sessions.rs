@@ -143,10 +143,12 @@ pub fn rotate(
     Ok(true)
 }
 
-/// Slides the idle lifetime (a refresh answered without a rotation).
-pub fn touch(conn: &Connection, id: &str, now: Timestamp) -> Result<(), StoreError> {
+/// Slides the idle lifetime of the session `s` (a refresh answered without a rotation), and
+/// brings `s` up to date.
+pub fn touch(conn: &Connection, s: &mut SessionRow, now: Timestamp) -> Result<(), StoreError> {
     conn.prepare_cached("UPDATE sessions SET last_used_at = max(last_used_at, ?2) WHERE id = ?1")?
-        .execute(params![id, now])?;
+        .execute(params![s.id, now])?;
+    s.last_used_at = s.last_used_at.max(now);
     Ok(())
 }
 
