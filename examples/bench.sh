@@ -16,6 +16,8 @@
 #   examples/bench.sh                 # SECS=5 RUNS=3 THREADS=64
 #   SECS=10 RUNS=3 examples/bench.sh  # the issue's reference setting
 set -euo pipefail
+# A failing loadgen inside $(...) must stop the run, not turn into a ratio of 0.00.
+shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 SECS=${SECS:-5}
 RUNS=${RUNS:-3}
@@ -36,7 +38,7 @@ trap cleanup EXIT
 # start_server NAME [FLAGS...]: a server on a fresh database; sets ADDR and SPID.
 start_server() {
   local name=$1; shift
-  "$BIN" serve --db "$DIR/$name.db" --listen 127.0.0.1:0 --throttle off --pbkdf2-iterations "$ITER" \
+  MIMALLOC_ALLOW_THP=0 "$BIN" serve --db "$DIR/$name.db" --listen 127.0.0.1:0 --throttle off --pbkdf2-iterations "$ITER" \
     --workers "$WORKERS" "$@" > "$DIR/$name.out" 2> "$DIR/$name.err" &
   SPID=$!; PIDS+=("$SPID")
   for _ in $(seq 1 100); do grep -q listening "$DIR/$name.out" 2>/dev/null && break; sleep 0.1; done
@@ -51,7 +53,7 @@ field() { sed -n "s|.* $1 \([^ ]*\).*|\1|p" <<< " $2"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 median() { sort -g | sed -n "$(( (RUNS + 1) / 2 ))p"; }
 
-# summary RUNS RATIOS BASELINES (one per line each): the median run, then `pair_ratio` and
+# summary LINES RATIOS BASELINES (one per line each): the median run, then `pair_ratio` and
 # `ceiling`, the medians of the rounds' ratios and baselines.
 summary() {
   echo "$(printf '%s' "$1" | sort -t' ' -k4 -g | sed -n "$(( (RUNS + 1) / 2 ))p") pair_ratio $(printf '%s' "$2" | median) ceiling $(printf '%s' "$3" | median)"
@@ -187,8 +189,10 @@ paired_row() { # scenario name, pair line, target
   echo "Memory: the server's resident set after seeding 100,000 users and running every scenario above"
   echo "(ending with mixed): $(( RSS_KB / 1024 )) MiB"
   echo "(target ≤ 64 MiB). Rows then: $DB_ROWS."
-  echo "After $LONG_DONE more refreshes on the same server (in $long_secs s; $(field 'req/s' "$LONG") req/s in the last 30 s): $(( LONG_RSS_KB / 1024 )) MiB;"
-  echo "rows: $LONG_ROWS (a session carries the rotation records of its reuse interval on its own row)."
+  if [ -n "$LONG" ]; then
+    echo "After $LONG_DONE more refreshes on the same server (in $long_secs s; $(field 'req/s' "$LONG") req/s in the last 30 s): $(( LONG_RSS_KB / 1024 )) MiB;"
+    echo "rows: $LONG_ROWS (a session carries the rotation records of its reuse interval on its own row)."
+  fi
   echo "Expired sessions, request records (7 days, at most 500,000) and codes are pruned by the"
   echo "background sweep, and a session's rotation records by its own rotations (at most 128), so"
   echo "none of these grows without bound."

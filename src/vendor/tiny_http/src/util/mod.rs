@@ -1,4 +1,5 @@
 pub use self::custom_stream::CustomStream;
+// gharart-id patch: DRAIN_AT_MOST is exported for client.rs.
 pub use self::equal_reader::{EqualReader, DRAIN_AT_MOST};
 pub use self::fused_reader::FusedReader;
 pub use self::messages_queue::MessagesQueue;
