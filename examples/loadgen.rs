@@ -1,6 +1,7 @@
 //! A small synchronous load generator and the baselines of `examples/bench.sh` (issue 6).
 //!
-//!     loadgen bare --listen 127.0.0.1:0 --workers 32        a bare rouille handler (the framework ceiling)
+//!     loadgen bare --listen 127.0.0.1:0 --workers 32        a bare handler on our connection layer
+//!     loadgen upstream --listen 127.0.0.1:0 --pool 8         the same body on upstream rouille's server
 //!     loadgen hash-rate --iterations 600000 --secs 5        PBKDF2-HMAC-SHA256 hashes/s on every core
 //!     loadgen rotation-rate --sync full --secs 5            raw SQLite rotations/s (SELECT + INSERT + UPDATE)
 //!     loadgen seed --db X --users 100000 --password P       confirmed users written straight to a database
@@ -8,14 +9,14 @@
 //!
 //! Against the bare handler, `bare` sends `GET /`; `bare-me` and `bare-token` send byte for byte
 //! the requests of `me` and `token` (headers and body), so that the framework's work on the same
-//! request (tiny_http reads a request line by line) is in the ceiling the scenario is held to.
+//! request is in the ceiling the scenario is held to.
 //!
 //! `run` keeps one keep-alive connection per thread and prints one line:
 //! `scenario <name> req/s <n> p50_ms <x> p99_ms <y> p999_ms <z> errors <e>`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{IpAddr, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -38,21 +39,40 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
         Some("bare") => bare(&args),
+        Some("upstream") => upstream(&args),
         Some("hash-rate") => hash_rate(&args),
         Some("rotation-rate") => rotation_rate(&args),
         Some("seed") => seed(&args),
         Some("run") => run(&args),
         _ => {
             eprintln!(
-                "usage: loadgen bare|hash-rate|rotation-rate|seed|run … (see the file's header)"
+                "usage: loadgen bare|upstream|hash-rate|rotation-rate|seed|run … (see the file's header)"
             );
             std::process::exit(2);
         }
     }
 }
 
-/// The framework ceiling: the server's own serving loop (tiny_http on a TCP_NODELAY listener,
-/// `--workers` threads, rouille's response type) answering a small JSON body and nothing else.
+/// A small JSON body and nothing else, on the server's own connection layer.
+struct Bare;
+
+impl gharart_id::conn::Service for Bare {
+    fn handle(&self, _request: &rouille::Request) -> rouille::Response {
+        rouille::Response::json(&json!({"status": "ok"}))
+    }
+
+    fn refused(&self, _ip: IpAddr, _why: gharart_id::conn::Refused) -> rouille::Response {
+        rouille::Response::text("refused").with_status_code(503)
+    }
+
+    fn now(&self) -> gharart_id::clock::Timestamp {
+        gharart_id::clock::Clock::System.now()
+    }
+}
+
+/// The framework ceiling: the server's own serving loop (its connection layer on a TCP_NODELAY
+/// listener, `--workers` requests at once, rouille's response type) answering a small JSON body
+/// and nothing else.
 fn bare(args: &[String]) {
     let listen = arg(args, "--listen").unwrap_or_else(|| "127.0.0.1:0".into());
     let workers = num(args, "--workers", 32) as usize;
@@ -62,38 +82,31 @@ fn bare(args: &[String]) {
         listener.local_addr().unwrap()
     );
     std::io::stdout().flush().unwrap();
-    // The server's own listener: tiny_http's accept loop, restarted if it ends.
-    let listener = gharart_id::listener::Listener::new(listener).unwrap();
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            loop {
-                if listener.supervise() {
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-            }
-        });
-        for _ in 0..workers {
-            let listener = &listener;
-            s.spawn(move || {
-                loop {
-                    let request = match listener.current().recv_timeout(Duration::from_millis(100))
-                    {
-                        Ok(Some(request)) => request,
-                        Ok(None) => continue,
-                        Err(e) => {
-                            listener.accept_failed(&e);
-                            continue;
-                        }
-                    };
-                    gharart_id::wire::respond(
-                        request,
-                        rouille::Response::json(&json!({"status": "ok"})),
-                        gharart_id::clock::Clock::System.now(),
-                    );
-                }
-            });
-        }
-    });
+    let limits = gharart_id::conn::Limits {
+        max_connections: 1024,
+        max_per_ip: 1024,
+        workers,
+    };
+    let _serving =
+        gharart_id::conn::Connections::start(listener, std::sync::Arc::new(Bare), limits).unwrap();
+    loop {
+        std::thread::park();
+    }
+}
+
+/// The upstream ceiling: rouille 3.6's own server (tiny_http from crates.io, a pool of `--pool`
+/// threads) answering the same small JSON body.
+fn upstream(args: &[String]) {
+    let listen = arg(args, "--listen").unwrap_or_else(|| "127.0.0.1:0".into());
+    let pool = num(args, "--pool", 8) as usize;
+    let server = rouille::Server::new(listen, |_request| {
+        rouille::Response::json(&json!({"status": "ok"}))
+    })
+    .unwrap()
+    .pool_size(pool);
+    println!("upstream listening on http://{}", server.server_addr());
+    std::io::stdout().flush().unwrap();
+    server.run();
 }
 
 /// PBKDF2 hashes per second with one thread per core.

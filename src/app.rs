@@ -17,9 +17,11 @@ use crate::auth::pats::PatRows;
 use crate::auth::session::TokenRows;
 use crate::background::Nudger;
 use crate::clock::Clock;
+use crate::clock::Timestamp;
 use crate::config::Config;
+use crate::conn::{Refused, Service};
 use crate::daily::{self, Budget};
-use crate::error::ApiError;
+use crate::error::{ApiError, Outage};
 use crate::http::{Ctx, read_body};
 use crate::idempotency::{self, Start};
 use crate::keys::KeyRing;
@@ -188,6 +190,46 @@ pub fn handle(app: &App, req: &Request) -> Response {
     resp
 }
 
+/// The app as the connection layer sees it.
+impl Service for App {
+    fn handle(&self, request: &Request) -> Response {
+        handle(self, request)
+    }
+
+    /// A refused request (framing, version, deadline) gets the error envelope of its refusal, a
+    /// refused connection 503 `unavailable` with `reason` `overloaded`; both under a new request
+    /// id, counted and logged like any answer.
+    fn refused(&self, ip: IpAddr, why: Refused) -> Response {
+        let error = match why {
+            Refused::Request(r) => ApiError::Protocol {
+                status: r.status,
+                code: r.code,
+                message: r.message,
+            },
+            Refused::Connection(reason) => {
+                self.metrics.connection_refused(reason);
+                ApiError::Unavailable {
+                    retry_after_secs: 1,
+                    outage: Outage::TooManyConnections,
+                }
+            }
+        };
+        let request_id = new_name("req_");
+        let (status, code) = (error.status(), error.code());
+        self.metrics.request("(connection)", "OTHER", status, 0.0);
+        log::info!(target: "access", "{request_id} - (connection) {status} {code} from {ip}");
+        error
+            .into_response(&request_id)
+            .with_unique_header("X-Request-Id", request_id)
+            .with_unique_header("Cache-Control", "no-store")
+            .with_unique_header("X-Content-Type-Options", "nosniff")
+    }
+
+    fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+}
+
 fn dispatch(app: &App, ctx: &mut Ctx<'_>) -> (&'static str, Result<Response, ApiError>) {
     let path = ctx.req.url();
     let mut allowed: Vec<&str> = Vec::new();
@@ -195,7 +237,8 @@ fn dispatch(app: &App, ctx: &mut Ctx<'_>) -> (&'static str, Result<Response, Api
         let Some(params) = match_template(route.path, &path) else {
             continue;
         };
-        if route.method != ctx.req.method() {
+        let method = ctx.req.method();
+        if route.method != method && !(method == "HEAD" && route.method == "GET") {
             allowed.push(route.method);
             continue;
         }

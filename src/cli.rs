@@ -112,9 +112,17 @@ pub struct ServeArgs {
     /// Let anyone register OAuth clients (otherwise a signed-in user's access token is needed).
     #[arg(long, env = "GHARART_OPEN_REGISTRATION")]
     pub open_registration: bool,
-    /// Request threads (a bounded pool; PBKDF2 work is capped to the cores within it).
+    /// Requests handled at once (PBKDF2 work is capped to the cores within it); a request takes
+    /// a place only once its head and body have arrived.
     #[arg(long, env = "GHARART_WORKERS", default_value_t = 32)]
     pub workers: usize,
+    /// Connections held at once; past it a new connection gets 503 and is closed.
+    #[arg(long, env = "GHARART_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Connections held at once from one client address (the peer's, even with --trust-proxy:
+    /// raise it to --max-connections behind a reverse proxy on the same host).
+    #[arg(long, env = "GHARART_MAX_CONNECTIONS_PER_IP", default_value_t = 64)]
+    pub max_connections_per_ip: usize,
     /// Per-route throttles and daily write limits (off: for local runs and tests).
     #[arg(long, env = "GHARART_THROTTLE", value_enum, default_value = "on")]
     pub throttle: Switch,

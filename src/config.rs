@@ -37,6 +37,8 @@ pub struct Config {
     pub scopes: Vec<String>,
     pub lifetimes: Lifetimes,
     pub workers: usize,
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
     pub body_limit: usize,
     pub throttle: bool,
     pub limits: Vec<Limit>,
@@ -92,6 +94,9 @@ impl Config {
         if args.workers < 2 {
             return Err("--workers must be at least 2".into());
         }
+        if args.max_connections == 0 || args.max_connections_per_ip == 0 {
+            return Err("--max-connections and --max-connections-per-ip must be at least 1".into());
+        }
         if let Some(issuer) = &args.issuer {
             validate_issuer(issuer)?;
         }
@@ -133,6 +138,8 @@ impl Config {
             scopes,
             lifetimes,
             workers: args.workers,
+            max_connections: args.max_connections,
+            max_connections_per_ip: args.max_connections_per_ip,
             body_limit: BODY_LIMIT,
             throttle: args.throttle == Switch::On,
             limits,

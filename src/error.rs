@@ -20,6 +20,13 @@ pub enum ApiError {
         limit: usize,
     },
     UnsupportedMediaType,
+    /// A request the connection layer refused before routing it (framing, version, deadlines):
+    /// its status, stable code and message are the refusal's.
+    Protocol {
+        status: u16,
+        code: &'static str,
+        message: &'static str,
+    },
     NotFound,
     MethodNotAllowed {
         allow: String,
@@ -94,6 +101,7 @@ impl ApiError {
             InvalidToken(_) | InvalidCredentials | RefreshTokenInvalid | RefreshTokenExpired
             | RefreshTokenReused | SessionRevoked => 401,
             InsufficientScope(_) | ConfirmationRequired | AccountDisabled => 403,
+            Protocol { status, .. } => *status,
             NotFound => 404,
             MethodNotAllowed { .. } => 405,
             HandleTaken | EmailTaken | RefreshInProgress { .. } | IdempotencyInProgress => 409,
@@ -115,6 +123,7 @@ impl ApiError {
             InvalidField { .. } => "invalid_field",
             BodyTooLarge { .. } => "body_too_large",
             UnsupportedMediaType => "unsupported_media_type",
+            Protocol { code, .. } => code,
             NotFound => "not_found",
             MethodNotAllowed { .. } => "method_not_allowed",
             InvalidToken(_) => "invalid_token",
@@ -152,6 +161,7 @@ impl ApiError {
             InvalidField { message, .. } => message.clone(),
             BodyTooLarge { limit } => format!("the body is larger than {limit} bytes"),
             UnsupportedMediaType => "send the body as Content-Type: application/json".into(),
+            Protocol { message, .. } => (*message).into(),
             NotFound => "no such route or resource".into(),
             MethodNotAllowed { allow } => format!("this route takes {allow}"),
             InvalidToken(why) => (*why).into(),
@@ -341,6 +351,9 @@ impl From<StoreError> for ApiError {
 pub enum Outage {
     /// Every password-hashing slot and its queue are taken.
     Overloaded,
+    /// The connection caps are reached (`--max-connections`, `--max-connections-per-ip`), or no
+    /// thread could be started for the connection. Its `reason` is `overloaded` too.
+    TooManyConnections,
     /// Another process holds the database's lock, or the one writer stayed taken.
     DatabaseBusy,
     DiskFull,
@@ -360,7 +373,7 @@ impl Outage {
 
     pub fn reason(self) -> &'static str {
         match self {
-            Outage::Overloaded => "overloaded",
+            Outage::Overloaded | Outage::TooManyConnections => "overloaded",
             Outage::DatabaseBusy => "database_busy",
             Outage::DiskFull => "disk_full",
             Outage::ReadOnly => "read_only",
@@ -372,6 +385,9 @@ impl Outage {
         match self {
             Outage::Overloaded => {
                 "the server is busy hashing passwords; nothing was changed; retry after the given delay"
+            }
+            Outage::TooManyConnections => {
+                "the server holds as many connections as it takes (from this address, or in all); retry after the given delay"
             }
             Outage::DatabaseBusy => {
                 "the database is locked by another writer; nothing was changed; retry after the given delay"

@@ -27,6 +27,7 @@ struct Counters {
     refreshes: BTreeMap<&'static str, u64>,
     throttled: BTreeMap<&'static str, u64>,
     codes_sent: BTreeMap<&'static str, u64>,
+    connections_refused: BTreeMap<&'static str, u64>,
 }
 
 /// What the scrape reads from the database.
@@ -87,6 +88,12 @@ impl Metrics {
     /// A code queued for mail: `confirm` or `reset`.
     pub fn code_sent(&self, purpose: &'static str) {
         self.with(|c| *c.codes_sent.entry(purpose).or_default() += 1);
+    }
+
+    /// A connection refused before any request was read: `max_connections`,
+    /// `max_connections_per_ip` or `thread` (no thread could be started for it).
+    pub fn connection_refused(&self, reason: &'static str) {
+        self.with(|c| *c.connections_refused.entry(reason).or_default() += 1);
     }
 
     /// The text exposition.
@@ -167,6 +174,13 @@ impl Metrics {
             "Confirmation and reset codes queued for mail, by purpose.",
             "purpose",
             &c.codes_sent,
+        );
+        labelled(
+            &mut out,
+            "gharart_connections_refused_total",
+            "Connections refused at once (503, then closed), by the cap or failure that refused them.",
+            "reason",
+            &c.connections_refused,
         );
         header(
             &mut out,

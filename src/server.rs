@@ -1,32 +1,27 @@
 //! Starting and stopping the server: open the store and the key file, bind, start the background
-//! thread, and serve on a fixed set of worker threads (a bounded pool; rouille's default is a
-//! thread per request). The HTTP parsing is tiny_http's and the request and response types are
-//! rouille's; the loop is ours, so that the listening socket has TCP_NODELAY, and a response is
-//! written in one piece (`wire`). Stopping is graceful: dispatch what has arrived, finish the
-//! requests in flight, write the request log, deliver queued mail, checkpoint the WAL.
+//! thread, and serve through the bounded connection layer (`conn`). Stopping is graceful: answer
+//! what has arrived, finish the requests in flight, write the request log, deliver queued mail,
+//! checkpoint the WAL.
 
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::app::{self, App};
+use crate::app::App;
 use crate::background::{self, Background};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::conn::{Connections, Limits};
 use crate::keys::KeyRing;
-use crate::listener::Listener;
 use crate::mail::{Mailbox, Sink};
 use crate::store::{Db, oauth};
-use crate::wire;
 
 /// A server that is up.
 pub struct Running {
     pub addr: SocketAddr,
     pub app: Arc<App>,
-    stop: Arc<AtomicBool>,
-    workers: Vec<JoinHandle<()>>,
+    connections: Connections,
     background: Background,
 }
 
@@ -50,14 +45,16 @@ pub fn start(config: Config, clock: Clock) -> Result<Running, String> {
     let addr = listener
         .local_addr()
         .map_err(|e| format!("--listen {}: {e}", config.listen))?;
-    let listener =
-        Arc::new(Listener::new(listener).map_err(|e| format!("--listen {}: {e}", config.listen))?);
     let issuer = config
         .issuer
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
     let from_host = host_of(&issuer);
-    let workers = config.workers;
+    let limits = Limits {
+        max_connections: config.max_connections,
+        max_per_ip: config.max_connections_per_ip,
+        workers: config.workers,
+    };
     let (nudger, wake) = background::channel();
     let app = Arc::new(App::new(
         config,
@@ -72,44 +69,23 @@ pub fn start(config: Config, clock: Clock) -> Result<Running, String> {
     app.revoked_jtis.store(any_revoked, Ordering::Relaxed);
     // Its first round delivers whatever a previous run left in the outbox.
     let background = Background::start(app.clone(), &nudger, wake, sink, from_host);
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut threads = Vec::with_capacity(workers + 1);
-    for n in 0..workers {
-        let (listener, app, stop) = (listener.clone(), app.clone(), stop.clone());
-        let thread = std::thread::Builder::new()
-            .name(format!("worker-{n}"))
-            .spawn(move || work(&listener, &app, &stop))
-            .map_err(|e| format!("starting worker threads: {e}"))?;
-        threads.push(thread);
-    }
-    let (supervised, stopping) = (listener.clone(), stop.clone());
-    let supervisor = std::thread::Builder::new()
-        .name("accept-supervisor".into())
-        .spawn(move || {
-            while !stopping.load(Ordering::SeqCst) {
-                if supervised.supervise() {
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-            }
-        })
-        .map_err(|e| format!("starting the accept supervisor: {e}"))?;
-    threads.push(supervisor);
+    let connections = Connections::start(listener, app.clone(), limits)
+        .map_err(|e| format!("starting the accept thread: {e}"))?;
     Ok(Running {
         addr,
         app,
-        stop,
-        workers: threads,
+        connections,
         background,
     })
 }
 
-/// How long a connection may stay silent (between requests, or within one) or stall a write
-/// before it is closed. Accepted sockets inherit it from the listener, as they do TCP_NODELAY.
+/// How long a client may stall a write of ours before its connection is closed. Accepted
+/// sockets inherit it from the listener, as they do TCP_NODELAY (Linux); reads run under the
+/// connection layer's own deadlines.
 const SOCKET_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Binds the listening socket with TCP_NODELAY and read/write timeouts, which the accepted
-/// connections inherit (Linux): an idle keep-alive connection or a stalled client then frees the
-/// thread that tiny_http gives each connection.
+/// Binds the listening socket with TCP_NODELAY and a write timeout, which the accepted
+/// connections inherit.
 pub fn bind(listen: &str) -> std::io::Result<TcpListener> {
     let addr = listen
         .to_socket_addrs()?
@@ -122,39 +98,10 @@ pub fn bind(listen: &str) -> std::io::Result<TcpListener> {
     )?;
     socket.set_reuse_address(true)?;
     socket.set_nodelay(true)?;
-    socket.set_read_timeout(Some(SOCKET_TIMEOUT))?;
     socket.set_write_timeout(Some(SOCKET_TIMEOUT))?;
     socket.bind(&addr.into())?;
     socket.listen(1024)?;
     Ok(socket.into())
-}
-
-/// One worker: takes requests until told to stop, then answers what has already arrived. A
-/// `recv` error means tiny_http's accept loop ended; the listener's supervisor restarts it.
-fn work(listener: &Listener, app: &App, stop: &AtomicBool) {
-    while !stop.load(Ordering::SeqCst) {
-        match listener.current().recv_timeout(Duration::from_millis(100)) {
-            Ok(Some(request)) => answer(app, request),
-            Ok(None) => {}
-            Err(e) => listener.accept_failed(&e),
-        }
-        for request in listener.retired_requests() {
-            answer(app, request);
-        }
-    }
-    let http = listener.current();
-    while let Ok(Some(request)) = http.try_recv() {
-        answer(app, request);
-    }
-    for request in listener.retired_requests() {
-        answer(app, request);
-    }
-}
-
-/// Lets the app answer one request.
-fn answer(app: &App, mut request: tiny_http::Request) {
-    let rq = wire::request_of(&mut request);
-    wire::respond(request, app::handle(app, &rq), app.clock.now());
 }
 
 impl Running {
@@ -168,22 +115,13 @@ impl Running {
     }
 
     /// Stops taking requests, finishes the ones in flight, writes the request log, delivers queued
-    /// mail and checkpoints the WAL. The listener closes when the last worker lets go of it.
+    /// mail and checkpoints the WAL.
     pub fn stop(mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        for t in self.workers.drain(..) {
-            let _ = t.join();
-        }
+        self.connections.stop();
         self.background.stop();
         if let Err(e) = self.app.db.checkpoint() {
             log::warn!("checkpointing the WAL failed: {e}");
         }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
     }
 }
 

@@ -1,114 +1,20 @@
-//! What crosses the connection for one request: tiny_http's parsed request turned into rouille's,
-//! and rouille's response written back. The response's head and body are put into one buffer and
-//! handed to the connection in one write. tiny_http's own `respond` writes the head line by line
-//! into a 1 KiB buffer and the body after it, so any response over 1 KiB (a token response is)
-//! left in two TCP segments, and the client woke twice to read it.
-//!
-//! A body declared longer than any route takes is not read at all: the app refuses it from its
-//! `Content-Length` (413), and the answer goes out before tiny_http drains what it can of the body
-//! (at most 1 MiB, then the connection closes: see src/vendor/tiny_http/PATCHED.md).
+//! A response as it goes on the wire: rouille's response put into one buffer, head and body, for
+//! one write (a response in two writes left in two TCP segments, and the client woke twice).
 
 use std::io::{Read, Write};
-use std::net::SocketAddr;
 
-use crate::app::MAX_BODY;
 use crate::clock::{self, Timestamp};
+use crate::conn::head::is_token;
 
-/// The rouille request for `request`. Reads at most one byte past the largest body any route
-/// takes: the route's own cap (413) sees the excess, and a flood of bytes is never buffered.
-/// Reads nothing of a body declared longer than that (refused from the header), nor of an
-/// upgrade request without a declared length (tiny_http hands over the raw connection then).
-pub fn request_of(request: &mut tiny_http::Request) -> rouille::Request {
-    let upgrade = request.headers().iter().any(|h| {
-        h.field.equiv("Connection")
-            && h.value
-                .as_bytes()
-                .windows(b"upgrade".len())
-                .any(|w| w.eq_ignore_ascii_case(b"upgrade"))
-    });
-    let read_at_most = match request.body_length() {
-        _ if refused_from_header(request) => 0,
-        Some(n) => n,
-        None if upgrade => 0,
-        None => MAX_BODY + 1,
-    };
-    let mut body = Vec::new();
-    // Not even asked for when refused: `as_reader` would send `100 Continue` to a client that
-    // waits for it.
-    if read_at_most > 0 {
-        let _ = request
-            .as_reader()
-            .take(read_at_most as u64)
-            .read_to_end(&mut body);
-    }
-    let headers: Vec<(String, String)> = request
-        .headers()
-        .iter()
-        .map(|h| {
-            (
-                h.field.as_str().as_str().to_owned(),
-                h.value.as_str().to_owned(),
-            )
-        })
-        .collect();
-    let remote = request
-        .remote_addr()
-        .copied()
-        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-    rouille::Request::fake_http_from(
-        remote,
-        request.method().as_str(),
-        request.url(),
-        headers,
-        body,
-    )
-}
-
-/// Writes `response` as the answer to `request`, dated `now`, in one write. A client that has
-/// gone away is not an error worth reporting: there is no one left to tell.
-pub fn respond(request: tiny_http::Request, response: rouille::Response, now: Timestamp) {
-    if refused_from_header(&request) {
-        respond_before_draining(request, response);
-        return;
-    }
-    let head_only = *request.method() == tiny_http::Method::Head;
-    let version = request.http_version().clone();
-    let bytes = serialize(response, (version.0, version.1), head_only, now);
-    let mut writer = request.into_writer();
-    let _ = writer.write_all(&bytes).and_then(|()| writer.flush());
-}
-
-/// Whether the request declares a body longer than any route takes: it is refused from that
-/// (413) and never read.
-fn refused_from_header(request: &tiny_http::Request) -> bool {
-    request.body_length().is_some_and(|n| n > MAX_BODY)
-}
-
-/// Answers through tiny_http's own `respond`, which writes the answer before the request (and
-/// with it the drain of its unread body) is dropped. `into_writer` drops it first: a client that
-/// waits for the answer before sending the rest of its body would wait in vain.
-fn respond_before_draining(request: tiny_http::Request, response: rouille::Response) {
-    let (data, size) = response.data.into_reader_and_size();
-    let mut out = tiny_http::Response::empty(response.status_code).with_data(data, size);
-    for (name, value) in &response.headers {
-        if name.eq_ignore_ascii_case("Content-Length") || !is_token(name) || !is_field_value(value)
-        {
-            continue;
-        }
-        if let Ok(h) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
-            out.add_header(h);
-        }
-    }
-    let _ = request.respond(out);
-}
-
-/// The response as it goes on the wire: status line, `Date`, the response's own headers (any
-/// that could break the head, with a byte outside visible ASCII, are left out), `Content-Length`
-/// from the body itself, and the body unless `head_only` or the status forbids one.
-fn serialize(
+/// The response as it goes on the wire, in HTTP/1.`minor`: status line, `Date`, the response's
+/// own headers (any that could break the head, with a byte outside visible ASCII, are left out),
+/// `Connection` when it differs from the version's default, `Content-Length` from the body
+/// itself, and the body unless `head_only` or the status forbids one.
+pub fn serialize(
     response: rouille::Response,
-    version: (u8, u8),
+    minor: u8,
     head_only: bool,
+    keep_alive: bool,
     now: Timestamp,
 ) -> Vec<u8> {
     let status = response.status_code;
@@ -119,16 +25,22 @@ fn serialize(
     let _ = reader.read_to_end(&mut body);
     let bodiless = matches!(status, 100..=199 | 204 | 304);
     let mut out = Vec::with_capacity(256 + body.len());
-    let reason = tiny_http::StatusCode(status).default_reason_phrase();
     let _ = write!(
         out,
-        "HTTP/{}.{} {status} {reason}\r\nDate: {}\r\n",
-        version.0,
-        version.1,
+        "HTTP/1.{minor} {status} {}\r\nDate: {}\r\n",
+        reason_phrase(status),
         clock::http_date(now)
     );
+    match (keep_alive, minor) {
+        (false, 1) => out.extend_from_slice(b"Connection: close\r\n"),
+        (true, 0) => out.extend_from_slice(b"Connection: keep-alive\r\n"),
+        _ => {}
+    }
     for (name, value) in &response.headers {
-        if name.eq_ignore_ascii_case("Content-Length") || name.eq_ignore_ascii_case("Date") {
+        if ["Content-Length", "Date", "Connection", "Transfer-Encoding"]
+            .iter()
+            .any(|n| name.eq_ignore_ascii_case(n))
+        {
             continue;
         }
         if is_token(name) && is_field_value(value) {
@@ -148,12 +60,39 @@ fn serialize(
     out
 }
 
-/// A header name: RFC 9110's `token`.
-fn is_token(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+/// The reason phrase of the statuses this server answers with (RFC 9110 §15).
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        413 => "Content Too Large",
+        415 => "Unsupported Media Type",
+        417 => "Expectation Failed",
+        422 => "Unprocessable Content",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        505 => "HTTP Version Not Supported",
+        _ => "",
+    }
 }
 
 /// A header value this server will send: visible ASCII, spaces and tabs, nothing that could end
@@ -169,7 +108,7 @@ mod tests {
     use super::*;
 
     fn wire(response: rouille::Response, head_only: bool) -> String {
-        String::from_utf8(serialize(response, (1, 1), head_only, 1_795_909_922)).unwrap()
+        String::from_utf8(serialize(response, 1, head_only, true, 1_795_909_922)).unwrap()
     }
 
     #[test]
@@ -225,7 +164,15 @@ mod tests {
     #[test]
     fn the_request_version_is_answered_in_kind() {
         let text =
-            String::from_utf8(serialize(rouille::Response::text(""), (1, 0), false, 0)).unwrap();
+            String::from_utf8(serialize(rouille::Response::text(""), 0, false, false, 0)).unwrap();
         assert!(text.starts_with("HTTP/1.0 200 OK\r\n"), "{text}");
+        assert!(!text.contains("Connection"), "{text}");
+    }
+
+    #[test]
+    fn a_closing_answer_says_so() {
+        let text =
+            String::from_utf8(serialize(rouille::Response::text(""), 1, false, false, 0)).unwrap();
+        assert!(text.contains("\r\nConnection: close\r\n"), "{text}");
     }
 }

@@ -170,7 +170,7 @@ pub fn read_body(req: &Request, limit: usize) -> Result<Vec<u8>, ApiError> {
 pub fn principal(app: &App, ctx: &Ctx<'_>) -> Result<Principal, ApiError> {
     let who = session::authenticate(app, ctx.bearer(), ctx.now)?;
     ctx.set_user(&who.user_id);
-    if ctx.req.method() != "GET" {
+    if !matches!(ctx.req.method(), "GET" | "HEAD") {
         daily::charge(app, Budget::Account, &who.user_id, ctx.now)?;
     }
     Ok(who)

@@ -287,6 +287,20 @@ fn raw_request(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) 
     raw
 }
 
+/// A connection to `addr` from the loopback address `from` (any of 127.0.0.0/8 on Linux), so
+/// that a test can be many clients as the per-address connection cap sees them.
+pub fn connect_from(from: std::net::Ipv4Addr, addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    socket.bind(&SocketAddr::from((from, 0)).into())?;
+    socket.connect_timeout(&addr.into(), Duration::from_secs(5))?;
+    Ok(socket.into())
+}
+
+/// The `n`th of the loopback addresses 127.0.1.1, 127.0.1.2, … that tests use as other clients.
+pub fn other_client(n: usize) -> std::net::Ipv4Addr {
+    std::net::Ipv4Addr::new(127, 0, 1 + (n / 250) as u8, 1 + (n % 250) as u8)
+}
+
 /// Sends bytes as they are and parses the answer.
 pub fn send_raw(addr: SocketAddr, raw: &[u8]) -> Resp {
     try_send_raw(addr, raw).unwrap_or_else(|e| panic!("{e}"))

@@ -1,0 +1,167 @@
+//! Reading a request body, by `Content-Length` or chunked, at a useful rate: a body that makes no
+//! progress for 10 s, or has not finished 20 s after its head, is cut off (408). At most one byte
+//! past the largest body any route takes is kept, so a route's own cap (413) sees the excess and
+//! no flood is ever buffered.
+
+use std::time::{Duration, Instant};
+
+use super::head::{Framing, Refusal};
+use super::stream::{Stream, Wait};
+
+/// How long a body may go without progress, and how long it may take in all.
+const STALL: Duration = Duration::from_secs(10);
+const WHOLE: Duration = Duration::from_secs(20);
+
+/// The longest chunk-size line (with its extensions) and trailer section taken.
+const MAX_CHUNK_LINE: usize = 4 * 1024;
+const MAX_TRAILERS: usize = 16 * 1024;
+
+pub const TIMED_OUT: Refusal = Refusal {
+    status: 408,
+    code: "request_timeout",
+    message: "the request did not arrive in time (its head within 10 s, its body without a 10 s stall and within 20 s)",
+};
+
+const BAD_CHUNKS: Refusal = Refusal {
+    status: 400,
+    code: "malformed_request",
+    message: "the chunked body is malformed",
+};
+
+/// A body as read.
+pub struct Body {
+    pub bytes: Vec<u8>,
+    /// Whether all of the body was read, so that the connection can carry another request.
+    pub whole: bool,
+}
+
+/// Why a body could not be read.
+pub enum BodyError {
+    /// The client went away: nobody to answer.
+    Closed,
+    Refused(Refusal),
+}
+
+/// Reads the body `framing` announces, keeping at most `keep` bytes of it.
+pub fn read(stream: &mut Stream, framing: Framing, keep: usize) -> Result<Body, BodyError> {
+    let mut reader = Reader {
+        stream,
+        whole_by: Instant::now() + WHOLE,
+    };
+    match framing {
+        Framing::Empty => Ok(Body {
+            bytes: Vec::new(),
+            whole: true,
+        }),
+        Framing::Length(n) if n > keep as u64 => Ok(Body {
+            bytes: Vec::new(),
+            whole: false,
+        }),
+        Framing::Length(n) => {
+            let mut bytes = Vec::with_capacity(n as usize);
+            reader.take(n as usize, &mut bytes)?;
+            Ok(Body { bytes, whole: true })
+        }
+        Framing::Chunked => reader.chunked(keep),
+    }
+}
+
+struct Reader<'a> {
+    stream: &'a mut Stream,
+    whole_by: Instant,
+}
+
+impl Reader<'_> {
+    /// Waits for more bytes under both deadlines.
+    fn more(&mut self) -> Result<(), BodyError> {
+        match self
+            .stream
+            .fill((Instant::now() + STALL).min(self.whole_by))
+        {
+            Wait::Filled => Ok(()),
+            Wait::Closed => Err(BodyError::Closed),
+            Wait::TimedOut => Err(BodyError::Refused(TIMED_OUT)),
+        }
+    }
+
+    /// Moves exactly `n` bytes of the body into `out`.
+    fn take(&mut self, mut n: usize, out: &mut Vec<u8>) -> Result<(), BodyError> {
+        while n > 0 {
+            if self.stream.buffered().is_empty() {
+                self.more()?;
+            }
+            let have = self.stream.buffered();
+            let part = have.len().min(n);
+            out.extend_from_slice(&have[..part]);
+            self.stream.consume(part);
+            n -= part;
+        }
+        Ok(())
+    }
+
+    /// One line (without its CRLF or LF), of at most `max` bytes.
+    fn line(&mut self, max: usize) -> Result<Vec<u8>, BodyError> {
+        loop {
+            let have = self.stream.buffered();
+            if let Some(end) = have.iter().position(|&b| b == b'\n') {
+                let line = have[..end]
+                    .strip_suffix(b"\r")
+                    .unwrap_or(&have[..end])
+                    .to_vec();
+                self.stream.consume(end + 1);
+                return Ok(line);
+            }
+            if have.len() > max {
+                return Err(BodyError::Refused(BAD_CHUNKS));
+            }
+            self.more()?;
+        }
+    }
+
+    /// RFC 9112 §7.1: chunks of `hex-size[;extensions] CRLF data CRLF`, a last chunk of size 0,
+    /// then trailer fields (read and dropped) and an empty line.
+    fn chunked(&mut self, keep: usize) -> Result<Body, BodyError> {
+        let mut bytes = Vec::new();
+        loop {
+            let line = self.line(MAX_CHUNK_LINE)?;
+            let size_text = line.split(|&b| b == b';').next().unwrap_or_default();
+            let size_text = size_text.strip_suffix(b" ").unwrap_or(size_text);
+            if size_text.is_empty()
+                || size_text.len() > 15
+                || !size_text.iter().all(u8::is_ascii_hexdigit)
+            {
+                return Err(BodyError::Refused(BAD_CHUNKS));
+            }
+            let size = size_text.iter().fold(0usize, |n, &d| {
+                n * 16 + (d as char).to_digit(16).unwrap_or(0) as usize
+            });
+            if size == 0 {
+                break;
+            }
+            if bytes.len() + size > keep {
+                // More than any route takes: keep one byte past the cap, and stop reading.
+                let room = keep + 1 - bytes.len().min(keep + 1);
+                self.take(room.min(size), &mut bytes)?;
+                return Ok(Body {
+                    bytes,
+                    whole: false,
+                });
+            }
+            self.take(size, &mut bytes)?;
+            if !self.line(2)?.is_empty() {
+                return Err(BodyError::Refused(BAD_CHUNKS));
+            }
+        }
+        let mut trailers = 0;
+        loop {
+            let line = self.line(MAX_TRAILERS)?;
+            trailers += line.len() + 2;
+            if trailers > MAX_TRAILERS {
+                return Err(BodyError::Refused(BAD_CHUNKS));
+            }
+            if line.is_empty() {
+                return Ok(Body { bytes, whole: true });
+            }
+        }
+    }
+}
