@@ -167,7 +167,7 @@ impl ApiError {
             InvalidToken(why) => (*why).into(),
             InsufficientScope(Some(scope)) => format!("the credential lacks the scope this needs: {scope}"),
             InsufficientScope(None) => {
-                "a personal access token or a client's own token cannot do this; use the access token of a signed-in session".into()
+                "only the access token of a signed-in session (from login or refresh) can do this: not a personal access token, an OAuth app's token or a client's own token".into()
             }
             Throttled { limit, retry_after_secs } => format!(
                 "too many requests: {} allows {} per {} s; retry in {retry_after_secs} s",

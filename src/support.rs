@@ -55,11 +55,23 @@ pub fn submit(
             "details must be at most 10,000 characters",
         ));
     }
+    if summary.chars().any(char::is_control) {
+        return Err(ApiError::invalid_field(
+            "summary",
+            "summary must be one line without control characters",
+        ));
+    }
     for (field, value) in [
         ("handle", report.handle),
         ("sessionId", report.session_id),
         ("requestId", report.request_id),
     ] {
+        if value.is_some_and(|v| v.chars().any(char::is_control)) {
+            return Err(ApiError::invalid_field(
+                field,
+                format!("{field} must be one line without control characters"),
+            ));
+        }
         if value.is_some_and(|v| v.chars().count() > MAX_REFERENCE_CHARS) {
             return Err(ApiError::invalid_field(
                 field,

@@ -30,7 +30,7 @@ impl Browser {
             session_id: Some(self.session_id.clone()),
             scopes: app.config.scopes.clone(),
             expires_at: now + app.config.lifetimes.access,
-            credential: Credential::Jwt,
+            credential: Credential::Session,
             user: None,
             session: None,
             cached_as: None,

@@ -71,7 +71,7 @@ pub fn create(
     expires_in_days: i64,
     now: Timestamp,
 ) -> Result<CreatedPat, ApiError> {
-    who.require_session()?;
+    who.require_first_party()?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(ApiError::invalid_field(
@@ -136,7 +136,7 @@ pub fn create(
 
 /// The caller's live tokens. Errors: `insufficient_scope` for a PAT caller.
 pub fn list(app: &App, who: &Principal, now: Timestamp) -> Result<Vec<PatView>, ApiError> {
-    who.require_session()?;
+    who.require_first_party()?;
     let rows = app.db.read(|c| pats::list_live(c, &who.user_id, now))?;
     Ok(rows.into_iter().map(PatView::from).collect())
 }
@@ -144,7 +144,7 @@ pub fn list(app: &App, who: &Principal, now: Timestamp) -> Result<Vec<PatView>, 
 /// Revokes one of the caller's tokens, at once. Errors: `insufficient_scope` for a PAT caller,
 /// `not_found` for an unknown id or another user's token.
 pub fn revoke(app: &App, who: &Principal, id: &str, now: Timestamp) -> Result<(), ApiError> {
-    who.require_session()?;
+    who.require_first_party()?;
     if app.db.write(|tx| pats::revoke(tx, &who.user_id, id, now))? {
         Ok(())
     } else {

@@ -126,11 +126,35 @@ pub fn rotate(
     }
 }
 
-/// The kind of bearer credential.
+/// The kind of bearer credential, which bounds what it may do beyond its scopes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Credential {
-    Jwt,
+    /// The access token of a first-party session (login or refresh): every scope, and the
+    /// account-management routes.
+    Session,
+    /// An access token an OAuth client obtained for a user: exactly its scopes.
+    OAuth,
+    /// A client's own token (`client_credentials`): no user at all.
+    Client,
+    /// A personal access token: its scopes, and no account management.
     Pat,
+}
+
+impl Credential {
+    /// What an access token with these claims is: no `client_id` is a first-party session, one
+    /// with a session an OAuth app's token for its user, one without a client's own token.
+    fn of(claims: &jwt::Claims) -> Credential {
+        match (&claims.client_id, &claims.sid) {
+            (None, Some(_)) => Credential::Session,
+            (Some(_), Some(_)) => Credential::OAuth,
+            (_, None) => Credential::Client,
+        }
+    }
+
+    /// Whether the credential stands for a user.
+    pub fn has_user(self) -> bool {
+        self != Credential::Client
+    }
 }
 
 /// Who is calling, from a verified bearer credential.
@@ -162,12 +186,22 @@ impl Principal {
         }
     }
 
-    /// 403 `insufficient_scope` for a personal access token: some things need a signed-in session.
-    /// A client's own token (client_credentials) has no session either.
-    pub fn require_session(&self) -> Result<(), ApiError> {
+    /// 403 `insufficient_scope` unless the credential is a first-party session's access token:
+    /// account management (PATs, client registration, logout of every session) is never
+    /// delegated, whatever a PAT's or an OAuth app's scopes say.
+    pub fn require_first_party(&self) -> Result<(), ApiError> {
         match (self.credential, &self.session_id) {
-            (Credential::Jwt, Some(_)) => Ok(()),
+            (Credential::Session, Some(_)) => Ok(()),
             _ => Err(ApiError::InsufficientScope(None)),
+        }
+    }
+
+    /// 403 `insufficient_scope` for a client's own token, which has no user.
+    pub fn require_user(&self) -> Result<(), ApiError> {
+        if self.credential.has_user() {
+            Ok(())
+        } else {
+            Err(ApiError::InsufficientScope(None))
         }
     }
 }
@@ -188,7 +222,8 @@ pub fn authenticate(
     let claims = signed_claims(app, token).map_err(|e| ApiError::InvalidToken(e.describe()))?;
     jwt::check_claims(&claims, &app.issuer, &app.audience, now)
         .map_err(|e| ApiError::InvalidToken(e.describe()))?;
-    let (version, (session, jti_revoked, user)) = token_rows(app, &claims)?;
+    let credential = Credential::of(&claims);
+    let (version, (session, jti_revoked, user)) = token_rows(app, &claims, credential)?;
     if claims.sid.is_some() {
         let s = session
             .as_ref()
@@ -210,7 +245,7 @@ pub fn authenticate(
             .map(str::to_owned)
             .collect(),
         expires_at: claims.exp,
-        credential: Credential::Jwt,
+        credential,
         user,
         session,
         cached_as: Some((claims.jti.clone(), version)),
@@ -235,7 +270,11 @@ pub type TokenRows = (Option<Arc<SessionRow>>, bool, Option<Arc<users::UserRow>>
 /// The rows of [`TokenRows`], with the database version they hold at: from the cache while nothing
 /// has committed since they were read, else in one snapshot (the hot path of every authenticated
 /// call).
-fn token_rows(app: &App, claims: &jwt::Claims) -> Result<(i64, TokenRows), ApiError> {
+fn token_rows(
+    app: &App,
+    claims: &jwt::Claims,
+    credential: Credential,
+) -> Result<(i64, TokenRows), ApiError> {
     let check_jti = app.revoked_jtis.load(Ordering::Relaxed);
     let key = format!(
         "{}\n{}\n{}",
@@ -251,7 +290,10 @@ fn token_rows(app: &App, claims: &jwt::Claims) -> Result<(i64, TokenRows), ApiEr
                 None => None,
             };
             let jti_revoked = check_jti && oauth::is_jti_revoked(c, &claims.jti)?;
-            let user = users::find_by_id(c, &claims.sub)?;
+            let user = match credential.has_user() {
+                true => users::find_by_id(c, &claims.sub)?,
+                false => None,
+            };
             Ok::<_, StoreError>((session.map(Arc::new), jti_revoked, user.map(Arc::new)))
         })
     })?;
@@ -302,7 +344,7 @@ fn me(app: &App, who: &Principal) -> Result<Me, ApiError> {
         session,
         credential: CredentialInfo {
             kind: match who.credential {
-                Credential::Jwt => "jwt",
+                Credential::Session | Credential::OAuth | Credential::Client => "jwt",
                 Credential::Pat => "pat",
             },
             scopes: who.scopes.clone(),
@@ -314,6 +356,7 @@ fn me(app: &App, who: &Principal) -> Result<Me, ApiError> {
 /// [`me`] as JSON. The body is a function of the credential and of the rows read for it, so it
 /// is kept per credential while those rows hold (see [`Principal::cached_as`]).
 pub fn me_json(app: &App, who: &Principal) -> Result<Vec<u8>, ApiError> {
+    who.require_user()?;
     who.require_scope("profile")?;
     let serialize = || crate::http::to_json(&me(app, who)?).map(Arc::new);
     let body = match &who.cached_as {
@@ -324,14 +367,19 @@ pub fn me_json(app: &App, who: &Principal) -> Result<Vec<u8>, ApiError> {
 }
 
 /// Revokes the caller's session, or every session of the user. Its access tokens stop working
-/// at once (`authenticate` checks the session). A PAT has no session: `insufficient_scope`.
+/// at once (`authenticate` checks the session). A PAT or a client's own token has no session,
+/// and only a first-party session may end every session: `insufficient_scope`.
 pub fn logout(
     app: &App,
     who: &Principal,
     all_sessions: bool,
     now: Timestamp,
 ) -> Result<(), ApiError> {
-    who.require_session()?;
+    if all_sessions {
+        who.require_first_party()?;
+    } else if !matches!(who.credential, Credential::Session | Credential::OAuth) {
+        return Err(ApiError::InsufficientScope(None));
+    }
     app.db.write(|tx| {
         if all_sessions {
             sessions::revoke_all_for_user(tx, &who.user_id, RevokeReason::Logout, now)?;

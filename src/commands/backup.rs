@@ -56,12 +56,12 @@ pub fn run(db: &Path, file: &Path) -> Result<(), String> {
     drop(copy);
     std::fs::rename(&partial, file).map_err(|e| e.to_string())?;
     let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-    println!(
+    crate::out!(
         "backed up {} ({users} users, {size} bytes) to {}",
         db.display(),
         file.display()
     );
-    println!(
+    crate::out!(
         "the key file ({}.key) is not in the backup: keep a copy of it apart",
         db.display()
     );

@@ -31,15 +31,15 @@ pub fn run(cmd: ClientsCommand) -> Result<(), String> {
             }
             let answer = register(&db, &all_scopes(&scopes)?, &body, None, Clock::System.now())
                 .map_err(|e| format!("{}: {}", e.code(), e.description()))?;
-            println!(
+            crate::out!(
                 "client_id      {}",
                 answer["client_id"].as_str().unwrap_or("")
             );
             if let Some(secret) = answer.get("client_secret").and_then(Value::as_str) {
-                println!("client_secret  {secret}");
-                println!("(the secret is shown this once; only its hash is stored)");
+                crate::out!("client_secret  {secret}");
+                crate::out!("(the secret is shown this once; only its hash is stored)");
             }
-            println!(
+            crate::out!(
                 "{}",
                 serde_json::to_string_pretty(&answer).unwrap_or_default()
             );
@@ -49,10 +49,10 @@ pub fn run(cmd: ClientsCommand) -> Result<(), String> {
             let db = super::open_existing(&db.db)?;
             let rows = db.read(clients::list).map_err(|e| e.to_string())?;
             if rows.is_empty() {
-                println!("no clients");
+                crate::out!("no clients");
             }
             for c in rows {
-                println!(
+                crate::out!(
                     "{}  {}  {}  grants {}  redirect {}  since {}",
                     c.id,
                     c.name.as_deref().unwrap_or("(unnamed)"),
@@ -74,7 +74,7 @@ pub fn run(cmd: ClientsCommand) -> Result<(), String> {
                 .write(|tx| clients::delete(tx, &id))
                 .map_err(|e| e.to_string())?
             {
-                println!("removed {id}");
+                crate::out!("removed {id}");
                 Ok(())
             } else {
                 Err(format!("no client {id}"))

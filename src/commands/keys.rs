@@ -28,7 +28,7 @@ pub fn run(cmd: KeysCommand) -> Result<(), String> {
                     }
                     (None, None) => "active".to_owned(),
                 };
-                println!("{}  created {}  {state}", k.kid, rfc3339(k.created_at));
+                crate::out!("{}  created {}  {state}", k.kid, rfc3339(k.created_at));
             }
             Ok(())
         }
@@ -50,25 +50,25 @@ pub fn run(cmd: KeysCommand) -> Result<(), String> {
                 .rotate(now, now - retire_after)
                 .map_err(|e| e.to_string())?;
             ring.save(&path).map_err(|e| e.to_string())?;
-            println!("new current key {kid}");
+            crate::out!("new current key {kid}");
             for k in ring.all() {
                 let was_retired = before.iter().any(|(b, r)| *b == k.kid && *r);
                 if k.retired_at.is_some() && !was_retired {
-                    println!("retired {}", k.kid);
+                    crate::out!("retired {}", k.kid);
                 } else if k.superseded_at == Some(now) {
-                    println!(
+                    crate::out!(
                         "superseded {} (it keeps verifying the tokens it signed until they expire)",
                         k.kid
                     );
                 }
             }
-            println!("a running server picks this up within 5 s");
+            crate::out!("a running server picks this up within 5 s");
             Ok(())
         }
         KeysCommand::Export { keyed } => {
             let ring = load(&keyed)?;
             for k in ring.all().iter().filter(|k| k.retired_at.is_none()) {
-                println!("{} {}", k.kid, b64url(&k.secret));
+                crate::out!("{} {}", k.kid, b64url(&k.secret));
             }
             Ok(())
         }

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod keys;
 pub mod reports;
 pub mod serve;
+pub mod terminal;
 pub mod token;
 pub mod users;
 

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::terminal::{block, one_line};
 use crate::cli::ReportsCommand;
 use crate::clock::rfc3339;
 use crate::store::reports::{self, ReportRow};
@@ -16,15 +17,15 @@ pub fn run(cmd: ReportsCommand) -> Result<(), String> {
                 .read(|c| reports::list_recent(c, limit))
                 .map_err(|e| e.to_string())?;
             if rows.is_empty() {
-                println!("no support reports");
+                crate::out!("no support reports");
             }
             for r in rows {
-                println!(
+                crate::out!(
                     "{}  {}  {}  request {}",
                     r.id,
                     rfc3339(r.received_at),
-                    r.summary,
-                    r.request_id.as_deref().unwrap_or("-")
+                    one_line(&r.summary),
+                    one_line(r.request_id.as_deref().unwrap_or("-"))
                 );
             }
             Ok(())
@@ -35,16 +36,16 @@ pub fn run(cmd: ReportsCommand) -> Result<(), String> {
                 .read(|c| reports::find(c, &id))
                 .map_err(|e| e.to_string())?;
             let row = row.ok_or_else(|| format!("no report {id}"))?;
-            print!("{}", render(&row));
+            crate::out!("{}", render(&row).trim_end());
             Ok(())
         }
     }
 }
 
-/// A report as text for the terminal.
+/// A report as text for the terminal, every stored field escaped (`terminal`).
 pub fn render(r: &ReportRow) -> String {
     let mut out = String::new();
-    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let or_dash = |v: &Option<String>| one_line(v.as_deref().unwrap_or("-"));
     let _ = writeln!(out, "report     {}", r.id);
     let _ = writeln!(out, "received   {} from {}", rfc3339(r.received_at), r.ip);
     let _ = writeln!(
@@ -52,7 +53,7 @@ pub fn render(r: &ReportRow) -> String {
         "reporter   {}",
         r.reporter_id.as_deref().unwrap_or("(not signed in)")
     );
-    let _ = writeln!(out, "summary    {}", r.summary);
+    let _ = writeln!(out, "summary    {}", one_line(&r.summary));
     let _ = writeln!(out, "handle     {}", or_dash(&r.handle));
     let _ = writeln!(out, "session    {}", or_dash(&r.session_id));
     let _ = writeln!(out, "request    {}", or_dash(&r.request_id));
@@ -71,7 +72,7 @@ pub fn render(r: &ReportRow) -> String {
                 rec.error_code.as_deref().unwrap_or(""),
                 rec.latency_ms,
                 rfc3339(rec.at),
-                rec.user_id.as_deref().unwrap_or("-"),
+                one_line(rec.user_id.as_deref().unwrap_or("-")),
                 rec.ip
             );
         }
@@ -83,9 +84,14 @@ pub fn render(r: &ReportRow) -> String {
         }
         _ => {}
     }
-    let _ = writeln!(out, "details\n{}", r.details);
+    let _ = writeln!(out, "details\n{}", block(&r.details, "  "));
     if let Some(artifact) = &r.repro_artifact {
-        let _ = writeln!(out, "repro artifact ({} bytes)\n{artifact}", artifact.len());
+        let _ = writeln!(
+            out,
+            "repro artifact ({} bytes)\n{}",
+            artifact.len(),
+            block(artifact, "  ")
+        );
     }
     out
 }

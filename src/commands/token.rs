@@ -343,15 +343,15 @@ pub fn run(cmd: TokenCommand) -> Result<(), String> {
         inspect_jwt(&db, &ring, token, now, idle, &mut report)?;
     }
     for (label, value) in &report.lines {
-        println!("{label:<11}{value}");
+        crate::out!("{label:<11}{value}");
     }
     if report.problems.is_empty() {
-        println!("{:<11}VALID", "verdict");
+        crate::out!("{:<11}VALID", "verdict");
         Ok(())
     } else {
-        println!("{:<11}NOT VALID", "verdict");
+        crate::out!("{:<11}NOT VALID", "verdict");
         for p in &report.problems {
-            println!("  - {p}");
+            crate::out!("  - {p}");
         }
         Err("the token is not valid".into())
     }

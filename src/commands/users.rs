@@ -4,6 +4,7 @@
 
 use std::io::{IsTerminal, Write};
 
+use super::terminal::one_line;
 use crate::auth::invite::{self, Invitee, Outcome};
 use crate::cli::UsersCommand;
 use crate::clock::{Clock, rfc3339};
@@ -100,7 +101,7 @@ pub fn run(cmd: UsersCommand) -> Result<(), String> {
             } else {
                 "invited"
             };
-            println!(
+            crate::out!(
                 "{created} {verb}, {exists} already existed, {invalid} invalid{}",
                 if dry_run {
                     " (dry run: nothing written)"
@@ -129,10 +130,10 @@ pub fn run(cmd: UsersCommand) -> Result<(), String> {
                         u.pending_until.map_or("-".into(), rfc3339)
                     )
                 };
-                println!(
+                crate::out!(
                     "{:<32} {:<40} {state}  (since {})",
-                    u.handle,
-                    u.email,
+                    one_line(&u.handle),
+                    one_line(&u.email),
                     rfc3339(u.created_at)
                 );
             }
@@ -141,7 +142,9 @@ pub fn run(cmd: UsersCommand) -> Result<(), String> {
         UsersCommand::Disable { db, handle } => {
             let db = super::open_existing(&db.db)?;
             if invite::disable(&db, &handle, now).map_err(|e| e.to_string())? {
-                println!("disabled {handle}: its sessions and personal access tokens are revoked");
+                crate::out!(
+                    "disabled {handle}: its sessions and personal access tokens are revoked"
+                );
                 Ok(())
             } else {
                 Err(format!("no user {handle}"))
@@ -152,9 +155,17 @@ pub fn run(cmd: UsersCommand) -> Result<(), String> {
 
 fn report(line: usize, row: &Invitee, outcome: &Outcome) {
     match outcome {
-        Outcome::Created => println!("row {line}: created {} <{}>", row.handle, row.email),
-        Outcome::Exists => println!("row {line}: already exists {} <{}>", row.handle, row.email),
-        Outcome::Invalid(why) => println!("row {line}: invalid: {why}"),
+        Outcome::Created => crate::out!(
+            "row {line}: created {} <{}>",
+            one_line(&row.handle),
+            one_line(&row.email)
+        ),
+        Outcome::Exists => crate::out!(
+            "row {line}: already exists {} <{}>",
+            one_line(&row.handle),
+            one_line(&row.email)
+        ),
+        Outcome::Invalid(why) => crate::out!("row {line}: invalid: {why}"),
     }
 }
 

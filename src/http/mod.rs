@@ -169,7 +169,9 @@ pub fn read_body(req: &Request, limit: usize) -> Result<Vec<u8>, ApiError> {
 /// Authenticates the bearer credential; on a write route, also charges the account's daily budget.
 pub fn principal(app: &App, ctx: &Ctx<'_>) -> Result<Principal, ApiError> {
     let who = session::authenticate(app, ctx.bearer(), ctx.now)?;
-    ctx.set_user(&who.user_id);
+    if who.credential.has_user() {
+        ctx.set_user(&who.user_id);
+    }
     if !matches!(ctx.req.method(), "GET" | "HEAD") {
         daily::charge(app, Budget::Account, &who.user_id, ctx.now)?;
     }

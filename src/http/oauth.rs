@@ -44,9 +44,9 @@ pub fn post_register(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     } else {
         let who = session::authenticate(app, ctx.bearer(), ctx.now)
             .map_err(|e| OAuthError::InvalidToken(e.message()))?;
-        who.require_session().map_err(|_| {
+        who.require_first_party().map_err(|_| {
             OAuthError::InsufficientScope(
-                "a personal access token cannot register clients; use a signed-in session".into(),
+                "only a signed-in session's access token (from login or refresh) can register clients, not a personal access token or an OAuth app's token".into(),
             )
         })?;
         ctx.set_user(&who.user_id);

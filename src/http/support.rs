@@ -22,7 +22,8 @@ pub fn post_report(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     };
     let reporter = ctx
         .bearer()
-        .and_then(|_| session::authenticate(app, ctx.bearer(), ctx.now).ok());
+        .and_then(|_| session::authenticate(app, ctx.bearer(), ctx.now).ok())
+        .filter(|who| who.credential.has_user());
     if let Some(who) = &reporter {
         ctx.set_user(&who.user_id);
     }

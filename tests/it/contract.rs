@@ -135,7 +135,7 @@ fn chunked_body_over_the_limit_is_refused() {
     assert_eq!((r.status, r.error_code().as_str()), (413, "body_too_large"));
 }
 
-/// tiny_http drained an unread body into one buffer of the declared length: this request
+/// tiny_http once drained an unread body into one buffer of the declared length: this request
 /// aborted the process. It is refused from its header, at once (the client is still sending),
 /// the connection closes, and the server goes on.
 #[test]
@@ -162,7 +162,7 @@ fn a_body_declared_larger_than_memory_is_refused_at_once() {
 /// What a keep-alive connection answers to `first`, then to `then` sent after it: the status of
 /// every response received until the server closes or goes quiet for 3 s (found anywhere in the
 /// bytes: a response right after a JSON body shares its line).
-fn statuses_after(addr: std::net::SocketAddr, first: &[u8], then: &[u8]) -> Vec<u16> {
+pub fn statuses_after(addr: std::net::SocketAddr, first: &[u8], then: &[u8]) -> Vec<u16> {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(3)))
@@ -199,9 +199,9 @@ fn statuses_after(addr: std::net::SocketAddr, first: &[u8], then: &[u8]) -> Vec<
 
 const SMUGGLED: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
 
-/// How much of an unread body the server drains (`DRAIN_AT_MOST` in the vendored tiny_http's
-/// `util/equal_reader.rs`).
-const DRAINED_AT_MOST: usize = 1024 * 1024;
+/// A body length well past what any route takes (`MAX_BODY`): such a body is never read, and
+/// its connection closes after the 413.
+const FAR_PAST_ANY_ROUTE: usize = 1024 * 1024;
 
 /// A chunked body past the cap is read only up to the cap, and nothing drains the rest: it must
 /// not be taken for a request on the same connection (request smuggling behind a proxy).
@@ -217,21 +217,21 @@ fn the_rest_of_a_refused_chunked_body_is_never_a_request() {
     assert_eq!(statuses_after(s.addr, &first, SMUGGLED), [413]);
 }
 
-/// A body declared past what the server drains (1 MiB) is drained that far and no further: the
-/// bytes after it must not be taken for a request either.
+/// A body declared past what the server takes is not read at all: the bytes sent after its
+/// head must not be taken for a request either.
 #[test]
 fn the_rest_of_an_undrained_body_is_never_a_request() {
     let s = TestServer::start();
     let head = format!(
         "POST /v2/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        4 * DRAINED_AT_MOST
+        4 * FAR_PAST_ANY_ROUTE
     );
     let mut first = head.into_bytes();
-    first.resize(first.len() + DRAINED_AT_MOST, b'a');
+    first.resize(first.len() + FAR_PAST_ANY_ROUTE, b'a');
     assert_eq!(statuses_after(s.addr, &first, SMUGGLED), [413]);
 }
 
-/// Head lines and their number have limits (tiny_http buffered any length): 431, then the
+/// Head lines and their number have limits (tiny_http once buffered any length): 431, then the
 /// connection closes.
 #[test]
 fn an_endless_header_line_gets_431() {

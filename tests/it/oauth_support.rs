@@ -209,7 +209,19 @@ pub fn code_via_pages(
     challenge: &str,
     login: &str,
 ) -> String {
-    let url = authorize_url(client, challenge, &[]);
+    code_via_pages_with(s, b, client, challenge, login, &[])
+}
+
+/// [`code_via_pages`] with `extra` authorize parameters (a `scope`, say).
+pub fn code_via_pages_with(
+    s: &TestServer,
+    b: &mut Browser,
+    client: &Value,
+    challenge: &str,
+    login: &str,
+    extra: &[(&str, &str)],
+) -> String {
+    let url = authorize_url(client, challenge, extra);
     let mut r = b.get(s, &url);
     if r.status == 200 && r.text().contains("name=\"password\"") {
         let back = b.sign_in_at(s, &url, login);

@@ -462,8 +462,8 @@ fn a_clients_own_token_cannot_act_as_a_user() {
     );
     assert_eq!(
         s.get_auth("/v2/auth/me", &token).error_code(),
-        "invalid_token",
-        "no user behind it"
+        "insufficient_scope",
+        "no user behind it, and no credential trouble either"
     );
     let r = s.post_auth(
         "/oauth/register",

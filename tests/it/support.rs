@@ -132,3 +132,85 @@ fn reports_cli_refuses_a_missing_database() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no database"));
     assert!(!dir.path().join("none.db").exists(), "nothing was created");
 }
+
+/// Issue 14, finding 6: one-line fields refuse control characters, and what the CLI prints of a
+/// report is escaped, so a report cannot rewrite the operator's terminal or fake its lines.
+#[test]
+fn reports_cannot_drive_the_operators_terminal() {
+    let s = TestServer::start();
+    for field in ["summary", "handle", "sessionId", "requestId"] {
+        let mut body = json!({"summary": "fine", "details": ""});
+        body[field] = json!("looks fine\u{1b}[2J\nreport rpt_fake");
+        let r = s.post("/v2/support/report", body);
+        assert_eq!(
+            (r.status, r.error_code().as_str()),
+            (422, "invalid_field"),
+            "{field}"
+        );
+        assert_eq!(r.json()["error"]["field"], field);
+    }
+    let listed = cli_ok(&s, &["reports", "list"]);
+    assert!(
+        listed.contains("no support reports"),
+        "nothing was stored: {listed}"
+    );
+
+    let r = s.post(
+        "/v2/support/report",
+        json!({"summary": "title \u{202e}gnp.exe", "details": "step one\u{1b}[2J\u{1b}[H\nreport     rpt_fake\u{7}", "reproArtifact": "\u{1b}]0;owned\u{7}curl"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["reportId"].as_str().unwrap().to_owned();
+    let shown = cli_ok(&s, &["reports", "show", &id]);
+    assert!(
+        !shown.contains(['\u{1b}', '\u{7}', '\u{202e}']),
+        "{shown:?}"
+    );
+    assert!(shown.contains("step one\\u{1b}[2J\\u{1b}[H"), "{shown}");
+    assert!(
+        shown.contains("\n  report     rpt_fake\\u{7}"),
+        "a fake line stays indented: {shown}"
+    );
+    assert!(shown.contains("\\u{1b}]0;owned\\u{7}curl"), "{shown}");
+    assert!(shown.contains("title \\u{202e}gnp.exe"), "{shown}");
+    let listed = cli_ok(&s, &["reports", "list"]);
+    assert!(
+        listed.contains(&id) && !listed.contains('\u{202e}'),
+        "{listed:?}"
+    );
+}
+
+/// Issue 14, finding 7: `users list | head` ends quietly when `head` has read its line.
+#[test]
+fn a_listing_into_a_closed_pipe_exits_quietly() {
+    let s = TestServer::start();
+    {
+        let c = rusqlite::Connection::open(s.db_path()).unwrap();
+        let tx = c.unchecked_transaction().unwrap();
+        for i in 0..3000 {
+            tx.execute(
+                "INSERT INTO users (id, handle, email, email_key, password_hash, email_confirmed, created_at, updated_at) VALUES (?1, ?2, ?3, ?3, 'x', 1, 0, 0)",
+                rusqlite::params![format!("usr_{i}"), format!("crew-{i}"), format!("crew-{i}@gharart.test")],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let out = Command::new("bash")
+        .args([
+            "-c",
+            "set -o pipefail; \"$0\" users list --db \"$1\" | head -n 1",
+            BIN,
+        ])
+        .arg(s.db_path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "exit {:?}: {stderr}",
+        out.status.code()
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+}
