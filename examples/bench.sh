@@ -3,6 +3,9 @@
 # temporary database (throttles off: the load comes from one address), seeds users, and runs each
 # scenario against a baseline measured in the same run:
 #   me (JWT), me (PAT), token (client_credentials) ..... / a bare handler on the same serving loop
+#   me (JWT), token, and me's p99 in a login flood ..... / upstream rouille 3.6's own server (tiny_http,
+#                                                          a pool of 8 or 32 threads, the better) answering
+#                                                          the same request with a constant JSON body
 #   login .............................................. / raw PBKDF2 hashes per second on all cores
 #   refresh (durability full and normal) ............... / raw SQLite rotations per second, same sync
 #   me during a login flood ............................ p99 / me's p99 without one
@@ -76,6 +79,23 @@ pair() {
   summary "$runs" "$ratios" "$ceilings"
 }
 
+# pair_upstream CEILING SCENARIO [flags...]: as `pair`, against upstream rouille: each round runs
+# the scenario's own request on the pool-8 and the pool-32 upstream server and takes the better.
+pair_upstream() {
+  local ceil=$1 scen=$2; shift 2
+  local runs="" ratios="" ceilings="" c8 c32 c r
+  for _ in $(seq 1 "$RUNS"); do
+    c8=$("$LG" run --addr "$UP8_ADDR" --scenario "$ceil" --threads "$THREADS" --secs "$SECS" "$@")
+    c32=$("$LG" run --addr "$UP32_ADDR" --scenario "$ceil" --threads "$THREADS" --secs "$SECS" "$@")
+    c=$(awk -v a="$(field 'req/s' "$c8")" -v b="$(field 'req/s' "$c32")" 'BEGIN { print (a > b ? a : b) }')
+    r=$("$LG" run --addr "$ADDR" --scenario "$scen" --threads "$THREADS" --secs "$SECS" "$@")
+    runs+="$r"$'\n'
+    ratios+="$(ratio "$(field 'req/s' "$r")" "$c")"$'\n'
+    ceilings+="$c"$'\n'
+  done
+  summary "$runs" "$ratios" "$ceilings"
+}
+
 # pair_raw NAME SCENARIO THREADS BASELINE...: as `pair`, with a raw baseline (the loadgen
 # subcommand BASELINE..., its figure NAME) run right before each round of SCENARIO on $ADDR: the
 # hash rate for login, the rotation rate for refresh. Measured once at the start, a baseline
@@ -99,6 +119,12 @@ echo "baselines…"
 PIDS+=("$!"); sleep 0.5
 BARE_ADDR=$(sed -n 's/.*http:\/\/\(.*\)/\1/p' "$DIR/bare.out")
 BARE=$(median_of "$LG" run --addr "$BARE_ADDR" --scenario bare --threads "$THREADS" --secs "$SECS")
+"$LG" upstream --listen 127.0.0.1:0 --pool 8 > "$DIR/up8.out" &
+PIDS+=("$!")
+"$LG" upstream --listen 127.0.0.1:0 --pool 32 > "$DIR/up32.out" &
+PIDS+=("$!"); sleep 0.5
+UP8_ADDR=$(sed -n 's/.*http:\/\/\(.*\)/\1/p' "$DIR/up8.out")
+UP32_ADDR=$(sed -n 's/.*http:\/\/\(.*\)/\1/p' "$DIR/up32.out")
 
 echo "server (durability full)…"
 start_server full
@@ -115,6 +141,8 @@ BASIC="Basic $(printf '%s:%s' "$CID" "$CSECRET" | base64 -w0)"
 ME=$(pair bare-me me --token "$TOKEN")
 ME_PAT=$(pair bare-me me-pat --token "$PAT")
 TOK=$(pair bare-token token --basic "$BASIC")
+ME_UP=$(pair_upstream bare-me me --token "$TOKEN")
+TOK_UP=$(pair_upstream bare-token token --basic "$BASIC")
 LOGIN=$(pair_raw hash-rate login 8 hash-rate --iterations "$ITER" --secs "$SECS")
 REFRESH_FULL=$(pair_raw rotation-rate refresh "$THREADS" rotation-rate --sync full --secs "$SECS")
 FLOOD=$(median_of "$LG" run --addr "$ADDR" --scenario flood --threads "$THREADS" --secs "$SECS" --token "$TOKEN")
@@ -172,7 +200,9 @@ paired_row() { # scenario name, pair line, target
   echo "PBKDF2 $hash_rps hashes/s on all cores;"
   echo "SQLite rotation (SELECT + INSERT + UPDATE) $rot_full tx/s with synchronous=FULL, $rot_normal with NORMAL"
   echo "(medians; each raw baseline is also run right before each round of its scenario, and the ratio"
-  echo "is the median of the rounds' ratios)."
+  echo "is the median of the rounds' ratios). Upstream rouille 3.6's own server (tiny_http, the better of a"
+  echo "pool of 8 and of 32 threads) answers the requests of me at $(field ceiling "$ME_UP") and token at"
+  echo "$(field ceiling "$TOK_UP") req/s with a constant JSON body (medians of the rounds' better pools)."
   echo
   echo "| scenario | req/s | p50 ms | p99 ms | ratio | to | target | to \`GET /\` |"
   echo "|---|---|---|---|---|---|---|---|"
@@ -184,6 +214,10 @@ paired_row() { # scenario name, pair line, target
   raw_row "refresh, durability normal" "$REFRESH_NORMAL" "raw rotations, NORMAL, same round" "≥ 0.6"
   printf '| me during a login flood (me only) | %s | %s | %s | %s | p99 to me alone | ≤ 2 | |\n' \
     "$(field 'req/s' "$FLOOD")" "$(field p50_ms "$FLOOD")" "$(field p99_ms "$FLOOD")" "$(ratio "$(field p99_ms "$FLOOD")" "$(field p99_ms "$ME")")"
+  printf '| me (JWT), to upstream rouille | %s | %s | %s | %s | upstream rouille, same request | ≥ 0.9 | |\n' \
+    "$(field 'req/s' "$ME_UP")" "$(field p50_ms "$ME_UP")" "$(field p99_ms "$ME_UP")" "$(field pair_ratio "$ME_UP")"
+  printf '| token, to upstream rouille | %s | %s | %s | %s | upstream rouille, same request | ≥ 0.6 | |\n' \
+    "$(field 'req/s' "$TOK_UP")" "$(field p50_ms "$TOK_UP")" "$(field p99_ms "$TOK_UP")" "$(field pair_ratio "$TOK_UP")"
   printf '| mixed (90%% me, 8%% refresh, 2%% login) | %s | %s | %s | | | | |\n' "$(field 'req/s' "$MIXED")" "$(field p50_ms "$MIXED")" "$(field p99_ms "$MIXED")"
   echo
   echo "Memory: the server's resident set after seeding 100,000 users and running every scenario above"

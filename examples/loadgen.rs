@@ -86,6 +86,7 @@ fn bare(args: &[String]) {
         max_connections: 1024,
         max_per_ip: 1024,
         workers,
+        max_body: gharart_id::routes::MAX_BODY,
     };
     let _serving =
         gharart_id::conn::Connections::start(listener, std::sync::Arc::new(Bare), limits).unwrap();

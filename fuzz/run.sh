@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${SECS:-60}
-for target in tokens forms redirects bodies; do
+for target in tokens forms redirects bodies heads; do
   echo "fuzzing $target for ${SECS}s"
   corpus=(fuzz/corpus/"$target")
   [ -d fuzz/seeds/"$target" ] && corpus+=(fuzz/seeds/"$target")

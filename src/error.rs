@@ -463,6 +463,32 @@ mod tests {
                 retry_after_secs: 1,
             },
             Internal("x".into()),
+            // The connection layer's refusals (src/conn).
+            Protocol {
+                status: 400,
+                code: "malformed_request",
+                message: "x",
+            },
+            Protocol {
+                status: 408,
+                code: "request_timeout",
+                message: "x",
+            },
+            Protocol {
+                status: 431,
+                code: "header_too_large",
+                message: "x",
+            },
+            Protocol {
+                status: 501,
+                code: "unsupported_transfer_coding",
+                message: "x",
+            },
+            Protocol {
+                status: 505,
+                code: "http_version_not_supported",
+                message: "x",
+            },
         ]
     }
 

@@ -1,6 +1,7 @@
 //! gharart-id: a self-hosted identity appliance. One binary, one SQLite file.
 //!
-//! `app::handle` answers a request; `server::start` serves them; `auth` is the identity domain,
+//! `app::handle` answers a request; `conn` is the connection layer that reads requests and writes
+//! answers; `server::start` serves them; `auth` is the identity domain,
 //! `store` the only place with SQL, `token` the credentials that travel.
 #![forbid(unsafe_code)]
 
@@ -41,4 +42,3 @@ pub mod support;
 pub mod throttle;
 pub mod token;
 pub mod urlenc;
-pub mod wire;

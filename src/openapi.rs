@@ -10,6 +10,7 @@ pub const V2_ERRORS: &[(u16, &[&str])] = &[
         400,
         &[
             "malformed_json",
+            "malformed_request",
             "code_invalid",
             "code_expired",
             "code_exhausted",
@@ -45,6 +46,7 @@ pub const V2_ERRORS: &[(u16, &[&str])] = &[
             "idempotency_in_progress",
         ],
     ),
+    (408, &["request_timeout"]),
     (413, &["body_too_large"]),
     (415, &["unsupported_media_type"]),
     (
@@ -52,8 +54,22 @@ pub const V2_ERRORS: &[(u16, &[&str])] = &[
         &["invalid_field", "weak_password", "idempotency_key_mismatch"],
     ),
     (429, &["throttled", "login_backoff", "daily_limit_reached"]),
+    (431, &["header_too_large"]),
     (500, &["internal_error"]),
+    (501, &["unsupported_transfer_coding"]),
     (503, &["unavailable"]),
+    (505, &["http_version_not_supported"]),
+];
+
+/// What the connection layer answers on any route, before routing: framing and version errors,
+/// deadlines, and the connection caps (503 `overloaded`). Each closes the connection.
+const CONNECTION_ERRORS: [&str; 6] = [
+    "malformed_request",
+    "request_timeout",
+    "header_too_large",
+    "unsupported_transfer_coding",
+    "http_version_not_supported",
+    "unavailable",
 ];
 
 /// What one operation answers besides success: the statuses and their codes.
@@ -689,6 +705,12 @@ fn operation(op: &Op) -> Value {
             if op.method == "get" {
                 by_status.retain(|st, _| ![400, 413, 415].contains(st));
             }
+            for code in CONNECTION_ERRORS {
+                let listed = by_status.entry(status_of(code)).or_default();
+                if !listed.contains(&code) {
+                    listed.push(code);
+                }
+            }
             for (st, codes) in by_status {
                 responses.insert(
                     st.to_string(),
@@ -756,13 +778,13 @@ pub fn document(issuer: &str) -> Value {
         .collect();
     json!({
         "openapi": "3.1.0",
-        "info": {"title": "gharart-id", "version": env!("CARGO_PKG_VERSION"), "description": "A self-hosted identity appliance: identity API, personal access tokens, support reports and an OAuth 2.1 authorization server. Every response carries X-Request-Id.", "license": {"name": "MIT", "identifier": "MIT"}},
+        "info": {"title": "gharart-id", "version": env!("CARGO_PKG_VERSION"), "description": "A self-hosted identity appliance: identity API, personal access tokens, support reports and an OAuth 2.1 authorization server. Every response carries X-Request-Id. The connection layer answers any route, before routing, with the Error envelope and closes the connection: 400 malformed_request (framing after RFC 9112), 408 request_timeout (head within 10 s, body without a 10 s stall and within 20 s), 431 header_too_large, 501 unsupported_transfer_coding, 505 http_version_not_supported, and 503 unavailable (reason overloaded) past --max-connections or --max-connections-per-ip. HEAD is served wherever GET is.", "license": {"name": "MIT", "identifier": "MIT"}},
         "servers": [{"url": issuer}],
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "An access JWT or a gha_pat_ personal access token"}},
             "schemas": {
-                "Error": obj(&["error"], json!({"error": obj(&["code", "message", "requestId"], json!({"code": {"enum": all_codes}, "message": s(), "requestId": s(), "field": s(), "reason": {"enum": outage_reasons, "description": "with 503 unavailable: why (the hashing queue is full, the database is locked, the disk is full or read-only, or another storage error); each passes by itself; nothing was changed, except that storage_error also covers a failed disk sync after a commit"}}))})),
+                "Error": obj(&["error"], json!({"error": obj(&["code", "message", "requestId"], json!({"code": {"enum": all_codes}, "message": s(), "requestId": s(), "field": s(), "reason": {"enum": outage_reasons, "description": "with 503 unavailable: why (the hashing queue is full or the connection caps are reached, the database is locked, the disk is full or read-only, or another storage error); each passes by itself; nothing was changed, except that storage_error also covers a failed disk sync after a commit"}}))})),
                 "OAuthError": obj(&["error"], json!({"error": s(), "error_description": s()})),
                 "User": obj(&["id", "handle", "email", "emailConfirmed", "displayName", "createdAt"], json!({"id": s(), "handle": s(), "email": s(), "emailConfirmed": {"type": "boolean"}, "displayName": {"type": ["string", "null"]}, "createdAt": {"type": "string", "format": "date-time"}})),
                 "Session": obj(&["accessToken", "tokenType", "expiresIn", "expiresAt", "refreshToken", "refreshExpiresAt", "sessionId", "user"], json!({"accessToken": s(), "tokenType": {"const": "Bearer"}, "expiresIn": {"type": "integer"}, "expiresAt": {"type": "string", "format": "date-time"}, "refreshToken": s(), "refreshExpiresAt": {"type": "string", "format": "date-time"}, "sessionId": s(), "user": r("User")})),

@@ -54,6 +54,7 @@ pub fn start(config: Config, clock: Clock) -> Result<Running, String> {
         max_connections: config.max_connections,
         max_per_ip: config.max_connections_per_ip,
         workers: config.workers,
+        max_body: crate::routes::MAX_BODY,
     };
     let (nudger, wake) = background::channel();
     let app = Arc::new(App::new(

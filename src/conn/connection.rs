@@ -10,9 +10,8 @@ use std::time::{Duration, Instant};
 use super::body::{self, BodyError};
 use super::head::{self, Framing, HEAD_TOO_LARGE, Head, Refusal};
 use super::stream::{Stream, Wait};
+use super::wire;
 use super::{Refused, Shared, body::TIMED_OUT};
-use crate::routes::MAX_BODY;
-use crate::wire;
 
 /// How long a connection may wait for the first byte of a request, and then for the rest of
 /// its head.
@@ -37,12 +36,12 @@ pub fn serve(mut stream: Stream, peer: SocketAddr, shared: &Shared) {
         };
         if head.expect_continue
             && matches!(head.framing, Framing::Length(1..) | Framing::Chunked)
-            && !matches!(head.framing, Framing::Length(n) if n > MAX_BODY as u64)
+            && !matches!(head.framing, Framing::Length(n) if n > shared.max_body as u64)
             && !stream.send(b"HTTP/1.1 100 Continue\r\n\r\n")
         {
             return;
         }
-        let body = match body::read(&mut stream, head.framing, MAX_BODY) {
+        let body = match body::read(&mut stream, head.framing, shared.max_body) {
             Ok(body) => body,
             Err(BodyError::Closed) => return,
             Err(BodyError::Refused(refusal)) => {

@@ -16,6 +16,7 @@ mod gate;
 pub mod head;
 mod slots;
 mod stream;
+pub mod wire;
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
@@ -57,8 +58,9 @@ pub enum Refused {
 }
 
 /// What every connection's thread shares.
-pub struct Shared {
+struct Shared {
     service: Arc<dyn Service>,
+    max_body: usize,
     gate: Gate,
     stop: AtomicBool,
 }
@@ -70,6 +72,9 @@ pub struct Limits {
     pub max_per_ip: usize,
     /// Requests handled at once.
     pub workers: usize,
+    /// The largest body any route takes: one byte past it is read, so that the route's own cap
+    /// sees the excess; a body declared longer is not read at all.
+    pub max_body: usize,
 }
 
 /// Connections being served.
@@ -90,6 +95,7 @@ impl Connections {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             service,
+            max_body: limits.max_body,
             gate: Gate::new(limits.workers),
             stop: AtomicBool::new(false),
         });
@@ -191,7 +197,7 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, slots: &Arc<Slots>)
 /// Answers a refused connection without waiting on the client, and closes it.
 fn refuse_connection(service: &dyn Service, socket: &TcpStream, ip: IpAddr, reason: &'static str) {
     let response = service.refused(ip, Refused::Connection(reason));
-    let bytes = crate::wire::serialize(response, 1, false, false, service.now());
+    let bytes = wire::serialize(response, 1, false, false, service.now());
     if socket.set_nonblocking(true).is_ok() {
         let _ = (&*socket).write(&bytes);
     }

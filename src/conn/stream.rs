@@ -34,7 +34,7 @@ impl Stream {
     pub fn new(socket: Arc<TcpStream>) -> Stream {
         Stream {
             socket,
-            buf: Vec::with_capacity(READ_SIZE),
+            buf: Vec::new(),
             start: 0,
             timeout: None,
         }
@@ -51,6 +51,9 @@ impl Stream {
         if self.start == self.buf.len() {
             self.buf.clear();
             self.start = 0;
+            if self.buf.capacity() > 4 * READ_SIZE {
+                self.buf = Vec::new();
+            }
         }
     }
 
@@ -73,30 +76,23 @@ impl Stream {
             }
             self.timeout = Some(wanted);
         }
-        if self.start > 0 && self.buf.capacity() - self.buf.len() < READ_SIZE / 2 {
+        if self.start > 0 {
             self.buf.drain(..self.start);
             self.start = 0;
         }
-        let old = self.buf.len();
-        self.buf.resize(old + READ_SIZE, 0);
-        let got = (&*self.socket).read(&mut self.buf[old..]);
-        match got {
-            Ok(0) => {
-                self.buf.truncate(old);
-                Wait::Closed
-            }
+        // Read on the stack and keep only what arrived: an idle connection holds no buffer.
+        let mut chunk = [0u8; READ_SIZE];
+        match (&*self.socket).read(&mut chunk) {
+            Ok(0) => Wait::Closed,
             Ok(n) => {
-                self.buf.truncate(old + n);
+                self.buf.extend_from_slice(&chunk[..n]);
                 Wait::Filled
             }
-            Err(e) => {
-                self.buf.truncate(old);
-                match e.kind() {
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Wait::TimedOut,
-                    io::ErrorKind::Interrupted => Wait::Filled,
-                    _ => Wait::Closed,
-                }
-            }
+            Err(e) => match e.kind() {
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Wait::TimedOut,
+                io::ErrorKind::Interrupted => Wait::Filled,
+                _ => Wait::Closed,
+            },
         }
     }
 

@@ -72,3 +72,32 @@ fn redirect_rules_hold_for_odd_strings() {
         let _ = redirect::explain(&["https://app.example/cb".to_owned()], t);
     });
 }
+
+#[test]
+fn request_heads_parse_or_refuse_without_panicking() {
+    use gharart_id::conn::head;
+    let n = replay("heads", |t| {
+        let bytes = t.as_bytes();
+        let _ = head::too_large_so_far(bytes);
+        if let Some(end) = head::end_of_head(bytes)
+            && let Ok(h) = head::parse(&bytes[..end])
+        {
+            assert!(h.target.starts_with('/') || h.target == "*");
+        }
+    });
+    assert!(n >= TRICKY.len());
+    for tricky in [
+        "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n",
+        "GET http:// HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GET http://h?q HTTP/1.1\r\nHost: a\r\n\r\n",
+        "\r\n\r\n\r\n",
+        "GET / HTTP/1.1\r\n:\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ,\r\n\r\n",
+    ] {
+        let bytes = tricky.as_bytes();
+        let skip = head::leading_empty_lines(bytes);
+        if let Some(end) = head::end_of_head(&bytes[skip..]) {
+            let _ = head::parse(&bytes[skip..skip + end]);
+        }
+    }
+}
