@@ -7,8 +7,13 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let skip = head::leading_empty_lines(data);
     let rest = &data[skip..];
-    let _ = head::too_large_so_far(rest);
-    let Some(end) = head::end_of_head(rest) else {
+    // Fed in two parts, as a head that arrives in two reads.
+    let mut scan = head::Scan::default();
+    let first = scan.advance(&rest[..rest.len() / 2]);
+    let end = first.or_else(|| scan.advance(rest));
+    assert_eq!(end, head::end_of_head(rest), "the same end however it arrives");
+    let _ = scan.too_large(rest);
+    let Some(end) = end else {
         return;
     };
     match head::parse(&rest[..end]) {

@@ -124,30 +124,21 @@ impl Reader<'_> {
         let mut bytes = Vec::new();
         loop {
             let line = self.line(MAX_CHUNK_LINE)?;
-            let size_text = line.split(|&b| b == b';').next().unwrap_or_default();
-            let size_text = size_text.strip_suffix(b" ").unwrap_or(size_text);
-            if size_text.is_empty()
-                || size_text.len() > 15
-                || !size_text.iter().all(u8::is_ascii_hexdigit)
-            {
-                return Err(BodyError::Refused(BAD_CHUNKS));
-            }
-            let size = size_text.iter().fold(0usize, |n, &d| {
-                n * 16 + (d as char).to_digit(16).unwrap_or(0) as usize
-            });
+            let size = chunk_size(&line).ok_or(BodyError::Refused(BAD_CHUNKS))?;
             if size == 0 {
                 break;
             }
-            if bytes.len() + size > keep {
+            // What may still be kept: up to one byte past the cap.
+            let room = (keep + 1).saturating_sub(bytes.len());
+            if size >= room as u64 {
                 // More than any route takes: keep one byte past the cap, and stop reading.
-                let room = keep + 1 - bytes.len().min(keep + 1);
-                self.take(room.min(size), &mut bytes)?;
+                self.take(room, &mut bytes)?;
                 return Ok(Body {
                     bytes,
                     whole: false,
                 });
             }
-            self.take(size, &mut bytes)?;
+            self.take(size as usize, &mut bytes)?;
             if !self.line(2)?.is_empty() {
                 return Err(BodyError::Refused(BAD_CHUNKS));
             }
@@ -162,6 +153,58 @@ impl Reader<'_> {
             if line.is_empty() {
                 return Ok(Body { bytes, whole: true });
             }
+        }
+    }
+}
+
+/// The size of a chunk-size line, `1*HEXDIG *( BWS ";" chunk-ext )`: the extensions are skipped,
+/// and may hold no control character. `None` when the line is malformed or the size would not
+/// fit in 60 bits (no route takes anything near it).
+fn chunk_size(line: &[u8]) -> Option<u64> {
+    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if digits == 0 || digits > 15 {
+        return None;
+    }
+    let rest = &line[digits..];
+    let after_space = rest
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(rest.len());
+    match rest.get(after_space) {
+        None if after_space == 0 => {}
+        Some(b';')
+            if rest
+                .iter()
+                .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b)) => {}
+        _ => return None,
+    }
+    line[..digits].iter().try_fold(0u64, |n, &d| {
+        let digit = u64::from((d as char).to_digit(16)?);
+        n.checked_mul(16)?.checked_add(digit)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunk_size;
+
+    #[test]
+    fn chunk_sizes_are_hex_with_optional_extensions_only() {
+        assert_eq!(chunk_size(b"1a"), Some(26));
+        assert_eq!(chunk_size(b"5;name=value"), Some(5));
+        assert_eq!(chunk_size(b"5 ; name"), Some(5));
+        assert_eq!(chunk_size(b"fffffffffffffff"), Some(0x0fff_ffff_ffff_ffff));
+        for bad in [
+            &b""[..],
+            b"5 ",
+            b" 5",
+            b"+5",
+            b"0x5",
+            b"5;\x01",
+            b"1000000000000000",
+            b"5z",
+        ] {
+            assert_eq!(chunk_size(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
     }
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::body::{self, BodyError};
-use super::head::{self, Framing, HEAD_TOO_LARGE, Head, Refusal};
+use super::head::{self, Framing, HEAD_TOO_LARGE, Head, Refusal, Scan};
 use super::stream::{Stream, Wait};
 use super::wire;
 use super::{Refused, Shared, body::TIMED_OUT};
@@ -26,14 +26,17 @@ enum Next {
     Refused(Refusal),
 }
 
-/// Serves the connection until it ends.
-pub fn serve(mut stream: Stream, peer: SocketAddr, shared: &Shared) {
+/// Serves the connection until it ends. `idle` is set while the connection waits for a request
+/// to start, so that stopping ends it then and not in the middle of one.
+pub fn serve(mut stream: Stream, peer: SocketAddr, shared: &Shared, idle: &AtomicBool) {
     loop {
-        let head = match next_head(&mut stream, &shared.stop) {
+        idle.store(true, Ordering::SeqCst);
+        let head = match next_head(&mut stream, &shared.stop, idle) {
             Next::Request(head) => head,
             Next::Done => return,
-            Next::Refused(refusal) => return refuse(stream, peer, shared, refusal, 1),
+            Next::Refused(refusal) => return refuse(stream, peer, shared, refusal, 1, false),
         };
+        idle.store(false, Ordering::SeqCst);
         if head.expect_continue
             && matches!(head.framing, Framing::Length(1..) | Framing::Chunked)
             && !matches!(head.framing, Framing::Length(n) if n > shared.max_body as u64)
@@ -45,7 +48,8 @@ pub fn serve(mut stream: Stream, peer: SocketAddr, shared: &Shared) {
             Ok(body) => body,
             Err(BodyError::Closed) => return,
             Err(BodyError::Refused(refusal)) => {
-                return refuse(stream, peer, shared, refusal, head.minor);
+                let head_only = head.method == "HEAD";
+                return refuse(stream, peer, shared, refusal, head.minor, head_only);
             }
         };
         let keep_alive = head.keep_alive && body.whole && !shared.stop.load(Ordering::Relaxed);
@@ -74,14 +78,18 @@ pub fn serve(mut stream: Stream, peer: SocketAddr, shared: &Shared) {
 
 /// Reads the next request head: waits up to [`IDLE`] for it to start, then up to
 /// [`HEAD_WITHIN`] for the rest of it.
-fn next_head(stream: &mut Stream, stop: &AtomicBool) -> Next {
+fn next_head(stream: &mut Stream, stop: &AtomicBool, idle: &AtomicBool) -> Next {
     let idle_until = Instant::now() + IDLE;
     let mut head_until = None;
+    let mut scan = Scan::default();
     loop {
         let skip = head::leading_empty_lines(stream.buffered());
-        stream.consume(skip);
+        if skip > 0 {
+            stream.consume(skip);
+            scan = Scan::default();
+        }
         let buffered = stream.buffered();
-        if let Some(end) = head::end_of_head(buffered) {
+        if let Some(end) = scan.advance(buffered) {
             let parsed = head::parse(&buffered[..end]);
             stream.consume(end);
             return match parsed {
@@ -89,14 +97,15 @@ fn next_head(stream: &mut Stream, stop: &AtomicBool) -> Next {
                 Err(refusal) => Next::Refused(refusal),
             };
         }
-        if head::too_large_so_far(buffered) {
+        if scan.too_large(buffered) {
             return Next::Refused(HEAD_TOO_LARGE);
         }
         let started = !buffered.is_empty();
         if started && head_until.is_none() {
             head_until = Some(Instant::now() + HEAD_WITHIN);
+            idle.store(false, Ordering::SeqCst);
         }
-        if !started && stop.load(Ordering::Relaxed) {
+        if !started && stop.load(Ordering::SeqCst) {
             return Next::Done;
         }
         match stream.fill(head_until.unwrap_or(idle_until)) {
@@ -109,9 +118,16 @@ fn next_head(stream: &mut Stream, stop: &AtomicBool) -> Next {
 }
 
 /// Answers a refused request and closes the connection.
-fn refuse(stream: Stream, peer: SocketAddr, shared: &Shared, refusal: Refusal, minor: u8) {
+fn refuse(
+    stream: Stream,
+    peer: SocketAddr,
+    shared: &Shared,
+    refusal: Refusal,
+    minor: u8,
+    head_only: bool,
+) {
     let response = shared.service.refused(peer.ip(), Refused::Request(refusal));
-    let bytes = wire::serialize(response, minor, false, false, shared.service.now());
+    let bytes = wire::serialize(response, minor, head_only, false, shared.service.now());
     if stream.send(&bytes) {
         stream.close_gracefully();
     }

@@ -60,16 +60,43 @@ pub const HEAD_TOO_LARGE: Refusal = Refusal {
 /// Where the head that starts `buf` ends (the index just past its empty line), if it is all
 /// there. Lines end in CRLF or a bare LF.
 pub fn end_of_head(buf: &[u8]) -> Option<usize> {
-    let mut from = 0;
-    while let Some(offset) = buf[from..].iter().position(|&b| b == b'\n') {
-        let at = from + offset;
-        match (buf.get(at + 1), buf.get(at + 2)) {
-            (Some(b'\n'), _) => return Some(at + 2),
-            (Some(b'\r'), Some(b'\n')) => return Some(at + 3),
-            _ => from = at + 1,
+    let mut scan = Scan::default();
+    scan.advance(buf)
+}
+
+/// A head being scanned as it arrives: each call looks only at the bytes that came since the
+/// last (a head sent a byte at a time is not scanned over again each time).
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// How much of the buffer has been looked at.
+    scanned: usize,
+    /// Where the line being received starts.
+    line_start: usize,
+}
+
+impl Scan {
+    /// The end of the head in `buf` (which holds what the last call saw, and more), if it came.
+    pub fn advance(&mut self, buf: &[u8]) -> Option<usize> {
+        while let Some(offset) = buf[self.scanned.min(buf.len())..]
+            .iter()
+            .position(|&b| b == b'\n')
+        {
+            let at = self.scanned + offset;
+            let line = &buf[self.line_start..at];
+            if line.is_empty() || line == b"\r" {
+                return Some(at + 1);
+            }
+            self.line_start = at + 1;
+            self.scanned = at + 1;
         }
+        self.scanned = buf.len();
+        None
     }
-    None
+
+    /// Whether the head still arriving in `buf` is already past a limit.
+    pub fn too_large(&self, buf: &[u8]) -> bool {
+        buf.len() > MAX_HEAD || buf.len() - self.line_start.min(buf.len()) > MAX_LINE
+    }
 }
 
 /// How many leading empty lines `buf` starts with, in bytes (RFC 9112 §2.2: a server ignores
@@ -85,14 +112,11 @@ pub fn leading_empty_lines(buf: &[u8]) -> usize {
     }
 }
 
-/// Whether a head still arriving in `buf` (its end not yet seen) is already past a limit.
-pub fn too_large_so_far(buf: &[u8]) -> bool {
-    let last_line = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    buf.len() > MAX_HEAD || buf.len() - last_line > MAX_LINE
-}
-
 /// Parses a complete head, `buf` up to [`end_of_head`].
 pub fn parse(buf: &[u8]) -> Result<Head, Refusal> {
+    if buf.len() > MAX_HEAD {
+        return Err(HEAD_TOO_LARGE);
+    }
     let mut lines = lines(buf)?;
     let request_line = lines.next().unwrap_or_default();
     let (method, target, minor) = request_line_parts(request_line)?;
@@ -231,7 +255,7 @@ fn field(line: &[u8]) -> Result<(String, String), Refusal> {
 fn framing(headers: &[(String, String)], minor: u8) -> Result<Framing, Refusal> {
     let mut length: Option<u64> = None;
     for (_, value) in headers.iter().filter(|(n, _)| is(n, "content-length")) {
-        for item in value.split(',').map(str::trim) {
+        for item in value.split(',').map(trim_sp_ht) {
             if item.is_empty() || item.len() > 18 || !item.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(bad("Content-Length must be digits only"));
             }
@@ -276,7 +300,7 @@ fn tokens(headers: &[(String, String)], name: &str) -> Vec<String> {
         .iter()
         .filter(|(n, _)| is(n, name))
         .flat_map(|(_, v)| v.split(','))
-        .map(|t| t.trim().to_ascii_lowercase())
+        .map(|t| trim_sp_ht(t).to_ascii_lowercase())
         .filter(|t| !t.is_empty())
         .collect()
 }
@@ -304,6 +328,12 @@ fn absolute_form(target: &str) -> Option<(&str, String)> {
 
 fn is(name: &str, wanted: &str) -> bool {
     name.eq_ignore_ascii_case(wanted)
+}
+
+/// A list item without the spaces and tabs around it (RFC 9110's OWS): only those, since
+/// `str::trim` would also take Unicode spaces, and `Content-Length: \u{a0}5` is not digits.
+fn trim_sp_ht(text: &str) -> &str {
+    text.trim_matches([' ', '\t'])
 }
 
 fn trim_ows(bytes: &[u8]) -> &[u8] {
@@ -471,8 +501,37 @@ mod tests {
             status(&format!("GET / HTTP/1.1\r\nHost: a\r\n{many}\r\n")),
             431
         );
-        assert!(too_large_so_far(&vec![b'a'; MAX_LINE + 1]));
-        assert!(!too_large_so_far(b"GET / HTTP/1.1\r\nHost: a\r\n"));
+        let mut scan = Scan::default();
+        let long = vec![b'a'; MAX_LINE + 1];
+        assert_eq!(scan.advance(&long), None);
+        assert!(scan.too_large(&long));
+        let mut scan = Scan::default();
+        let fine = b"GET / HTTP/1.1\r\nHost: a\r\n";
+        assert_eq!(scan.advance(fine), None);
+        assert!(!scan.too_large(fine));
+        assert_eq!(
+            parse(&vec![b'a'; MAX_HEAD + 1]).unwrap_err(),
+            HEAD_TOO_LARGE
+        );
+    }
+
+    #[test]
+    fn a_head_arriving_a_byte_at_a_time_is_found_where_it_ends() {
+        let text = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET";
+        let mut scan = Scan::default();
+        let found: Vec<Option<usize>> =
+            (1..=text.len()).map(|n| scan.advance(&text[..n])).collect();
+        assert_eq!(found.iter().position(Option::is_some), Some(26));
+        assert_eq!(found[26], Some(27));
+        assert_eq!(end_of_head(b"GET / HTTP/1.1\nHost: a\n\n"), Some(24));
+    }
+
+    #[test]
+    fn unicode_spaces_are_not_list_whitespace() {
+        let cl = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \u{a0}5\r\n\r\n";
+        assert_eq!(status(cl), 400);
+        let te = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\u{3000}\r\n\r\n";
+        assert_eq!(status(te), 501);
     }
 
     #[test]

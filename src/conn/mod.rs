@@ -7,8 +7,7 @@
 //! Each held connection gets a thread of its own that reads requests under deadlines
 //! ([`connection`]), and only a request whose head and body are complete enters the worker gate
 //! ([`gate`]) to be handled. A thread that cannot be created refuses that one connection. Stopping
-//! ends the accept loop, shuts the receiving side of every connection, and waits for the answers
-//! in flight.
+//! ends the accept loop, ends the idle connections, and waits for the answers in flight.
 
 mod body;
 mod connection;
@@ -18,7 +17,7 @@ mod slots;
 mod stream;
 pub mod wire;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -120,7 +119,7 @@ impl Connections {
         if let Some(accept) = self.accept.take() {
             let _ = accept.join();
         }
-        self.slots.shut_all();
+        self.slots.shut_idle();
         if !self.slots.wait_empty(DRAIN_FOR) {
             log::warn!(
                 "stopping: {} connections still open after {DRAIN_FOR:?}",
@@ -161,7 +160,9 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, slots: &Arc<Slots>)
                     log::error!("accepting a connection failed ({e}); retrying");
                     last_complaint = Some(Instant::now());
                 }
-                std::thread::sleep(ACCEPT_PAUSE);
+                if is_out_of_resources(&e) {
+                    std::thread::sleep(ACCEPT_PAUSE);
+                }
                 continue;
             }
         };
@@ -184,8 +185,8 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, slots: &Arc<Slots>)
         let spawned = std::thread::Builder::new()
             .name("conn".into())
             .spawn(move || {
-                let _slot = slot;
-                connection::serve(stream, peer, &serving);
+                connection::serve(stream, peer, &serving, &slot.idle);
+                drop(slot);
             });
         if let Err(e) = spawned {
             log::error!("starting a connection thread failed ({e}); refusing that connection");
@@ -194,12 +195,29 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, slots: &Arc<Slots>)
     }
 }
 
-/// Answers a refused connection without waiting on the client, and closes it.
+/// Whether `accept` failed for want of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM),
+/// which only time frees; another failure (a connection reset before it was taken) is retried
+/// at once.
+fn is_out_of_resources(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(24 | 23 | 105 | 12))
+}
+
+/// Answers a refused connection without waiting on the client, and closes it. What the client
+/// already sent is read and dropped first (without waiting): closing on unread bytes makes the
+/// kernel reset the connection, and the client would see the reset rather than the 503.
 fn refuse_connection(service: &dyn Service, socket: &TcpStream, ip: IpAddr, reason: &'static str) {
     let response = service.refused(ip, Refused::Connection(reason));
     let bytes = wire::serialize(response, 1, false, false, service.now());
     if socket.set_nonblocking(true).is_ok() {
         let _ = (&*socket).write(&bytes);
+        let mut sink = [0u8; 4096];
+        let mut dropped = 0;
+        while dropped < 64 * 1024 {
+            match (&*socket).read(&mut sink) {
+                Ok(n) if n > 0 => dropped += n,
+                _ => break,
+            }
+        }
     }
-    let _ = socket.shutdown(std::net::Shutdown::Both);
+    let _ = socket.shutdown(std::net::Shutdown::Write);
 }

@@ -1,10 +1,11 @@
 //! `Slots`: the connections the server holds, capped in all and per client address. A connection
 //! beyond either cap is refused before any thread or buffer is spent on it. Each held connection
 //! is a [`Slot`], given back when it drops (whatever ends the connection, a panic included), and
-//! its socket is listed so that stopping can shut every one of them.
+//! its socket is listed, with whether it is idle, so that stopping can end the idle ones.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Shutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,7 @@ pub struct Slots {
 struct Held {
     next_id: u64,
     per_ip: HashMap<IpAddr, usize>,
-    sockets: HashMap<u64, Arc<TcpStream>>,
+    sockets: HashMap<u64, (Arc<TcpStream>, Arc<AtomicBool>)>,
 }
 
 /// One held connection.
@@ -27,6 +28,8 @@ pub struct Slot {
     slots: Arc<Slots>,
     id: u64,
     ip: IpAddr,
+    /// Set by the connection while it waits for a request to start.
+    pub idle: Arc<AtomicBool>,
 }
 
 /// Why a connection was refused.
@@ -63,11 +66,13 @@ impl Slots {
         *from_ip += 1;
         held.next_id += 1;
         let id = held.next_id;
-        held.sockets.insert(id, socket.clone());
+        let idle = Arc::new(AtomicBool::new(true));
+        held.sockets.insert(id, (socket.clone(), idle.clone()));
         Ok(Slot {
             slots: self.clone(),
             id,
             ip,
+            idle,
         })
     }
 
@@ -76,11 +81,14 @@ impl Slots {
         self.held().sockets.len()
     }
 
-    /// Shuts the receiving side of every held connection: an idle one ends at once, one in the
-    /// middle of a request still sends its answer.
-    pub fn shut_all(&self) {
-        for socket in self.held().sockets.values() {
-            let _ = socket.shutdown(Shutdown::Read);
+    /// Shuts the receiving side of every idle connection, which ends it at once. One in the
+    /// middle of a request is left to finish it: it sees the server stopping and closes after
+    /// its answer (its deadlines bound how long that takes).
+    pub fn shut_idle(&self) {
+        for (socket, idle) in self.held().sockets.values() {
+            if idle.load(Ordering::SeqCst) {
+                let _ = socket.shutdown(Shutdown::Read);
+            }
         }
     }
 

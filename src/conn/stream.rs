@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 /// How much is read from the socket at a time.
 const READ_SIZE: usize = 16 * 1024;
+/// The most buffer a connection keeps between requests.
+const KEPT_WHEN_IDLE: usize = 4 * 1024;
 
 /// What a read that had to wait came to.
 #[derive(Debug, PartialEq, Eq)]
@@ -47,11 +49,13 @@ impl Stream {
 
     /// Marks `n` buffered bytes as consumed.
     pub fn consume(&mut self, n: usize) {
-        self.start = (self.start + n).min(self.buf.len());
+        self.start = self.start.saturating_add(n).min(self.buf.len());
         if self.start == self.buf.len() {
             self.buf.clear();
             self.start = 0;
-            if self.buf.capacity() > 4 * READ_SIZE {
+            // An ordinary request's few hundred bytes stay allocated for the next; a large one's
+            // go, so that an idle connection holds at most this much.
+            if self.buf.capacity() > KEPT_WHEN_IDLE {
                 self.buf = Vec::new();
             }
         }
@@ -59,40 +63,45 @@ impl Stream {
 
     /// Reads what the client has sent next, waiting until `deadline` at most.
     pub fn fill(&mut self, deadline: Instant) -> Wait {
-        let Some(left) = deadline
-            .checked_duration_since(Instant::now())
-            .filter(|d| !d.is_zero())
-        else {
-            return Wait::TimedOut;
-        };
-        // A timeout rounded to whole milliseconds, so that the common case sets nothing.
-        let wanted = Duration::from_millis(left.as_millis().max(1) as u64);
-        if self
-            .timeout
-            .is_none_or(|set| set.abs_diff(wanted) > Duration::from_millis(50))
-        {
-            if self.socket.set_read_timeout(Some(wanted)).is_err() {
-                return Wait::Closed;
-            }
-            self.timeout = Some(wanted);
-        }
         if self.start > 0 {
             self.buf.drain(..self.start);
             self.start = 0;
         }
-        // Read on the stack and keep only what arrived: an idle connection holds no buffer.
-        let mut chunk = [0u8; READ_SIZE];
-        match (&*self.socket).read(&mut chunk) {
-            Ok(0) => Wait::Closed,
-            Ok(n) => {
-                self.buf.extend_from_slice(&chunk[..n]);
-                Wait::Filled
+        loop {
+            let Some(left) = deadline
+                .checked_duration_since(Instant::now())
+                .filter(|d| !d.is_zero())
+            else {
+                return Wait::TimedOut;
+            };
+            // Whole milliseconds, and unchanged while within 50 ms of what is set: the common
+            // case (a request that arrives in one read) costs no system call for it.
+            let wanted = Duration::from_millis(left.as_millis().max(1) as u64);
+            if self
+                .timeout
+                .is_none_or(|set| set.abs_diff(wanted) > Duration::from_millis(50))
+            {
+                if self.socket.set_read_timeout(Some(wanted)).is_err() {
+                    return Wait::Closed;
+                }
+                self.timeout = Some(wanted);
             }
-            Err(e) => match e.kind() {
-                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Wait::TimedOut,
-                io::ErrorKind::Interrupted => Wait::Filled,
-                _ => Wait::Closed,
-            },
+            // Read on the stack and keep only what arrived.
+            let mut chunk = [0u8; READ_SIZE];
+            match (&*self.socket).read(&mut chunk) {
+                Ok(0) => return Wait::Closed,
+                Ok(n) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    return Wait::Filled;
+                }
+                Err(e) => match e.kind() {
+                    // The timeout set may end a little before the deadline: wait on.
+                    io::ErrorKind::WouldBlock
+                    | io::ErrorKind::TimedOut
+                    | io::ErrorKind::Interrupted => {}
+                    _ => return Wait::Closed,
+                },
+            }
         }
     }
 

@@ -78,8 +78,10 @@ fn request_heads_parse_or_refuse_without_panicking() {
     use gharart_id::conn::head;
     let n = replay("heads", |t| {
         let bytes = t.as_bytes();
-        let _ = head::too_large_so_far(bytes);
-        if let Some(end) = head::end_of_head(bytes)
+        let mut scan = head::Scan::default();
+        let end = scan.advance(bytes);
+        let _ = scan.too_large(bytes);
+        if let Some(end) = end
             && let Ok(h) = head::parse(&bytes[..end])
         {
             assert!(h.target.starts_with('/') || h.target == "*");
