@@ -87,6 +87,7 @@ fn bare(args: &[String]) {
         max_per_ip: 1024,
         workers,
         max_body: gharart_id::routes::MAX_BODY,
+        open: Default::default(),
     };
     let _serving =
         gharart_id::conn::Connections::start(listener, std::sync::Arc::new(Bare), limits).unwrap();

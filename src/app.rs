@@ -240,6 +240,9 @@ fn dispatch(app: &App, ctx: &mut Ctx<'_>) -> (&'static str, Result<Response, Api
         let method = ctx.req.method();
         if route.method != method && !(method == "HEAD" && route.method == "GET") {
             allowed.push(route.method);
+            if route.method == "GET" {
+                allowed.push("HEAD");
+            }
             continue;
         }
         ctx.params = params;

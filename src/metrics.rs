@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -40,6 +41,8 @@ pub struct Gauges {
 #[derive(Default)]
 pub struct Metrics {
     counters: Mutex<Counters>,
+    /// Connections the connection layer holds, kept up to date by it (`conn::Limits::open`).
+    pub connections_open: Arc<AtomicUsize>,
 }
 
 impl Metrics {
@@ -181,6 +184,17 @@ impl Metrics {
             "Connections refused at once (503, then closed), by the cap or failure that refused them.",
             "reason",
             &c.connections_refused,
+        );
+        header(
+            &mut out,
+            "gharart_connections_open",
+            "gauge",
+            "Connections held (idle or with a request), against --max-connections.",
+        );
+        let _ = writeln!(
+            out,
+            "gharart_connections_open {}",
+            self.connections_open.load(Ordering::Relaxed)
         );
         header(
             &mut out,

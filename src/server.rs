@@ -50,11 +50,12 @@ pub fn start(config: Config, clock: Clock) -> Result<Running, String> {
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
     let from_host = host_of(&issuer);
-    let limits = Limits {
+    let mut limits = Limits {
         max_connections: config.max_connections,
         max_per_ip: config.max_connections_per_ip,
         workers: config.workers,
         max_body: crate::routes::MAX_BODY,
+        open: Default::default(),
     };
     let (nudger, wake) = background::channel();
     let app = Arc::new(App::new(
@@ -70,6 +71,7 @@ pub fn start(config: Config, clock: Clock) -> Result<Running, String> {
     app.revoked_jtis.store(any_revoked, Ordering::Relaxed);
     // Its first round delivers whatever a previous run left in the outbox.
     let background = Background::start(app.clone(), &nudger, wake, sink, from_host);
+    limits.open = app.metrics.connections_open.clone();
     let connections = Connections::start(listener, app.clone(), limits)
         .map_err(|e| format!("starting the accept thread: {e}"))?;
     Ok(Running {

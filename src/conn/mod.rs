@@ -20,7 +20,7 @@ pub mod wire;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -65,7 +65,7 @@ struct Shared {
 }
 
 /// The caps of the connection layer.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     pub max_connections: usize,
     pub max_per_ip: usize,
@@ -74,6 +74,8 @@ pub struct Limits {
     /// The largest body any route takes: one byte past it is read, so that the route's own cap
     /// sees the excess; a body declared longer is not read at all.
     pub max_body: usize,
+    /// Where the number of connections held is kept, for the metrics.
+    pub open: Arc<AtomicUsize>,
 }
 
 /// Connections being served.
@@ -98,7 +100,11 @@ impl Connections {
             gate: Gate::new(limits.workers),
             stop: AtomicBool::new(false),
         });
-        let slots = Slots::new(limits.max_connections, limits.max_per_ip);
+        let slots = Slots::new(
+            limits.max_connections,
+            limits.max_per_ip,
+            limits.open.clone(),
+        );
         let (accepting, held) = (shared.clone(), slots.clone());
         let accept = std::thread::Builder::new()
             .name("accept".into())

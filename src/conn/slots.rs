@@ -5,13 +5,15 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Shutdown, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 pub struct Slots {
     max_total: usize,
     max_per_ip: usize,
+    /// How many are held, for whoever watches (the metrics).
+    open: Arc<AtomicUsize>,
     held: Mutex<Held>,
     released: Condvar,
 }
@@ -40,10 +42,11 @@ pub enum Full {
 }
 
 impl Slots {
-    pub fn new(max_total: usize, max_per_ip: usize) -> Arc<Slots> {
+    pub fn new(max_total: usize, max_per_ip: usize, open: Arc<AtomicUsize>) -> Arc<Slots> {
         Arc::new(Slots {
             max_total,
             max_per_ip,
+            open,
             held: Mutex::new(Held::default()),
             released: Condvar::new(),
         })
@@ -68,6 +71,7 @@ impl Slots {
         let id = held.next_id;
         let idle = Arc::new(AtomicBool::new(true));
         held.sockets.insert(id, (socket.clone(), idle.clone()));
+        self.open.store(held.sockets.len(), Ordering::Relaxed);
         Ok(Slot {
             slots: self.clone(),
             id,
@@ -114,6 +118,7 @@ impl Drop for Slot {
     fn drop(&mut self) {
         let mut held = self.slots.held();
         held.sockets.remove(&self.id);
+        self.slots.open.store(held.sockets.len(), Ordering::Relaxed);
         if let Some(n) = held.per_ip.get_mut(&self.ip) {
             *n -= 1;
             if *n == 0 {
@@ -134,15 +139,18 @@ mod tests {
     fn caps_hold_in_all_and_per_address_and_slots_come_back() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let socket = Arc::new(TcpStream::connect(listener.local_addr().unwrap()).unwrap());
-        let slots = Slots::new(3, 2);
+        let open = Arc::new(AtomicUsize::new(0));
+        let slots = Slots::new(3, 2, open.clone());
         let (a, b) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
         let first = slots.take(a, &socket).unwrap();
         let _second = slots.take(a, &socket).unwrap();
         assert_eq!(slots.take(a, &socket).err(), Some(Full::PerIp));
         let _third = slots.take(b, &socket).unwrap();
         assert_eq!(slots.take(b, &socket).err(), Some(Full::Total));
+        assert_eq!(open.load(Ordering::Relaxed), 3);
         drop(first);
         assert_eq!(slots.count(), 2);
+        assert_eq!(open.load(Ordering::Relaxed), 2);
         assert!(slots.take(a, &socket).is_ok());
         assert!(!slots.wait_empty(Duration::from_millis(10)));
     }

@@ -223,6 +223,12 @@ fn connections_past_the_caps_are_refused_at_once_and_others_still_served() {
         200,
         "another address is served"
     );
+    let scrape = || request(addr, "GET", "/metrics", &[], b"").text();
+    assert!(
+        eventually(5, || scrape().contains("\ngharart_connections_open 5\n")),
+        "the four held and the scrape's own: {}",
+        scrape()
+    );
 
     // Nine more from other addresses against a cap of twelve in all: at most twelve are held.
     let mut more: Vec<TcpStream> = (1..10)
@@ -244,7 +250,12 @@ fn connections_past_the_caps_are_refused_at_once_and_others_still_served() {
         .is_ok_and(|r| r.status == 200)),
         "served again once the connections closed"
     );
-    let metrics = request(addr, "GET", "/metrics", &[], b"").text();
+    assert!(
+        eventually(5, || scrape().contains("\ngharart_connections_open 1\n")),
+        "only the scrape's own once the clients left: {}",
+        scrape()
+    );
+    let metrics = scrape();
     assert!(
         metrics.contains("gharart_connections_refused_total{reason=\"max_connections_per_ip\"} 1"),
         "{metrics}"
