@@ -56,12 +56,12 @@ fn main() {
 /// A small JSON body and nothing else, on the server's own connection layer.
 struct Bare;
 
-impl gharart_id::conn::Service for Bare {
+impl gharart_id::http::conn::Service for Bare {
     fn handle(&self, _request: &rouille::Request) -> rouille::Response {
         rouille::Response::json(&json!({"status": "ok"}))
     }
 
-    fn refused(&self, _ip: IpAddr, _why: gharart_id::conn::Refused) -> rouille::Response {
+    fn refused(&self, _ip: IpAddr, _why: gharart_id::http::conn::Refused) -> rouille::Response {
         rouille::Response::text("refused").with_status_code(503)
     }
 
@@ -82,7 +82,7 @@ fn bare(args: &[String]) {
         listener.local_addr().unwrap()
     );
     std::io::stdout().flush().unwrap();
-    let limits = gharart_id::conn::Limits {
+    let limits = gharart_id::http::conn::Limits {
         max_connections: 1024,
         max_per_ip: 1024,
         workers,
@@ -90,7 +90,8 @@ fn bare(args: &[String]) {
         open: Default::default(),
     };
     let _serving =
-        gharart_id::conn::Connections::start(listener, std::sync::Arc::new(Bare), limits).unwrap();
+        gharart_id::http::conn::Connections::start(listener, std::sync::Arc::new(Bare), limits)
+            .unwrap();
     loop {
         std::thread::park();
     }

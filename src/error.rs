@@ -463,7 +463,7 @@ mod tests {
                 retry_after_secs: 1,
             },
             Internal("x".into()),
-            // The connection layer's refusals (src/conn).
+            // The connection layer's refusals (src/http/conn).
             Protocol {
                 status: 400,
                 code: "malformed_request",

@@ -1,7 +1,7 @@
 //! gharart-id: a self-hosted identity appliance. One binary, one SQLite file.
 //!
-//! `app::handle` answers a request; `conn` is the connection layer that reads requests and writes
-//! answers; `server::start` serves them; `auth` is the identity domain,
+//! `app::handle` answers a request; `http::conn` is the connection layer that reads requests and
+//! writes answers; `server::start` serves them; `auth` is the identity domain,
 //! `store` the only place with SQL, `token` the credentials that travel.
 #![forbid(unsafe_code)]
 
@@ -20,7 +20,6 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
-pub mod conn;
 pub mod daily;
 pub mod demo;
 pub mod error;

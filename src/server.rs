@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::background::{self, Background};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::conn::{Connections, Limits};
+use crate::http::conn::{Connections, Limits};
 use crate::keys::KeyRing;
 use crate::mail::{Mailbox, Sink};
 use crate::store::{Db, oauth};

@@ -1,7 +1,7 @@
-//! Request heads (src/conn/head.rs): any bytes are a head, an incomplete one, or a refusal,
+//! Request heads (src/http/conn/head.rs): any bytes are a head, an incomplete one, or a refusal,
 //! never a panic; a parsed head's target is a path (or `*`), and its framing is consistent.
 #![no_main]
-use gharart_id::conn::head::{self, Framing};
+use gharart_id::http::conn::head::{self, Framing};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

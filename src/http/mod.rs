@@ -1,9 +1,11 @@
-//! HTTP plumbing shared by the route areas: the request context (body read once, under the
+//! The HTTP layer: the connection layer (`conn`) that reads requests and writes answers, the
+//! route areas' handlers, and the plumbing they share: the request context (body read once, under the
 //! route's cap, since rouille has none), typed field access with `invalid_field` errors, bearer
 //! parsing, authentication with the daily account budget, and JSON responses.
 
 pub mod account;
 pub mod auth;
+pub mod conn;
 pub mod demo;
 pub mod oauth;
 pub mod ops;

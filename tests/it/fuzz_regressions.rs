@@ -75,7 +75,7 @@ fn redirect_rules_hold_for_odd_strings() {
 
 #[test]
 fn request_heads_parse_or_refuse_without_panicking() {
-    use gharart_id::conn::head;
+    use gharart_id::http::conn::head;
     let n = replay("heads", |t| {
         let bytes = t.as_bytes();
         let mut scan = head::Scan::default();
