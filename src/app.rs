@@ -164,11 +164,10 @@ pub fn handle(app: &App, req: &Request) -> Response {
             ))),
         ),
     };
-    let resp = result
-        .unwrap_or_else(|e| ctx.render_error(e))
-        .with_unique_header("X-Request-Id", ctx.request_id.clone())
-        .with_unique_header("Cache-Control", "no-store")
-        .with_unique_header("X-Content-Type-Options", "nosniff");
+    let resp = with_common_headers(
+        result.unwrap_or_else(|e| ctx.render_error(e)),
+        ctx.request_id.clone(),
+    );
     let seconds = started.elapsed().as_secs_f64();
     let latency_ms = seconds * 1000.0;
     app.metrics
@@ -190,6 +189,13 @@ pub fn handle(app: &App, req: &Request) -> Response {
     resp
 }
 
+/// The headers every answer carries: its request id, `no-store`, `nosniff`.
+fn with_common_headers(resp: Response, request_id: String) -> Response {
+    resp.with_unique_header("X-Request-Id", request_id)
+        .with_unique_header("Cache-Control", "no-store")
+        .with_unique_header("X-Content-Type-Options", "nosniff")
+}
+
 /// The app as the connection layer sees it.
 impl Service for App {
     fn handle(&self, request: &Request) -> Response {
@@ -201,11 +207,7 @@ impl Service for App {
     /// id, counted and logged like any answer.
     fn refused(&self, ip: IpAddr, why: Refused) -> Response {
         let error = match why {
-            Refused::Request(r) => ApiError::Protocol {
-                status: r.status,
-                code: r.code,
-                message: r.message,
-            },
+            Refused::Request(r) => ApiError::Refused(r),
             Refused::Connection(reason) => {
                 self.metrics.connection_refused(reason);
                 ApiError::Unavailable {
@@ -218,11 +220,7 @@ impl Service for App {
         let (status, code) = (error.status(), error.code());
         self.metrics.request("(connection)", "OTHER", status, 0.0);
         log::info!(target: "access", "{request_id} - (connection) {status} {code} from {ip}");
-        error
-            .into_response(&request_id)
-            .with_unique_header("X-Request-Id", request_id)
-            .with_unique_header("Cache-Control", "no-store")
-            .with_unique_header("X-Content-Type-Options", "nosniff")
+        with_common_headers(error.into_response(&request_id), request_id)
     }
 
     fn now(&self) -> Timestamp {

@@ -4,6 +4,7 @@
 use rouille::Response;
 use serde_json::json;
 
+use crate::http::conn::Refusal;
 use crate::oauth::OAuthError;
 use crate::pages::PageError;
 use crate::store::{Fault, StoreError};
@@ -20,13 +21,9 @@ pub enum ApiError {
         limit: usize,
     },
     UnsupportedMediaType,
-    /// A request the connection layer refused before routing it (framing, version, deadlines):
-    /// its status, stable code and message are the refusal's.
-    Protocol {
-        status: u16,
-        code: &'static str,
-        message: &'static str,
-    },
+    /// A request the connection layer refused before routing it (framing, version, size,
+    /// deadlines): its status, code and message are the refusal's.
+    Refused(Refusal),
     NotFound,
     MethodNotAllowed {
         allow: String,
@@ -101,7 +98,7 @@ impl ApiError {
             InvalidToken(_) | InvalidCredentials | RefreshTokenInvalid | RefreshTokenExpired
             | RefreshTokenReused | SessionRevoked => 401,
             InsufficientScope(_) | ConfirmationRequired | AccountDisabled => 403,
-            Protocol { status, .. } => *status,
+            Refused(r) => r.status(),
             NotFound => 404,
             MethodNotAllowed { .. } => 405,
             HandleTaken | EmailTaken | RefreshInProgress { .. } | IdempotencyInProgress => 409,
@@ -123,7 +120,7 @@ impl ApiError {
             InvalidField { .. } => "invalid_field",
             BodyTooLarge { .. } => "body_too_large",
             UnsupportedMediaType => "unsupported_media_type",
-            Protocol { code, .. } => code,
+            Refused(r) => r.code(),
             NotFound => "not_found",
             MethodNotAllowed { .. } => "method_not_allowed",
             InvalidToken(_) => "invalid_token",
@@ -161,7 +158,7 @@ impl ApiError {
             InvalidField { message, .. } => message.clone(),
             BodyTooLarge { limit } => format!("the body is larger than {limit} bytes"),
             UnsupportedMediaType => "send the body as Content-Type: application/json".into(),
-            Protocol { message, .. } => (*message).into(),
+            Refused(r) => r.message().into(),
             NotFound => "no such route or resource".into(),
             MethodNotAllowed { allow } => format!("this route takes {allow}"),
             InvalidToken(why) => (*why).into(),
@@ -464,31 +461,11 @@ mod tests {
             },
             Internal("x".into()),
             // The connection layer's refusals (src/http/conn).
-            Protocol {
-                status: 400,
-                code: "malformed_request",
-                message: "x",
-            },
-            Protocol {
-                status: 408,
-                code: "request_timeout",
-                message: "x",
-            },
-            Protocol {
-                status: 431,
-                code: "header_too_large",
-                message: "x",
-            },
-            Protocol {
-                status: 501,
-                code: "unsupported_transfer_coding",
-                message: "x",
-            },
-            Protocol {
-                status: 505,
-                code: "http_version_not_supported",
-                message: "x",
-            },
+            Refused(Refusal::Malformed("x")),
+            Refused(Refusal::TimedOut),
+            Refused(Refusal::HeadTooLarge),
+            Refused(Refusal::UnsupportedCoding),
+            Refused(Refusal::Version),
         ]
     }
 

@@ -24,6 +24,6 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(h.minor, 1);
             }
         }
-        Err(refusal) => assert!([400, 431, 501, 505].contains(&refusal.status)),
+        Err(refusal) => assert!([400, 431, 501, 505].contains(&refusal.status())),
     }
 });

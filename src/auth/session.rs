@@ -377,13 +377,15 @@ pub fn logout(
 ) -> Result<(), ApiError> {
     if all_sessions {
         who.require_first_party()?;
-    } else if !matches!(who.credential, Credential::Session | Credential::OAuth) {
-        return Err(ApiError::InsufficientScope(None));
     }
+    let sid = who
+        .session_id
+        .as_deref()
+        .ok_or(ApiError::InsufficientScope(None))?;
     app.db.write(|tx| {
         if all_sessions {
             sessions::revoke_all_for_user(tx, &who.user_id, RevokeReason::Logout, now)?;
-        } else if let Some(sid) = &who.session_id {
+        } else {
             sessions::revoke(tx, sid, RevokeReason::Logout, None, now)?;
         }
         Ok::<_, StoreError>(())

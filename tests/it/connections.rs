@@ -94,6 +94,17 @@ fn answers_within(addr: SocketAddr, token: &str, limit: Duration) {
     }
 }
 
+/// Whether `/healthz` answers 200 on a new connection within 5 s.
+fn serves_again(addr: SocketAddr) -> bool {
+    eventually(5, || {
+        try_send_raw(
+            addr,
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .is_ok_and(|r| r.status == 200)
+    })
+}
+
 /// Everything the connection sends until it closes (or `secs` of silence).
 fn read_until_closed(c: &mut TcpStream, secs: u64) -> (String, bool) {
     c.set_read_timeout(Some(Duration::from_secs(secs))).unwrap();
@@ -243,11 +254,7 @@ fn connections_past_the_caps_are_refused_at_once_and_others_still_served() {
     held_open.extend(more);
     drop(held_open);
     assert!(
-        eventually(5, || try_send_raw(
-            addr,
-            b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-        )
-        .is_ok_and(|r| r.status == 200)),
+        serves_again(addr),
         "served again once the connections closed"
     );
     assert!(
@@ -340,14 +347,7 @@ fn a_failed_thread_creation_refuses_one_connection_never_the_server() {
     );
     drop(open);
     std::fs::write(cgroup.0.join("pids.max"), "max").unwrap();
-    assert!(
-        eventually(5, || try_send_raw(
-            addr,
-            b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-        )
-        .is_ok_and(|r| r.status == 200)),
-        "the server takes connections again"
-    );
+    assert!(serves_again(addr), "the server takes connections again");
     for _ in 0..20 {
         assert_eq!(request(addr, "GET", "/healthz", &[], b"").status, 200);
     }

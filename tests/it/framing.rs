@@ -29,63 +29,26 @@ fn lax_framing_is_refused_and_nothing_hidden_runs() {
             "Content-Length: {length}"
         );
     }
-    let twice = format!(
-        "POST /v2/support/report HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: {}\r\n\r\n{HIDDEN}",
-        HIDDEN.len()
-    );
-    assert_eq!(
-        statuses_after(s.addr, twice.as_bytes(), b""),
-        [400],
-        "conflicting duplicates"
-    );
-    let folded = format!(
-        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n Content-Length: 34\r\n\r\n{HIDDEN}"
-    );
-    assert_eq!(
-        statuses_after(s.addr, folded.as_bytes(), b""),
-        [400],
-        "obs-fold"
-    );
-    let gzip = format!(
-        "POST /v2/support/report HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n{HIDDEN}"
-    );
-    assert_eq!(statuses_after(s.addr, gzip.as_bytes(), b""), [501]);
-    let both = format!(
-        "POST /v2/support/report HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n{HIDDEN}"
-    );
-    assert_eq!(
-        statuses_after(s.addr, both.as_bytes(), b""),
-        [400],
-        "both framings"
-    );
-    let old = format!(
-        "POST /v2/support/report HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n{HIDDEN}"
-    );
-    assert_eq!(
-        statuses_after(s.addr, old.as_bytes(), b""),
-        [400],
-        "chunked in HTTP/1.0"
-    );
-    let hostless = format!("GET /healthz HTTP/1.1\r\n\r\n{HIDDEN}");
-    assert_eq!(
-        statuses_after(s.addr, hostless.as_bytes(), b""),
-        [400],
-        "no Host"
-    );
-    let two_hosts = format!("GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n{HIDDEN}");
-    assert_eq!(
-        statuses_after(s.addr, two_hosts.as_bytes(), b""),
-        [400],
-        "two Hosts"
-    );
-    let bad_chunks = format!(
-        "POST /v2/support/report HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{HIDDEN}"
-    );
-    assert_eq!(
-        statuses_after(s.addr, bad_chunks.as_bytes(), b""),
-        [400],
-        "a chunk size that is not hex"
-    );
+    // Each head, then the hidden request where its body would be.
+    let cases: [(&str, String, u16); 9] = [
+        ("conflicting duplicates", format!("POST /v2/support/report HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: {}\r\n\r\n", HIDDEN.len()), 400),
+        ("obs-fold", "GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n Content-Length: 34\r\n\r\n".into(), 400),
+        ("an unknown coding", "POST /v2/support/report HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n".into(), 501),
+        ("both framings", "POST /v2/support/report HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n".into(), 400),
+        ("chunked in HTTP/1.0", "POST /v2/support/report HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n".into(), 400),
+        ("no Host", "GET /healthz HTTP/1.1\r\n\r\n".into(), 400),
+        ("two Hosts", "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n".into(), 400),
+        ("a chunk size that is not hex", "POST /v2/support/report HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n".into(), 400),
+        ("a bare LF in a chunk extension", "POST /v2/support/report HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2;\nxx\r\n45\r\n0\r\n\r\n".into(), 400),
+    ];
+    for (what, head, status) in cases {
+        let raw = format!("{head}{HIDDEN}");
+        assert_eq!(
+            statuses_after(s.addr, raw.as_bytes(), b""),
+            [status],
+            "{what}"
+        );
+    }
 }
 
 #[test]

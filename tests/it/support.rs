@@ -104,13 +104,7 @@ fn report_fields_are_validated() {
         ),
     ];
     for (body, field) in cases {
-        let r = s.post("/v2/support/report", body);
-        assert_eq!(
-            (r.status, r.error_code().as_str()),
-            (422, "invalid_field"),
-            "{field}"
-        );
-        assert_eq!(r.json()["error"]["field"], field);
+        refused_for(&s, body, field);
     }
     let listed = cli_ok(&s, &["reports", "list"]);
     assert_eq!(
@@ -118,6 +112,17 @@ fn report_fields_are_validated() {
         1,
         "refused reports stored nothing: {listed}"
     );
+}
+
+/// A report that `field` makes invalid: 422 `invalid_field` naming it.
+fn refused_for(s: &TestServer, body: serde_json::Value, field: &str) {
+    let r = s.post("/v2/support/report", body);
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (422, "invalid_field"),
+        "{field}"
+    );
+    assert_eq!(r.json()["error"]["field"], field);
 }
 
 #[test]
@@ -141,13 +146,7 @@ fn reports_cannot_drive_the_operators_terminal() {
     for field in ["summary", "handle", "sessionId", "requestId"] {
         let mut body = json!({"summary": "fine", "details": ""});
         body[field] = json!("looks fine\u{1b}[2J\nreport rpt_fake");
-        let r = s.post("/v2/support/report", body);
-        assert_eq!(
-            (r.status, r.error_code().as_str()),
-            (422, "invalid_field"),
-            "{field}"
-        );
-        assert_eq!(r.json()["error"]["field"], field);
+        refused_for(&s, body, field);
     }
     let listed = cli_ok(&s, &["reports", "list"]);
     assert!(

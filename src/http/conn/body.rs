@@ -5,7 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::head::{Framing, Refusal};
+use super::head::Framing;
+use super::refusal::Refusal;
 use super::stream::{Stream, Wait};
 
 /// How long a body may go without progress, and how long it may take in all.
@@ -16,17 +17,7 @@ const WHOLE: Duration = Duration::from_secs(20);
 const MAX_CHUNK_LINE: usize = 4 * 1024;
 const MAX_TRAILERS: usize = 16 * 1024;
 
-pub const TIMED_OUT: Refusal = Refusal {
-    status: 408,
-    code: "request_timeout",
-    message: "the request did not arrive in time (its head within 10 s, its body without a 10 s stall and within 20 s)",
-};
-
-const BAD_CHUNKS: Refusal = Refusal {
-    status: 400,
-    code: "malformed_request",
-    message: "the chunked body is malformed",
-};
+const BAD_CHUNKS: Refusal = Refusal::Malformed("the chunked body is malformed");
 
 /// A body as read.
 pub struct Body {
@@ -80,7 +71,7 @@ impl Reader<'_> {
         {
             Wait::Filled => Ok(()),
             Wait::Closed => Err(BodyError::Closed),
-            Wait::TimedOut => Err(BodyError::Refused(TIMED_OUT)),
+            Wait::TimedOut => Err(BodyError::Refused(Refusal::TimedOut)),
         }
     }
 
@@ -99,14 +90,16 @@ impl Reader<'_> {
         Ok(())
     }
 
-    /// One line (without its CRLF or LF), of at most `max` bytes.
+    /// One line (without its CRLF), of at most `max` bytes. Chunked framing ends its lines in
+    /// CRLF only (RFC 9112 §7.1): a bare LF or CR is refused, since a proxy may read it otherwise.
     fn line(&mut self, max: usize) -> Result<Vec<u8>, BodyError> {
         loop {
             let have = self.stream.buffered();
             if let Some(end) = have.iter().position(|&b| b == b'\n') {
                 let line = have[..end]
                     .strip_suffix(b"\r")
-                    .unwrap_or(&have[..end])
+                    .filter(|l| !l.contains(&b'\r'))
+                    .ok_or(BodyError::Refused(BAD_CHUNKS))?
                     .to_vec();
                 self.stream.consume(end + 1);
                 return Ok(line);

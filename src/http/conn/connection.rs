@@ -8,10 +8,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::body::{self, BodyError};
-use super::head::{self, Framing, HEAD_TOO_LARGE, Head, Refusal, Scan};
+use super::head::{self, Head, Scan};
+use super::refusal::Refusal;
 use super::stream::{Stream, Wait};
 use super::wire;
-use super::{Refused, Shared, body::TIMED_OUT};
+use super::{Refused, Shared};
 
 /// How long a connection may wait for the first byte of a request, and then for the rest of
 /// its head.
@@ -38,8 +39,7 @@ pub fn serve(mut stream: Stream, peer: SocketAddr, shared: &Shared, idle: &Atomi
         };
         idle.store(false, Ordering::SeqCst);
         if head.expect_continue
-            && matches!(head.framing, Framing::Length(1..) | Framing::Chunked)
-            && !matches!(head.framing, Framing::Length(n) if n > shared.max_body as u64)
+            && head.framing.reads_body(shared.max_body)
             && !stream.send(b"HTTP/1.1 100 Continue\r\n\r\n")
         {
             return;
@@ -98,7 +98,7 @@ fn next_head(stream: &mut Stream, stop: &AtomicBool, idle: &AtomicBool) -> Next 
             };
         }
         if scan.too_large(buffered) {
-            return Next::Refused(HEAD_TOO_LARGE);
+            return Next::Refused(Refusal::HeadTooLarge);
         }
         let started = !buffered.is_empty();
         if started && head_until.is_none() {
@@ -111,7 +111,7 @@ fn next_head(stream: &mut Stream, stop: &AtomicBool, idle: &AtomicBool) -> Next 
         match stream.fill(head_until.unwrap_or(idle_until)) {
             Wait::Filled => {}
             Wait::Closed => return Next::Done,
-            Wait::TimedOut if head_until.is_some() => return Next::Refused(TIMED_OUT),
+            Wait::TimedOut if head_until.is_some() => return Next::Refused(Refusal::TimedOut),
             Wait::TimedOut => return Next::Done,
         }
     }

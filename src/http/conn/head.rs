@@ -19,6 +19,18 @@ pub enum Framing {
     Chunked,
 }
 
+impl Framing {
+    /// Whether a body is read under this framing when at most `max` bytes of one are taken (a
+    /// body declared longer is refused from its head and never read).
+    pub fn reads_body(self, max: usize) -> bool {
+        match self {
+            Framing::Empty => false,
+            Framing::Length(n) => n > 0 && n <= max as u64,
+            Framing::Chunked => true,
+        }
+    }
+}
+
 /// A request head that parsed.
 #[derive(Debug)]
 pub struct Head {
@@ -35,27 +47,11 @@ pub struct Head {
     pub expect_continue: bool,
 }
 
-/// Why a head was refused: the status, the stable error code and the message of the answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Refusal {
-    pub status: u16,
-    pub code: &'static str,
-    pub message: &'static str,
-}
+use super::refusal::Refusal;
 
-const fn bad(message: &'static str) -> Refusal {
-    Refusal {
-        status: 400,
-        code: "malformed_request",
-        message,
-    }
+const fn bad(why: &'static str) -> Refusal {
+    Refusal::Malformed(why)
 }
-
-pub const HEAD_TOO_LARGE: Refusal = Refusal {
-    status: 431,
-    code: "header_too_large",
-    message: "the request head is too large (a line over 16 KiB, over 128 fields, or over 64 KiB)",
-};
 
 /// Where the head that starts `buf` ends (the index just past its empty line), if it is all
 /// there. Lines end in CRLF or a bare LF.
@@ -115,15 +111,23 @@ pub fn leading_empty_lines(buf: &[u8]) -> usize {
 /// Parses a complete head, `buf` up to [`end_of_head`].
 pub fn parse(buf: &[u8]) -> Result<Head, Refusal> {
     if buf.len() > MAX_HEAD {
-        return Err(HEAD_TOO_LARGE);
+        return Err(Refusal::HeadTooLarge);
     }
-    let mut lines = lines(buf)?;
-    let request_line = lines.next().unwrap_or_default();
+    let mut lines = buf
+        .strip_suffix(b"\n")
+        .unwrap_or(buf)
+        .split(|&b| b == b'\n')
+        .map(checked_line);
+    let request_line = lines.next().transpose()?.unwrap_or_default();
     let (method, target, minor) = request_line_parts(request_line)?;
     let mut headers = Vec::new();
-    for line in lines.filter(|l| !l.is_empty()) {
+    for line in lines {
+        let line = line?;
+        if line.is_empty() {
+            continue;
+        }
         if headers.len() == MAX_FIELDS {
-            return Err(HEAD_TOO_LARGE);
+            return Err(Refusal::HeadTooLarge);
         }
         headers.push(field(line)?);
     }
@@ -147,16 +151,9 @@ pub fn parse(buf: &[u8]) -> Result<Head, Refusal> {
         }
         None => return Err(bad("the request target must be a path or an absolute URL")),
     };
-    let connection = tokens(&headers, "connection");
-    let keep_alive = if connection.iter().any(|t| t == "close") {
-        false
-    } else {
-        minor == 1 || connection.iter().any(|t| t == "keep-alive")
-    };
-    let expect_continue = minor == 1
-        && tokens(&headers, "expect")
-            .iter()
-            .any(|t| t == "100-continue");
+    let keep_alive = !has_token(&headers, "connection", "close")
+        && (minor == 1 || has_token(&headers, "connection", "keep-alive"));
+    let expect_continue = minor == 1 && has_token(&headers, "expect", "100-continue");
     Ok(Head {
         method: method.to_owned(),
         target,
@@ -168,21 +165,16 @@ pub fn parse(buf: &[u8]) -> Result<Head, Refusal> {
     })
 }
 
-/// The head's lines without their line ends. A CR anywhere but before an LF is refused.
-fn lines(buf: &[u8]) -> Result<impl Iterator<Item = &[u8]>, Refusal> {
-    let body = buf.strip_suffix(b"\n").unwrap_or(buf);
-    let mut out = Vec::new();
-    for line in body.split(|&b| b == b'\n') {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.contains(&b'\r') {
-            return Err(bad("a bare CR in the request head"));
-        }
-        if line.len() > MAX_LINE {
-            return Err(HEAD_TOO_LARGE);
-        }
-        out.push(line);
+/// A line of the head without its line end. A CR anywhere but before the LF is refused.
+fn checked_line(raw: &[u8]) -> Result<&[u8], Refusal> {
+    let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+    if line.contains(&b'\r') {
+        return Err(bad("a bare CR in the request head"));
     }
-    Ok(out.into_iter())
+    if line.len() > MAX_LINE {
+        return Err(Refusal::HeadTooLarge);
+    }
+    Ok(line)
 }
 
 /// `method SP request-target SP HTTP-version`: the method, the target and the minor version.
@@ -206,11 +198,7 @@ fn request_line_parts(line: &[u8]) -> Result<(&str, &str, u8), Refusal> {
         [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
             if major.is_ascii_digit() && minor.is_ascii_digit() =>
         {
-            Err(Refusal {
-                status: 505,
-                code: "http_version_not_supported",
-                message: "this server speaks HTTP/1.1 and HTTP/1.0 only",
-            })
+            Err(Refusal::Version)
         }
         _ => Err(bad("the request line's HTTP version is malformed")),
     }
@@ -280,11 +268,7 @@ fn framing(headers: &[(String, String)], minor: u8) -> Result<Framing, Refusal> 
         return Err(bad("both Content-Length and Transfer-Encoding"));
     }
     if codings.iter().any(|c| c != "chunked") {
-        return Err(Refusal {
-            status: 501,
-            code: "unsupported_transfer_coding",
-            message: "the only transfer coding this server takes is chunked",
-        });
+        return Err(Refusal::UnsupportedCoding);
     }
     if codings.len() != 1 {
         return Err(bad(
@@ -292,6 +276,15 @@ fn framing(headers: &[(String, String)], minor: u8) -> Result<Framing, Refusal> 
         ));
     }
     Ok(Framing::Chunked)
+}
+
+/// Whether an item of the comma-separated `name` fields is `token` (case-insensitively).
+fn has_token(headers: &[(String, String)], name: &str, token: &str) -> bool {
+    headers
+        .iter()
+        .filter(|(n, _)| is(n, name))
+        .flat_map(|(_, v)| v.split(','))
+        .any(|t| trim_sp_ht(t).eq_ignore_ascii_case(token))
 }
 
 /// The comma-separated items of every `name` field, lowercased.
@@ -362,7 +355,7 @@ mod tests {
     }
 
     fn status(text: &str) -> u16 {
-        head(text).map_or_else(|r| r.status, |_| 200)
+        head(text).map_or_else(Refusal::status, |_| 200)
     }
 
     #[test]
@@ -511,7 +504,7 @@ mod tests {
         assert!(!scan.too_large(fine));
         assert_eq!(
             parse(&vec![b'a'; MAX_HEAD + 1]).unwrap_err(),
-            HEAD_TOO_LARGE
+            Refusal::HeadTooLarge
         );
     }
 

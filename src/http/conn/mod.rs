@@ -13,6 +13,7 @@ mod body;
 mod connection;
 mod gate;
 pub mod head;
+mod refusal;
 mod slots;
 mod stream;
 pub mod wire;
@@ -26,8 +27,8 @@ use std::time::{Duration, Instant};
 
 use crate::clock::Timestamp;
 use gate::Gate;
-use head::Refusal;
-use slots::{Full, Slots};
+pub use refusal::Refusal;
+use slots::Slots;
 use stream::Stream;
 
 /// How long stopping waits for the connections' answers in flight.
@@ -179,11 +180,7 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, slots: &Arc<Slots>)
         let slot = match slots.take(peer.ip(), &socket) {
             Ok(slot) => slot,
             Err(full) => {
-                let reason = match full {
-                    Full::Total => "max_connections",
-                    Full::PerIp => "max_connections_per_ip",
-                };
-                refuse_connection(&*shared.service, &socket, peer.ip(), reason);
+                refuse_connection(&*shared.service, &socket, peer.ip(), full.reason());
                 continue;
             }
         };

@@ -41,6 +41,16 @@ pub enum Full {
     PerIp,
 }
 
+impl Full {
+    /// The cap's name, as the metrics label it.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Full::Total => "max_connections",
+            Full::PerIp => "max_connections_per_ip",
+        }
+    }
+}
+
 impl Slots {
     pub fn new(max_total: usize, max_per_ip: usize, open: Arc<AtomicUsize>) -> Arc<Slots> {
         Arc::new(Slots {
