@@ -71,21 +71,34 @@ CREATE TABLE code_failures (
     PRIMARY KEY (user_id, purpose)
 ) WITHOUT ROWID;
 
--- Mail is written here in the transaction that creates it, then delivered; the body (which holds
--- a code) is blanked once delivered, so a delivery failure loses nothing and a delivered code does
--- not linger.
+-- Mail is written here in the transaction that creates it, then delivered after the commit
+-- (src/mail): retried while the code inside is alive, dropped as `expired` after. The code is
+-- sealed under the key file (token/seal.rs) and forgotten once the message is sent or dropped;
+-- the message is rendered from the row at delivery. `subject`/`body` hold only messages queued
+-- by schema version 4, which rendered them at once.
 CREATE TABLE outbox (
     id           INTEGER PRIMARY KEY,
-    message_id   TEXT NOT NULL UNIQUE,
+    message_id   TEXT NOT NULL UNIQUE,              -- one Message-ID for every attempt
     to_addr      TEXT NOT NULL,
-    subject      TEXT NOT NULL,
-    body         TEXT NOT NULL,
+    subject      TEXT NOT NULL DEFAULT '',
+    body         TEXT NOT NULL DEFAULT '',
     created_at   INTEGER NOT NULL,
     sent_at      INTEGER,
     attempts     INTEGER NOT NULL DEFAULT 0,
-    last_error   TEXT
+    last_error   TEXT,                              -- the last SMTP reply or error
+    kind         TEXT NOT NULL DEFAULT 'stored' CHECK (kind IN ('stored', 'signup', 'invitation', 'resend', 'reset')),
+    state        TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed', 'expired')),
+    user_id      TEXT REFERENCES users(id) ON DELETE CASCADE,
+    handle       TEXT NOT NULL DEFAULT '',
+    inviter      TEXT,                              -- who invites, named in an invitation
+    sealed_code  BLOB,                              -- NULL once sent or dropped
+    ready_at     INTEGER NOT NULL DEFAULT 0,        -- the message's Date: queued, or --send-after
+    next_at      INTEGER NOT NULL DEFAULT 0,        -- the next attempt is due then
+    expires_at   INTEGER                            -- the code's expiry: never delivered after
 );
-CREATE INDEX outbox_unsent ON outbox(id) WHERE sent_at IS NULL;
+CREATE INDEX outbox_due ON outbox(next_at) WHERE state = 'pending';
+CREATE INDEX outbox_by_user ON outbox(user_id, id);
+CREATE INDEX outbox_by_addr ON outbox(to_addr, created_at);
 
 -- Personal access tokens: only the SHA-256 of the token is kept.
 CREATE TABLE pats (

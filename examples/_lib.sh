@@ -29,8 +29,8 @@ show() { printf '%-22s %s %-24s request %s\n' "$1" "$STATUS" "$(field code)" "$R
 code_for() {
   local email=$1 nth=${2:-1} file code=""
   for _ in $(seq 1 100); do
-    file=$(grep -lis "^To: <$email>" "$MAIL_DIR"/*.eml 2>/dev/null | sort | tail -n "$nth" | head -n 1 || true)
-    [[ -n $file ]] && [[ $(grep -lis "^To: <$email>" "$MAIL_DIR"/*.eml | wc -l) -ge $nth ]] && code=$(sed -n 's/^ *\([0-9]\{6\}\)\r\{0,1\}$/\1/p' "$file" | head -n 1)
+    file=$(grep -lis "^To: .*<$email>" "$MAIL_DIR"/*.eml 2>/dev/null | sort | tail -n "$nth" | head -n 1 || true)
+    [[ -n $file ]] && [[ $(grep -lis "^To: .*<$email>" "$MAIL_DIR"/*.eml | wc -l) -ge $nth ]] && code=$(sed -n 's/^ *\([0-9]\{6\}\)\r\{0,1\}$/\1/p' "$file" | head -n 1)
     [[ -n $code ]] && break
     sleep 0.1
   done

@@ -54,7 +54,7 @@ step signup 201
 if [[ -n $MAIL_DIR ]]; then
   CODE=""
   for _ in $(seq 1 100); do
-    FILE=$(grep -lis "^To: <$EMAIL>" "$MAIL_DIR"/*.eml 2>/dev/null | tail -n 1 || true)
+    FILE=$(grep -lis "^To: .*<$EMAIL>" "$MAIL_DIR"/*.eml 2>/dev/null | tail -n 1 || true)
     [[ -n $FILE ]] && CODE=$(sed -n 's/^ *\([0-9]\{6\}\)\r\{0,1\}$/\1/p' "$FILE" | head -n 1)
     [[ -n $CODE ]] && break
     sleep 0.1

@@ -45,6 +45,9 @@ pub enum Command {
     /// Read the support reports that users sent.
     #[command(subcommand)]
     Reports(ReportsCommand),
+    /// See and retry the outbox: who was sent what, and what the relay answered.
+    #[command(subcommand)]
+    Mail(MailCommand),
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -73,9 +76,26 @@ pub struct ServeArgs {
     /// The `aud` of access tokens [default: the issuer].
     #[arg(long, env = "GHARART_AUDIENCE")]
     pub audience: Option<String>,
-    /// Write each message as an .eml file here instead of to the log.
+    /// Write each message as an .eml file here (besides the relay of --smtp-url, if any; with
+    /// neither, mail goes to the log).
     #[arg(long, env = "GHARART_MAIL_DIR")]
     pub mail_dir: Option<PathBuf>,
+    /// Deliver mail through this SMTP relay: smtp://[USER[:PASSWORD]@]HOST[:PORT] (plain, port
+    /// 25), the same with ?tls=required (STARTTLS, port 587), or smtps://… (implicit TLS, 465).
+    #[arg(long, env = "GHARART_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// Read the relay password from this file (so it never shows in `ps`).
+    #[arg(long, env = "GHARART_SMTP_PASSWORD_FILE")]
+    pub smtp_password_file: Option<PathBuf>,
+    /// Trust this PEM CA certificate for the relay, besides the system roots.
+    #[arg(long, env = "GHARART_SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<PathBuf>,
+    /// The sender of every message [default: gharart-id <no-reply@ISSUER-HOST>].
+    #[arg(long, env = "GHARART_MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// Send at most N messages per WINDOW, spread evenly (e.g. 60/1m) [default: no limit].
+    #[arg(long, env = "GHARART_SMTP_RATE")]
+    pub smtp_rate: Option<String>,
     /// PBKDF2-HMAC-SHA256 iterations for new password hashes (older hashes upgrade at login).
     #[arg(long, env = "GHARART_PBKDF2_ITERATIONS", default_value_t = crate::password::DEFAULT_ITERATIONS)]
     pub pbkdf2_iterations: u32,
@@ -251,10 +271,29 @@ pub enum UsersCommand {
         #[arg(long, env = "GHARART_INVITE_CODE_TTL", default_value = "72h")]
         invite_code_ttl: String,
     },
-    /// List users.
+    /// List users, with each one's onboarding state: invited, delivery_failed, code_expired,
+    /// confirmed or disabled.
     List {
         #[command(flatten)]
         db: DbArgs,
+    },
+    /// Send a new confirmation code (with the invitation lifetime) to each named or matching
+    /// unconfirmed account. Safe to run twice: an address that a resend queued mail for less
+    /// than a minute ago is skipped.
+    Resend {
+        #[command(flatten)]
+        keyed: KeyedDbArgs,
+        /// The accounts, by handle.
+        handles: Vec<String>,
+        /// Every unconfirmed account whose code expired.
+        #[arg(long)]
+        expired: bool,
+        /// Every unconfirmed account whose invitation could not be delivered.
+        #[arg(long)]
+        failed: bool,
+        /// How long the new codes live.
+        #[arg(long, env = "GHARART_INVITE_CODE_TTL", default_value = "72h")]
+        invite_code_ttl: String,
     },
     /// Disable a user: no more sign-ins; every session and personal access token is revoked.
     Disable {
@@ -271,9 +310,42 @@ pub enum UsersCommand {
         /// Check and report every row without writing anything.
         #[arg(long)]
         dry_run: bool,
-        /// How long the invitation codes live.
+        /// How long the invitation codes live (counted from --send-after, when given).
         #[arg(long, env = "GHARART_INVITE_CODE_TTL", default_value = "72h")]
         invite_code_ttl: String,
+        /// Queue the invitations now but send them only from this time: RFC 3339
+        /// (2026-12-24T06:00:00Z) or HH:MM in UTC (the next such time).
+        #[arg(long)]
+        send_after: Option<String>,
+        /// Who invites, named in the messages (e.g. "Maya Chen, Growth").
+        #[arg(long)]
+        invited_by: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MailCommand {
+    /// The outbox, newest first: id, recipient, purpose, state, attempts, last SMTP reply or
+    /// error, created, sent.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Only messages in this state.
+        #[arg(long, value_parser = ["pending", "sent", "failed", "expired"])]
+        state: Option<String>,
+        /// At most this many rows.
+        #[arg(long, default_value_t = 200)]
+        limit: u32,
+    },
+    /// Queue failed messages again; a running server sends them within a few seconds.
+    Retry {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Message ids, as `mail list` shows them.
+        ids: Vec<i64>,
+        /// Every failed message.
+        #[arg(long, conflicts_with = "ids")]
+        failed: bool,
     },
 }
 

@@ -95,6 +95,94 @@ pub fn span(secs: i64) -> String {
     }
 }
 
+/// Parses an RFC 3339 date-time (`2026-12-24T06:00:00Z`, `…T06:00:00.5+01:00`; `t`, `z` and
+/// a space for `T` are accepted, as RFC 3339 §5.6 allows).
+pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
+    let b = text.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    if !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<i64> {
+        let part = text.get(from..to)?;
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())
+            .flatten()
+    };
+    let (y, mo, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (h, mi, sec) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60
+    {
+        return None;
+    }
+    let mut rest = &text[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        rest = &frac[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let (oh, om) = (rest.get(1..3)?, rest.get(4..6)?);
+            if rest.len() != 6 || rest.as_bytes()[3] != b':' {
+                return None;
+            }
+            let (oh, om): (i64, i64) = (oh.parse().ok()?, om.parse().ok()?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            sign * (oh * 3600 + om * 60)
+        }
+    };
+    let days = days_from_civil(y, mo, d);
+    Some(days * 86_400 + h * 3600 + mi * 60 + sec.min(59) - offset)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Howard Hinnant's civil-to-days algorithm: days since 1970-01-01.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The next moment after `now` (or `now` itself) whose UTC time of day is `HH:MM`.
+pub fn next_time_of_day(text: &str, now: Timestamp) -> Option<Timestamp> {
+    let (h, m) = text.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 || !h.bytes().chain(m.bytes()).all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+    if h > 23 || m > 59 {
+        return None;
+    }
+    let today = now.div_euclid(86_400) * 86_400 + h * 3600 + m * 60;
+    Some(if today >= now { today } else { today + 86_400 })
+}
+
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -122,6 +210,38 @@ mod tests {
         assert_eq!(rfc3339(253_402_300_800), "10000-01-01T00:00:00Z");
         for ts in (0..4_000_000_000_i64).step_by(86_399 * 7 + 3_607) {
             assert_eq!(rfc3339(ts), rfc3339_formatted(ts));
+        }
+    }
+
+    #[test]
+    fn parses_rfc3339_and_times_of_day() {
+        assert_eq!(parse_rfc3339("2026-11-28T17:45:20Z"), Some(1_795_887_920));
+        assert_eq!(
+            parse_rfc3339("2026-11-28t18:45:20.25+01:00"),
+            Some(1_795_887_920)
+        );
+        assert_eq!(parse_rfc3339("2000-02-29 00:00:00z"), Some(951_782_400));
+        for ts in (0..4_000_000_000_i64).step_by(86_399 * 7 + 3_607) {
+            assert_eq!(parse_rfc3339(&rfc3339(ts)), Some(ts));
+        }
+        for bad in [
+            "2026-11-28",
+            "2026-02-30T00:00:00Z",
+            "2026-11-28T24:00:00Z",
+            "2026-11-28T17:45:20",
+            "2026-11-28T17:45:20+0100",
+            "2026-11-28T17:45:20.Z",
+            "2026-1a-28T17:45:20Z",
+            "2026-11-28T17:45:20Zjunk",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+        let noon = 1_795_867_200; // 2026-11-28T12:00:00Z
+        assert_eq!(next_time_of_day("13:30", noon), Some(noon + 5400));
+        assert_eq!(next_time_of_day("06:00", noon), Some(noon + 18 * 3600));
+        assert_eq!(next_time_of_day("12:00", noon), Some(noon));
+        for bad in ["24:00", "6:00", "06:60", "0600", "ab:cd"] {
+            assert_eq!(next_time_of_day(bad, noon), None, "{bad}");
         }
     }
 

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use crate::cli::{DurabilityArg, ServeArgs, Switch};
+use crate::mail::relay::SmtpUrl;
+use crate::mail::schedule::Rate;
 use crate::store::Durability;
 use crate::throttle::{DEFAULT_LIMITS, Limit, parse_limit};
 
@@ -24,6 +26,63 @@ pub struct Lifetimes {
     pub auth_code: i64,
 }
 
+/// The relay of `--smtp-url`, with the password and CA read at start. Its `Debug` leaves the
+/// password out.
+#[derive(Clone)]
+pub struct Smtp {
+    pub url: SmtpUrl,
+    /// From `--smtp-password-file` (overrides the URL's).
+    pub password: Option<String>,
+    /// The PEM of `--smtp-ca-file`.
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Smtp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Smtp")
+            .field("url", &self.url)
+            .field("password_file", &self.password.is_some())
+            .field("ca_pem", &self.ca_pem.is_some())
+            .finish()
+    }
+}
+
+impl Smtp {
+    fn from_args(args: &ServeArgs) -> Result<Option<Smtp>, String> {
+        let Some(text) = &args.smtp_url else {
+            if args.smtp_password_file.is_some() || args.smtp_ca_file.is_some() {
+                return Err("--smtp-password-file and --smtp-ca-file need --smtp-url".into());
+            }
+            return Ok(None);
+        };
+        let url = SmtpUrl::parse(text).map_err(|e| format!("--smtp-url: {e}"))?;
+        let password = args
+            .smtp_password_file
+            .as_ref()
+            .map(|path| {
+                std::fs::read_to_string(path)
+                    .map(|p| p.trim_end_matches(['\r', '\n']).to_owned())
+                    .map_err(|e| format!("--smtp-password-file {}: {e}", path.display()))
+            })
+            .transpose()?;
+        if password.as_deref() == Some("") {
+            return Err("--smtp-password-file: the file is empty".into());
+        }
+        let ca_pem = args
+            .smtp_ca_file
+            .as_ref()
+            .map(|path| {
+                std::fs::read(path).map_err(|e| format!("--smtp-ca-file {}: {e}", path.display()))
+            })
+            .transpose()?;
+        Ok(Some(Smtp {
+            url,
+            password,
+            ca_pem,
+        }))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub db_path: PathBuf,
@@ -32,6 +91,9 @@ pub struct Config {
     pub issuer: Option<String>,
     pub audience: Option<String>,
     pub mail_dir: Option<PathBuf>,
+    pub smtp: Option<Smtp>,
+    pub mail_from: Option<String>,
+    pub smtp_rate: Option<Rate>,
     pub pbkdf2_iterations: u32,
     pub durability: Durability,
     pub scopes: Vec<String>,
@@ -101,6 +163,12 @@ impl Config {
             validate_issuer(issuer)?;
         }
         let scopes = all_scopes(&args.scopes)?;
+        let smtp = Smtp::from_args(&args)?;
+        let smtp_rate = args
+            .smtp_rate
+            .as_deref()
+            .map(|r| Rate::parse(r).map_err(|e| format!("--smtp-rate: {e}")))
+            .transpose()?;
         let mut limits = DEFAULT_LIMITS.to_vec();
         for text in args.throttle_limit.iter().filter(|t| !t.trim().is_empty()) {
             let changed = parse_limit(text).map_err(|e| format!("--throttle-limit: {e}"))?;
@@ -130,6 +198,9 @@ impl Config {
             issuer: args.issuer.map(|i| i.trim_end_matches('/').to_owned()),
             audience: args.audience,
             mail_dir: args.mail_dir,
+            smtp,
+            mail_from: args.mail_from,
+            smtp_rate,
             pbkdf2_iterations: args.pbkdf2_iterations,
             durability: match args.durability {
                 DurabilityArg::Full => Durability::Full,

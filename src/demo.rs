@@ -5,7 +5,7 @@
 use serde_json::{Map, json};
 
 use crate::app::App;
-use crate::auth::invite::{self, Invitee};
+use crate::auth::invite::{self, Invitation, Invitee};
 use crate::password;
 use crate::store::users::{self, NewUser};
 use crate::store::{StoreError, clients};
@@ -77,7 +77,11 @@ pub fn seed(app: &App) -> Result<Seeded, String> {
             &app.db,
             app.keys().code_pepper(),
             &[row],
-            app.config.lifetimes.invite_code,
+            &Invitation {
+                ttl: app.config.lifetimes.invite_code,
+                send_at: now,
+                inviter: None,
+            },
             now,
             false,
             &mut |_| {},

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         Command::Token(cmd) => commands::token::run(cmd),
         Command::Backup { db, file } => commands::backup::run(&db.db, &file),
         Command::Reports(cmd) => commands::reports::run(cmd),
+        Command::Mail(cmd) => commands::mail::run(cmd),
     };
     gharart_id::logging::flush();
     match result {

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Latency buckets, in seconds.
@@ -36,6 +36,42 @@ pub struct Gauges {
     pub active_sessions: i64,
     pub db_size_bytes: u64,
     pub wal_checkpoints: u64,
+    /// Messages waiting in the outbox: pending, and failed for good.
+    pub mail_pending: i64,
+    pub mail_failed: i64,
+}
+
+/// Delivery attempts by outcome, counted by the mail courier.
+#[derive(Default)]
+pub struct MailCounts {
+    sent: AtomicU64,
+    retry: AtomicU64,
+    failed: AtomicU64,
+    expired: AtomicU64,
+}
+
+impl MailCounts {
+    pub fn sent(&self) {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn retry(&self) {
+        self.retry.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn failed(&self) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn expired(&self) {
+        self.expired.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn each(&self) -> [(&'static str, u64); 4] {
+        [
+            ("sent", self.sent.load(Ordering::Relaxed)),
+            ("retry", self.retry.load(Ordering::Relaxed)),
+            ("failed", self.failed.load(Ordering::Relaxed)),
+            ("expired", self.expired.load(Ordering::Relaxed)),
+        ]
+    }
 }
 
 #[derive(Default)]
@@ -43,6 +79,8 @@ pub struct Metrics {
     counters: Mutex<Counters>,
     /// Connections the connection layer holds, kept up to date by it (`conn::Limits::open`).
     pub connections_open: Arc<AtomicUsize>,
+    /// Mail deliveries, kept up to date by the courier.
+    pub mail: Arc<MailCounts>,
 }
 
 impl Metrics {
@@ -187,6 +225,34 @@ impl Metrics {
         );
         header(
             &mut out,
+            "gharart_mail_deliveries_total",
+            "counter",
+            "Mail delivery attempts, by result: sent, retry (a transient failure), failed (permanent), expired (dropped: the code expired first).",
+        );
+        for (result, n) in self.mail.each() {
+            let _ = writeln!(
+                out,
+                "gharart_mail_deliveries_total{{result=\"{result}\"}} {n}"
+            );
+        }
+        header(
+            &mut out,
+            "gharart_mail_queue",
+            "gauge",
+            "Messages in the outbox: pending (to be tried), failed (a permanent failure, until mail retry).",
+        );
+        let _ = writeln!(
+            out,
+            "gharart_mail_queue{{state=\"pending\"}} {}",
+            gauges.mail_pending
+        );
+        let _ = writeln!(
+            out,
+            "gharart_mail_queue{{state=\"failed\"}} {}",
+            gauges.mail_failed
+        );
+        header(
+            &mut out,
             "gharart_connections_open",
             "gauge",
             "Connections held (idle or with a request), against --max-connections.",
@@ -264,7 +330,11 @@ mod tests {
             active_sessions: 3,
             db_size_bytes: 4096,
             wal_checkpoints: 7,
+            mail_pending: 4,
+            mail_failed: 1,
         });
+        assert!(text.contains("gharart_mail_queue{state=\"pending\"} 4"));
+        assert!(text.contains("gharart_mail_deliveries_total{result=\"expired\"} 0"));
         assert!(text.contains("gharart_wal_checkpoints_total 7"));
         assert!(text.contains(
             "gharart_http_requests_total{route=\"/v2/auth/me\",method=\"GET\",status=\"200\"} 2"

@@ -9,13 +9,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::app::App;
-use crate::background::{self, Background};
+use crate::background::Background;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::http::conn::{Connections, Limits};
 use crate::keys::KeyRing;
+use crate::mail::courier::{self, Courier};
+use crate::mail::message::Site;
+use crate::mail::relay::Relay;
+use crate::mail::schedule::Pace;
 use crate::mail::{Mailbox, Sink};
 use crate::store::{Db, oauth};
+use crate::token::seal::{self, SealKey};
 
 /// A server that is up.
 pub struct Running {
@@ -23,6 +28,7 @@ pub struct Running {
     pub app: Arc<App>,
     connections: Connections,
     background: Background,
+    courier: courier::Running,
 }
 
 /// Opens everything `config` names and starts serving. The error says what could not be opened.
@@ -49,7 +55,19 @@ pub fn start(config: Config, clock: Clock) -> Result<Running, String> {
         .issuer
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let from_host = host_of(&issuer);
+    let site = Site::new(&issuer, &host_of(&issuer), config.mail_from.as_deref())?;
+    let relay = match &config.smtp {
+        Some(smtp) => {
+            let relay = Relay::new(
+                smtp.url.clone(),
+                smtp.password.clone(),
+                smtp.ca_pem.as_deref(),
+            )?;
+            log::info!("mail goes through the relay {}", relay.describe());
+            Some(relay)
+        }
+        None => None,
+    };
     let mut limits = Limits {
         max_connections: config.max_connections,
         max_per_ip: config.max_connections_per_ip,
@@ -57,7 +75,7 @@ pub fn start(config: Config, clock: Clock) -> Result<Running, String> {
         max_body: crate::routes::MAX_BODY,
         open: Default::default(),
     };
-    let (nudger, wake) = background::channel();
+    let (nudger, wake) = courier::channel();
     let app = Arc::new(App::new(
         config,
         db,
@@ -70,7 +88,18 @@ pub fn start(config: Config, clock: Clock) -> Result<Running, String> {
     let any_revoked = app.db.read(oauth::any_revoked_jti).unwrap_or(true);
     app.revoked_jtis.store(any_revoked, Ordering::Relaxed);
     // Its first round delivers whatever a previous run left in the outbox.
-    let background = Background::start(app.clone(), &nudger, wake, sink, from_host);
+    let courier = Courier {
+        db: app.db.clone(),
+        clock: app.clock.clone(),
+        seal: SealKey::derive(app.keys().code_pepper(), seal::OUTBOX),
+        site,
+        sink,
+        relay,
+        pace: Pace::new(app.config.smtp_rate),
+        counts: app.metrics.mail.clone(),
+    }
+    .start(&nudger, wake);
+    let background = Background::start(app.clone());
     limits.open = app.metrics.connections_open.clone();
     let connections = Connections::start(listener, app.clone(), limits)
         .map_err(|e| format!("starting the accept thread: {e}"))?;
@@ -79,6 +108,7 @@ pub fn start(config: Config, clock: Clock) -> Result<Running, String> {
         app,
         connections,
         background,
+        courier,
     })
 }
 
@@ -122,6 +152,7 @@ impl Running {
     pub fn stop(mut self) {
         self.connections.stop();
         self.background.stop();
+        self.courier.stop();
         if let Err(e) = self.app.db.checkpoint() {
             log::warn!("checkpointing the WAL failed: {e}");
         }

@@ -4,11 +4,13 @@
 
 use rusqlite::Transaction;
 
-use crate::clock::{Timestamp, rfc3339};
+use crate::clock::Timestamp;
 use crate::error::ApiError;
+use crate::store::outbox::{self, Kind, NewMessage};
 use crate::store::users::UserRow;
-use crate::store::{StoreError, codes, outbox};
-use crate::token::opaque::{ct_eq, hmac_sha256, new_id, random_bytes};
+use crate::store::{StoreError, codes};
+use crate::token::opaque::{RandomUnavailable, ct_eq, hmac_sha256, new_id, random_bytes};
+use crate::token::seal::{self, SealKey};
 
 /// Wrong tries, counted across a user's live codes of one purpose, that kill those codes.
 pub const MAX_WRONG_TRIES: i64 = 5;
@@ -89,18 +91,51 @@ fn code_mac(pepper: &[u8; 32], user_id: &str, purpose: Purpose, code: &str) -> [
     )
 }
 
-/// Issues a code to `user` valid for `ttl` seconds and queues its message, in the caller's
-/// transaction. Older live codes stay valid (at most 3 live at once). Returns the expiry.
+/// How the message carrying a new code goes out.
+pub struct Mailing<'a> {
+    pub kind: Kind,
+    /// The code's lifetime, counted from `send_at`.
+    pub ttl: i64,
+    /// When the message may first be sent: now, or a `users import --send-after` time.
+    pub send_at: Timestamp,
+    /// Who invites, named in an invitation.
+    pub inviter: Option<&'a str>,
+}
+
+impl Mailing<'_> {
+    /// A message of `kind` sent at once.
+    pub fn now(kind: Kind, ttl: i64, now: Timestamp) -> Mailing<'static> {
+        Mailing {
+            kind,
+            ttl,
+            send_at: now,
+            inviter: None,
+        }
+    }
+
+    fn purpose(&self) -> Purpose {
+        match self.kind {
+            Kind::Reset => Purpose::Reset,
+            _ => Purpose::Confirm,
+        }
+    }
+}
+
+/// Issues a code to `user` and queues the message that carries it (the code sealed, see
+/// `token::seal`), in the caller's transaction. The code is valid from now until `ttl` after
+/// the message may first be sent. Older live codes stay valid (at most 3 live at once). Returns
+/// the expiry.
 pub fn issue(
     tx: &Transaction<'_>,
     pepper: &[u8; 32],
     user: &UserRow,
-    purpose: Purpose,
-    ttl: i64,
+    mailing: &Mailing<'_>,
     now: Timestamp,
 ) -> Result<Timestamp, ApiError> {
+    let purpose = mailing.purpose();
     let code = new_code()?;
-    let expires_at = now + ttl;
+    let send_at = mailing.send_at.max(now);
+    let expires_at = send_at + mailing.ttl;
     let live = codes::list(tx, &user.id, purpose.as_str())?
         .iter()
         .any(|c| c.killed_at.is_none() && c.expires_at > now);
@@ -117,62 +152,27 @@ pub fn issue(
         now,
         expires_at,
     )?;
-    let (subject, body) = message(user, purpose, &code, expires_at, ttl);
-    let message_id = new_id("msg_").map_err(|e| ApiError::Internal(e.to_string()))?;
-    outbox::insert(tx, &message_id, &user.email, &subject, &body, now)?;
+    let internal = |e: RandomUnavailable| ApiError::Internal(e.to_string());
+    let message_id = new_id("msg_").map_err(internal)?;
+    let sealed = SealKey::derive(pepper, seal::OUTBOX)
+        .seal(message_id.as_bytes(), code.as_bytes())
+        .map_err(internal)?;
+    outbox::insert(
+        tx,
+        &NewMessage {
+            message_id: &message_id,
+            to: &user.email,
+            kind: mailing.kind,
+            user_id: &user.id,
+            handle: &user.handle,
+            inviter: mailing.inviter,
+            sealed_code: &sealed,
+            ready_at: send_at,
+            expires_at,
+            now,
+        },
+    )?;
     Ok(expires_at)
-}
-
-fn message(
-    user: &UserRow,
-    purpose: Purpose,
-    code: &str,
-    expires_at: Timestamp,
-    ttl: i64,
-) -> (String, String) {
-    let lifetime = human_duration(ttl);
-    let expiry = rfc3339(expires_at);
-    match purpose {
-        Purpose::Confirm if user.invited && user.password_hash.is_none() => (
-            format!("You are invited to gharart-id: your code is {code}"),
-            format!(
-                "Hello {handle},\n\nYou have been invited to gharart-id as {handle}. Your invitation code is:\n\n    {code}\n\n\
-                 Confirm with POST /v2/auth/signup/confirm and your email, this code and the password\n\
-                 you choose. The code works once and expires at {expiry} ({lifetime} from now); if it\n\
-                 has expired, ask for a new one: POST /v2/auth/signup/resend with your email.\n",
-                handle = user.handle
-            ),
-        ),
-        Purpose::Confirm => (
-            format!("Your gharart-id confirmation code: {code}"),
-            format!(
-                "Hello {handle},\n\nYour confirmation code is:\n\n    {code}\n\n\
-                 It works once and expires at {expiry} ({lifetime} from now). If it has expired,\n\
-                 ask for a new one: POST /v2/auth/signup/resend with your email.\n\n\
-                 If you did not sign up, ignore this message.\n",
-                handle = user.handle
-            ),
-        ),
-        Purpose::Reset => (
-            format!("Your gharart-id password reset code: {code}"),
-            format!(
-                "Hello {handle},\n\nYour password reset code is:\n\n    {code}\n\n\
-                 It works once and expires at {expiry} ({lifetime} from now). Using it signs out\n\
-                 every session of your account.\n\n\
-                 If you did not ask to reset your password, ignore this message.\n",
-                handle = user.handle
-            ),
-        ),
-    }
-}
-
-fn human_duration(secs: i64) -> String {
-    match secs {
-        s if s % 86_400 == 0 => format!("{} days", s / 86_400),
-        s if s % 3600 == 0 => format!("{} hours", s / 3600),
-        s if s % 60 == 0 => format!("{} minutes", s / 60),
-        s => format!("{s} seconds"),
-    }
 }
 
 /// Checks `code` against the user's codes of `purpose`, in the caller's transaction. On success
@@ -231,12 +231,51 @@ mod tests {
     }
 
     fn mailed_code(f: &fixture::Fixture) -> String {
-        let msgs = f.db.read(|c| outbox::pending(c, 100)).unwrap();
-        let body = &msgs.last().unwrap().body;
-        body.split_whitespace()
-            .find(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit()))
-            .unwrap()
-            .to_owned()
+        let msgs = f.db.read(|c| outbox::list(c, None, 1)).unwrap();
+        let sealed = msgs[0].sealed_code.as_deref().unwrap();
+        let code = SealKey::derive(&[1u8; 32], seal::OUTBOX)
+            .open(msgs[0].message_id.as_bytes(), sealed)
+            .unwrap();
+        String::from_utf8(code).unwrap()
+    }
+
+    fn mailing(purpose: Purpose) -> Mailing<'static> {
+        let kind = match purpose {
+            Purpose::Confirm => Kind::Signup,
+            Purpose::Reset => Kind::Reset,
+        };
+        Mailing::now(kind, 100, 0)
+    }
+
+    #[test]
+    fn a_held_message_counts_the_lifetime_from_its_send_time_and_seals_the_code() {
+        let f = fixture::with_user();
+        let u = user(&f);
+        let pepper = [1u8; 32];
+        let held = Mailing {
+            kind: Kind::Invitation,
+            ttl: 100,
+            send_at: 1000,
+            inviter: Some("Maya"),
+        };
+        let expiry = f.db.write(|tx| issue(tx, &pepper, &u, &held, 0)).unwrap();
+        assert_eq!(expiry, 1100);
+        let row = f.db.read(|c| outbox::list(c, None, 1)).unwrap().remove(0);
+        assert_eq!(
+            (row.ready_at, row.next_at, row.expires_at),
+            (1000, 1000, Some(1100))
+        );
+        let code = mailed_code(&f);
+        let sealed = row.sealed_code.unwrap();
+        assert!(
+            !sealed.windows(6).any(|w| w == code.as_bytes()),
+            "not in plain text"
+        );
+        assert_eq!(
+            f.db.write(|tx| check(tx, &pepper, "u1", Purpose::Confirm, &code, 1050))
+                .unwrap(),
+            Check::Accepted
+        );
     }
 
     #[test]
@@ -253,7 +292,7 @@ mod tests {
         let f = fixture::with_user();
         let u = user(&f);
         let pepper = [1u8; 32];
-        f.db.write(|tx| issue(tx, &pepper, &u, Purpose::Confirm, 100, 0))
+        f.db.write(|tx| issue(tx, &pepper, &u, &mailing(Purpose::Confirm), 0))
             .unwrap();
         let code = mailed_code(&f);
         assert_eq!(
@@ -273,10 +312,10 @@ mod tests {
         let f = fixture::with_user();
         let u = user(&f);
         let pepper = [1u8; 32];
-        f.db.write(|tx| issue(tx, &pepper, &u, Purpose::Confirm, 100, 0))
+        f.db.write(|tx| issue(tx, &pepper, &u, &mailing(Purpose::Confirm), 0))
             .unwrap();
         let first = mailed_code(&f);
-        f.db.write(|tx| issue(tx, &pepper, &u, Purpose::Confirm, 100, 50))
+        f.db.write(|tx| issue(tx, &pepper, &u, &mailing(Purpose::Confirm), 50))
             .unwrap();
         assert_eq!(
             f.db.write(|tx| check(tx, &pepper, "u1", Purpose::Confirm, &first, 120))
@@ -295,7 +334,7 @@ mod tests {
         let f = fixture::with_user();
         let u = user(&f);
         let pepper = [1u8; 32];
-        f.db.write(|tx| issue(tx, &pepper, &u, Purpose::Reset, 100, 0))
+        f.db.write(|tx| issue(tx, &pepper, &u, &mailing(Purpose::Reset), 0))
             .unwrap();
         let code = mailed_code(&f);
         let wrong = if code == "000000" { "111111" } else { "000000" };
@@ -311,7 +350,7 @@ mod tests {
                 .unwrap(),
             Check::Exhausted
         );
-        f.db.write(|tx| issue(tx, &pepper, &u, Purpose::Reset, 100, 3))
+        f.db.write(|tx| issue(tx, &pepper, &u, &mailing(Purpose::Reset), 3))
             .unwrap();
         let fresh = mailed_code(&f);
         assert_eq!(

@@ -4,10 +4,11 @@
 //! belong together is reported as existing and sent nothing. Rows are written in batches, one
 //! transaction each, so a thousand take well under a second.
 
-use super::codes::{self, Purpose};
+use super::codes::{self, Mailing};
 use super::signup::holds_identity;
 use super::validate;
 use crate::clock::Timestamp;
+use crate::store::outbox::Kind;
 use crate::store::sessions::{self, RevokeReason};
 use crate::store::users::{self, NewUser};
 use crate::store::{Db, StoreError, oauth, pats};
@@ -31,12 +32,23 @@ pub enum Outcome {
     Invalid(String),
 }
 
+/// How a batch of invitations goes out.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    /// The code's lifetime, counted from `send_at`.
+    pub ttl: i64,
+    /// When the messages may first be sent (`--send-after`), or now.
+    pub send_at: Timestamp,
+    /// Who invites, named in the message (`--invited-by`).
+    pub inviter: Option<String>,
+}
+
 /// Invites the rows (or, with `dry_run`, only checks them); `progress` hears how many are done.
 pub fn invite(
     db: &Db,
     pepper: &[u8; 32],
     rows: &[Invitee],
-    ttl: i64,
+    how: &Invitation,
     now: Timestamp,
     dry_run: bool,
     progress: &mut dyn FnMut(usize),
@@ -45,7 +57,7 @@ pub fn invite(
     let run = |tx: &rusqlite::Transaction<'_>, batch: &[Invitee]| {
         batch
             .iter()
-            .map(|row| invite_one(tx, pepper, row, ttl, now))
+            .map(|row| invite_one(tx, pepper, row, how, now))
             .collect::<Result<Vec<_>, _>>()
     };
     if dry_run {
@@ -65,9 +77,15 @@ fn invite_one(
     tx: &rusqlite::Transaction<'_>,
     pepper: &[u8; 32],
     row: &Invitee,
-    ttl: i64,
+    how: &Invitation,
     now: Timestamp,
 ) -> Result<Outcome, StoreError> {
+    let mailing = Mailing {
+        kind: Kind::Invitation,
+        ttl: how.ttl,
+        send_at: how.send_at.max(now),
+        inviter: how.inviter.as_deref(),
+    };
     let why = |e: crate::error::ApiError| Outcome::Invalid(e.message());
     let handle = match validate::handle(&row.handle) {
         Ok(h) => h,
@@ -117,14 +135,13 @@ fn invite_one(
             display_name: display_name.as_deref(),
             password_hash: None,
             invited: true,
-            pending_until: now + ttl,
+            pending_until: mailing.send_at + mailing.ttl,
             now,
         },
     )?;
     let user = users::find_by_id(tx, &id)?
         .ok_or_else(|| StoreError::Broken("inserted user vanished".into()))?;
-    codes::issue(tx, pepper, &user, Purpose::Confirm, ttl, now)
-        .map_err(|e| StoreError::Broken(e.message()))?;
+    codes::issue(tx, pepper, &user, &mailing, now).map_err(|e| StoreError::Broken(e.message()))?;
     Ok(Outcome::Created)
 }
 

@@ -6,6 +6,7 @@ pub mod cache;
 pub mod codes;
 pub mod invite;
 pub mod login;
+pub mod onboarding;
 pub mod pats;
 pub mod reset;
 pub mod session;

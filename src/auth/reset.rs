@@ -3,12 +3,13 @@
 
 use serde::Serialize;
 
-use super::codes::{self, Purpose};
+use super::codes::{self, Mailing, Purpose};
 use super::{hash_password, validate};
 use crate::app::App;
 use crate::clock::Timestamp;
 use crate::error::ApiError;
 use crate::password;
+use crate::store::outbox::Kind;
 use crate::store::sessions::{self, RevokeReason};
 use crate::store::{pats, users};
 
@@ -21,7 +22,13 @@ pub fn forgot(app: &App, email: &str, now: Timestamp) -> Result<(), ApiError> {
     let ttl = app.config.lifetimes.reset_code;
     let sent = app.db.write(|tx| match users::find_by_email(tx, email)? {
         Some(user) if !user.disabled => {
-            codes::issue(tx, &pepper, &user, Purpose::Reset, ttl, now)?;
+            codes::issue(
+                tx,
+                &pepper,
+                &user,
+                &Mailing::now(Kind::Reset, ttl, now),
+                now,
+            )?;
             Ok::<_, ApiError>(true)
         }
         _ => Ok(false),

@@ -4,13 +4,14 @@
 
 use serde::Serialize;
 
-use super::codes::{self, Purpose};
+use super::codes::{self, Mailing, Purpose};
 use super::{UserView, fresh_id, hash_password, validate};
 use crate::app::App;
 use crate::clock::{Timestamp, rfc3339};
 use crate::error::ApiError;
 use crate::password;
 use crate::store::StoreError;
+use crate::store::outbox::Kind;
 use crate::store::users::{self, NewUser, UserRow};
 
 /// What a signup asks for, as sent.
@@ -105,7 +106,8 @@ pub fn signup(
         })?;
         let user = users::find_by_id(tx, &id)?
             .ok_or_else(|| ApiError::Internal("inserted user vanished".into()))?;
-        let expires_at = codes::issue(tx, &pepper, &user, Purpose::Confirm, ttl, now)?;
+        let mailing = Mailing::now(Kind::Signup, ttl, now);
+        let expires_at = codes::issue(tx, &pepper, &user, &mailing, now)?;
         Ok((user, expires_at))
     })?;
     app.mail.nudge();
@@ -193,7 +195,8 @@ pub fn resend(app: &App, email: &str, now: Timestamp) -> Result<(), ApiError> {
         } else {
             lifetimes.signup_code
         };
-        let expires_at = codes::issue(tx, &pepper, &user, Purpose::Confirm, ttl, now)?;
+        let mailing = Mailing::now(Kind::Resend, ttl, now);
+        let expires_at = codes::issue(tx, &pepper, &user, &mailing, now)?;
         users::extend_pending(tx, &user.id, expires_at)?;
         Ok::<_, ApiError>(true)
     })?;

@@ -4,6 +4,7 @@ pub mod backup;
 pub mod clients;
 pub mod demo;
 pub mod keys;
+pub mod mail;
 pub mod reports;
 pub mod serve;
 pub mod terminal;

@@ -1,16 +1,17 @@
-//! `gharart-id users add|list|disable|import`: invite teammates (one, or a CSV file of them),
-//! list accounts, and disable one. Invitation mail is queued in the database; a running server
+//! `gharart-id users add|list|disable|import|resend`: invite teammates (one, or a CSV file of
+//! them, now or from `--send-after`), list accounts with their onboarding state, resend codes to
+//! those who are stuck, and disable one. Mail is queued in the database; a running server
 //! delivers it within seconds (without one, it waits for the next start).
 
 use std::io::{IsTerminal, Write};
 
 use super::terminal::one_line;
-use crate::auth::invite::{self, Invitee, Outcome};
+use crate::auth::invite::{self, Invitation, Invitee, Outcome};
+use crate::auth::onboarding::{self, Resent, Selection};
 use crate::cli::UsersCommand;
-use crate::clock::{Clock, rfc3339};
+use crate::clock::{Clock, Timestamp, next_time_of_day, parse_rfc3339, rfc3339};
 use crate::config::parse_duration;
 use crate::keys::KeyRing;
-use crate::store::users;
 
 pub fn run(cmd: UsersCommand) -> Result<(), String> {
     let now = Clock::System.now();
@@ -31,11 +32,16 @@ pub fn run(cmd: UsersCommand) -> Result<(), String> {
                 email,
                 display_name,
             };
+            let how = Invitation {
+                ttl,
+                send_at: now,
+                inviter: None,
+            };
             let outcome = invite::invite(
                 &db,
                 ring.code_pepper(),
                 std::slice::from_ref(&row),
-                ttl,
+                &how,
                 now,
                 false,
                 &mut |_| {},
@@ -52,9 +58,29 @@ pub fn run(cmd: UsersCommand) -> Result<(), String> {
             file,
             dry_run,
             invite_code_ttl,
+            send_after,
+            invited_by,
         } => {
             let ttl =
                 parse_duration(&invite_code_ttl).map_err(|e| format!("--invite-code-ttl: {e}"))?;
+            let send_at = match &send_after {
+                Some(text) => {
+                    parse_send_after(text, now).map_err(|e| format!("--send-after: {e}"))?
+                }
+                None => now,
+            };
+            if let Some(name) = &invited_by
+                && (name.trim().is_empty()
+                    || name.chars().count() > 100
+                    || name.chars().any(char::is_control))
+            {
+                return Err("--invited-by: a name of 1 to 100 characters on one line".into());
+            }
+            let how = Invitation {
+                ttl,
+                send_at,
+                inviter: invited_by.map(|n| n.trim().to_owned()),
+            };
             let text =
                 std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             let (rows, numbers) = parse_csv(&text);
@@ -62,23 +88,12 @@ pub fn run(cmd: UsersCommand) -> Result<(), String> {
             let ring = KeyRing::load(&keyed.key_path()).map_err(|e| e.to_string())?;
             let tty = std::io::stderr().is_terminal();
             let total = rows.len();
-            let mut progress = |done: usize| {
-                if tty {
-                    let width = 30;
-                    let filled = (done * width).checked_div(total).unwrap_or(width);
-                    eprint!(
-                        "\r[{}{}] {done}/{total}",
-                        "#".repeat(filled),
-                        " ".repeat(width - filled)
-                    );
-                    let _ = std::io::stderr().flush();
-                }
-            };
+            let mut progress = |done: usize| progress_bar(tty, done, total);
             let outcomes = invite::invite(
                 &db,
                 ring.code_pepper(),
                 &rows,
-                ttl,
+                &how,
                 now,
                 dry_run,
                 &mut progress,
@@ -109,6 +124,13 @@ pub fn run(cmd: UsersCommand) -> Result<(), String> {
                     ""
                 }
             );
+            if send_at > now && created > 0 && !dry_run {
+                crate::out!(
+                    "their invitations are held until {}; the codes work until {}",
+                    rfc3339(send_at),
+                    rfc3339(send_at + ttl)
+                );
+            }
             if invalid > 0 {
                 Err(format!("{invalid} rows were invalid"))
             } else {
@@ -117,27 +139,92 @@ pub fn run(cmd: UsersCommand) -> Result<(), String> {
         }
         UsersCommand::List { db } => {
             let db = super::open_existing(&db.db)?;
-            let rows = db.read(users::list).map_err(|e| e.to_string())?;
-            for u in rows {
-                let state = if u.disabled {
-                    "disabled".to_owned()
-                } else if u.email_confirmed {
-                    "active".to_owned()
+            let rows = onboarding::roster(&db, now).map_err(|e| e.to_string())?;
+            for (u, state) in rows {
+                let origin = if u.invited { "invited" } else { "signed up" };
+                let detail = if u.email_confirmed || u.disabled {
+                    format!("{origin} {}", rfc3339(u.created_at))
                 } else {
-                    let what = if u.invited { "invited" } else { "signed up" };
                     format!(
-                        "{what}, unconfirmed until {}",
+                        "{origin} {}, holds the account until {}",
+                        rfc3339(u.created_at),
                         u.pending_until.map_or("-".into(), rfc3339)
                     )
                 };
                 crate::out!(
-                    "{:<32} {:<40} {state}  (since {})",
+                    "{:<32} {:<40} {:<16} {detail}",
                     one_line(&u.handle),
                     one_line(&u.email),
-                    rfc3339(u.created_at)
+                    state.as_str()
                 );
             }
             Ok(())
+        }
+        UsersCommand::Resend {
+            keyed,
+            handles,
+            expired,
+            failed,
+            invite_code_ttl,
+        } => {
+            let ttl =
+                parse_duration(&invite_code_ttl).map_err(|e| format!("--invite-code-ttl: {e}"))?;
+            if handles.is_empty() && !expired && !failed {
+                return Err(
+                    "name the accounts (HANDLE…) or choose --expired and/or --failed".into(),
+                );
+            }
+            let db = super::open_existing(&keyed.db.db)?;
+            let ring = KeyRing::load(&keyed.key_path()).map_err(|e| e.to_string())?;
+            let selection = Selection {
+                handles,
+                expired,
+                failed,
+            };
+            let tty = std::io::stderr().is_terminal();
+            let outcomes = onboarding::resend(
+                &db,
+                ring.code_pepper(),
+                &selection,
+                ttl,
+                now,
+                &mut |done, total| progress_bar(tty, done, total),
+            )
+            .map_err(|e| e.to_string())?;
+            if tty && !outcomes.is_empty() {
+                eprintln!();
+            }
+            let mut sent = 0;
+            let mut missing = 0;
+            for outcome in &outcomes {
+                match outcome {
+                    Resent::Sent { handle, expires_at } => {
+                        sent += 1;
+                        crate::out!(
+                            "{}: new code queued, valid until {}",
+                            one_line(handle),
+                            rfc3339(*expires_at)
+                        );
+                    }
+                    Resent::SkippedRecent(handle) => crate::out!(
+                        "{}: skipped, a resend queued mail for this address less than a minute ago",
+                        one_line(handle)
+                    ),
+                    Resent::NotPending(handle, state) => {
+                        crate::out!("{}: skipped, {}", one_line(handle), state.as_str())
+                    }
+                    Resent::NoSuchUser(handle) => {
+                        missing += 1;
+                        crate::out!("{}: no such user", one_line(handle));
+                    }
+                }
+            }
+            crate::out!("{sent} sent, {} skipped", outcomes.len() - sent - missing);
+            if missing > 0 {
+                Err(format!("{missing} handles matched no user"))
+            } else {
+                Ok(())
+            }
         }
         UsersCommand::Disable { db, handle } => {
             let db = super::open_existing(&db.db)?;
@@ -151,6 +238,31 @@ pub fn run(cmd: UsersCommand) -> Result<(), String> {
             }
         }
     }
+}
+
+/// A progress bar on a terminal's stderr; nothing when stderr is not a terminal.
+fn progress_bar(tty: bool, done: usize, total: usize) {
+    if tty {
+        let width = 30;
+        let filled = (done * width).checked_div(total).unwrap_or(width);
+        eprint!(
+            "\r[{}{}] {done}/{total}",
+            "#".repeat(filled),
+            " ".repeat(width - filled)
+        );
+        let _ = std::io::stderr().flush();
+    }
+}
+
+/// `--send-after`: RFC 3339, or `HH:MM` in UTC (the next such time). A time in the past means now.
+fn parse_send_after(text: &str, now: Timestamp) -> Result<Timestamp, String> {
+    let text = text.trim();
+    parse_rfc3339(text)
+        .or_else(|| next_time_of_day(text, now))
+        .map(|t| t.max(now))
+        .ok_or_else(|| {
+            format!("{text:?} is neither RFC 3339 (2026-12-24T06:00:00Z) nor HH:MM in UTC")
+        })
 }
 
 fn report(line: usize, row: &Invitee, outcome: &Outcome) {

@@ -7,19 +7,30 @@ use super::{Ctx, json};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::metrics::Gauges;
+use crate::store::outbox::{self, State};
 use crate::store::sessions;
 
-/// `GET /healthz` → 200 `{"status":"ok"}` when the database answers and its writer is
-/// open, else 503 `unavailable` with the `reason`.
-pub fn get_healthz(app: &App, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+/// `GET /healthz` → 200 `{"status":"ok","mail":{"pending":N,"oldestPendingSeconds":S}}` when
+/// the database answers and its writer is open (a relay that is down does not make it 503),
+/// else 503 `unavailable` with the `reason`.
+pub fn get_healthz(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     app.db.ping()?;
-    json(200, &json!({ "status": "ok" }))
+    let (pending, oldest) = app.db.read(outbox::pending_summary)?;
+    let oldest = oldest.map_or(0, |t| (ctx.now - t).max(0));
+    json(
+        200,
+        &json!({ "status": "ok", "mail": { "pending": pending, "oldestPendingSeconds": oldest } }),
+    )
 }
 
 /// `GET /metrics` → 200 Prometheus text format.
 pub fn get_metrics(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let active_sessions = app.db.read(|c| sessions::count_active(c, ctx.now))?;
+    let queue = app.db.read(outbox::count_by_state)?;
+    let in_state = |s: State| queue.iter().find(|(st, _)| *st == s).map_or(0, |(_, n)| *n);
     let gauges = Gauges {
+        mail_pending: in_state(State::Pending),
+        mail_failed: in_state(State::Failed),
         active_sessions,
         db_size_bytes: app.db.size_bytes(),
         wal_checkpoints: app.db.checkpoints_done(),

@@ -2,10 +2,10 @@
 
 use super::{escape, layout};
 use crate::clock::rfc3339;
-use crate::store::outbox::OutboxRow;
+use crate::mail::Delivered;
 
 /// Every message, newest first, with its code set apart.
-pub fn mailbox(messages: &[OutboxRow]) -> String {
+pub fn mailbox(messages: &[Delivered]) -> String {
     let mut body = String::from(
         "<h1>Demo mailbox</h1><p>Every message the demo sent, newest first. <a href=\"/\">Home</a></p><ul class=\"rows\">",
     );
@@ -21,7 +21,7 @@ pub fn mailbox(messages: &[OutboxRow]) -> String {
         body.push_str(&format!(
             "<li><strong>To {}</strong> · {}<br>{}<br>Code: <code class=\"code\">{}</code><details><summary>Full message</summary><pre>{}</pre></details></li>",
             escape(&m.to_addr),
-            rfc3339(m.created_at),
+            rfc3339(m.at),
             escape(&m.subject),
             escape(code),
             escape(&m.body)

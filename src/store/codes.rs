@@ -101,6 +101,18 @@ pub fn reset_failures(conn: &Connection, user_id: &str, purpose: &str) -> Result
     Ok(())
 }
 
+/// The latest expiry of each user's unkilled codes of `purpose`, by user id.
+pub fn latest_expiries(
+    conn: &Connection,
+    purpose: &str,
+) -> Result<Vec<(String, Timestamp)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT user_id, max(expires_at) FROM codes WHERE purpose = ?1 AND killed_at IS NULL GROUP BY user_id",
+    )?;
+    let rows = stmt.query_map([purpose], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
 /// Deletes codes that expired before `before` (kept a while so a late try hears `code_expired`).
 pub fn delete_expired(conn: &Connection, before: Timestamp) -> Result<usize, StoreError> {
     Ok(conn

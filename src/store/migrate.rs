@@ -9,7 +9,7 @@ use super::StoreError;
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// The version `schema.sql` describes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// `(version reached, SQL)` for each step after version 1, in order; a change to `schema.sql`
 /// appends its step here.
@@ -36,6 +36,27 @@ const STEPS: &[(i64, &str)] = &[
                       FROM session_rotations WHERE session_id = sessions.id)
              WHERE before IS NULL OR before != rotated_at), '');
          DROP TABLE session_rotations;",
+    ),
+    // SMTP delivery (issue 15): a state per message, a retry schedule, the code sealed rather than
+    // rendered. Rows of version 4 keep their rendered text (kind `stored`); those still unsent
+    // stay pending, due at once, with no expiry known.
+    (
+        5,
+        "ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'stored' CHECK (kind IN ('stored', 'signup', 'invitation', 'resend', 'reset'));
+         ALTER TABLE outbox ADD COLUMN state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed', 'expired'));
+         ALTER TABLE outbox ADD COLUMN user_id TEXT REFERENCES users(id) ON DELETE CASCADE;
+         ALTER TABLE outbox ADD COLUMN handle TEXT NOT NULL DEFAULT '';
+         ALTER TABLE outbox ADD COLUMN inviter TEXT;
+         ALTER TABLE outbox ADD COLUMN sealed_code BLOB;
+         ALTER TABLE outbox ADD COLUMN ready_at INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE outbox ADD COLUMN next_at INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE outbox ADD COLUMN expires_at INTEGER;
+         UPDATE outbox SET state = 'sent' WHERE sent_at IS NOT NULL;
+         UPDATE outbox SET ready_at = created_at, next_at = created_at;
+         DROP INDEX outbox_unsent;
+         CREATE INDEX outbox_due ON outbox(next_at) WHERE state = 'pending';
+         CREATE INDEX outbox_by_user ON outbox(user_id, id);
+         CREATE INDEX outbox_by_addr ON outbox(to_addr, created_at);",
     ),
 ];
 

@@ -411,11 +411,15 @@ pub fn codes_in(dir: &Path, to: &str) -> Vec<String> {
         .filter(|p| p.extension().is_some_and(|x| x == "eml"))
         .collect();
     names.sort();
-    let to_header = format!("to: <{}>", to.to_lowercase());
+    let address = format!("<{}>", to.to_lowercase());
     names
         .iter()
         .filter_map(|p| std::fs::read_to_string(p).ok())
-        .filter(|text| text.lines().any(|l| l.to_lowercase() == to_header))
+        .filter(|text| {
+            text.lines()
+                .map(str::to_lowercase)
+                .any(|l| l.starts_with("to: ") && l.ends_with(&address))
+        })
         .filter_map(|text| {
             let body = text.split_once("\r\n\r\n")?.1.to_owned();
             body.split_whitespace()

@@ -33,7 +33,13 @@ fn request_ids_are_echoed_when_valid_and_made_otherwise() {
         );
     }
     let r = request(s.addr, "GET", "/healthz", &[], b"");
-    assert_eq!((r.status, r.json()), (200, json!({"status": "ok"})));
+    assert_eq!(
+        (r.status, r.json()),
+        (
+            200,
+            json!({"status": "ok", "mail": {"pending": 0, "oldestPendingSeconds": 0}})
+        )
+    );
 }
 
 #[test]
