@@ -183,6 +183,30 @@ pub fn next_time_of_day(text: &str, now: Timestamp) -> Option<Timestamp> {
     Some(if today >= now { today } else { today + 86_400 })
 }
 
+/// Parses `90s`, `15m`, `24h` or `30d` into seconds.
+pub fn parse_duration(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let split = text.len().saturating_sub(1);
+    let (number, unit) = text.split_at(split);
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "{text:?} is not a duration like 90s, 15m, 24h or 30d"
+            ));
+        }
+    };
+    let n: i64 = number
+        .parse()
+        .ok()
+        .filter(|n| *n >= 0 && *n <= 3650 * 86_400)
+        .ok_or_else(|| format!("{text:?} is not a duration like 90s, 15m, 24h or 30d"))?;
+    Ok(n * scale)
+}
+
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::cli::{DurabilityArg, ServeArgs, Switch};
+pub use crate::clock::parse_duration;
 use crate::mail::relay::SmtpUrl;
 use crate::mail::schedule::Rate;
 use crate::store::Durability;
@@ -254,30 +255,6 @@ fn validate_issuer(issuer: &str) -> Result<(), String> {
         );
     }
     Ok(())
-}
-
-/// Parses `90s`, `15m`, `24h` or `30d` into seconds.
-pub fn parse_duration(text: &str) -> Result<i64, String> {
-    let text = text.trim();
-    let split = text.len().saturating_sub(1);
-    let (number, unit) = text.split_at(split);
-    let scale = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => {
-            return Err(format!(
-                "{text:?} is not a duration like 90s, 15m, 24h or 30d"
-            ));
-        }
-    };
-    let n: i64 = number
-        .parse()
-        .ok()
-        .filter(|n| *n >= 0 && *n <= 3650 * 86_400)
-        .ok_or_else(|| format!("{text:?} is not a duration like 90s, 15m, 24h or 30d"))?;
-    Ok(n * scale)
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ impl Rate {
         } else {
             window.to_owned()
         };
-        let window_secs = crate::config::parse_duration(&window)
+        let window_secs = crate::clock::parse_duration(&window)
             .ok()
             .filter(|w| *w > 0)
             .ok_or_else(bad)?;

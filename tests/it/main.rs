@@ -15,6 +15,7 @@ mod framing;
 mod fuzz_regressions;
 mod idempotency;
 mod login;
+mod mail;
 mod oauth;
 mod oauth_register;
 mod oauth_support;
