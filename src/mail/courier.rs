@@ -2,9 +2,9 @@
 //! (woken by a request's nudge, and every second for what other processes queued), drops
 //! those whose code expired, paces them (`--smtp-rate`), frames each message and hands it to
 //! the local sinks and the relay, and records the outcome on that row only: sent (the code is
-//! forgotten), retried on the schedule, failed for good, or expired. A crash between the
-//! relay's reply and the row's update sends that message again with the same `Message-ID`: at
-//! least once, never zero times.
+//! forgotten), retried on the schedule, failed for good, or expired. Sent rows are recorded up
+//! to 16 at a time: a crash between the relay's reply and the record sends those messages again
+//! with the same `Message-ID`: at least once, never zero times.
 
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -27,6 +27,10 @@ const POLL: Duration = Duration::from_secs(1);
 const BATCH: u32 = 64;
 /// How long the last round at a graceful stop may take.
 const STOP_BUDGET: Duration = Duration::from_secs(10);
+/// Sent messages recorded in one transaction: a commit (an fsync) per message cost a third of
+/// a burst's rate, and a crash before the record resends at most these, each with its own
+/// Message-ID.
+const RECORD_EVERY: usize = 16;
 
 enum Wake {
     Deliver,
@@ -59,6 +63,10 @@ pub struct Courier {
     pub pace: Pace,
     pub counts: Arc<MailCounts>,
 }
+
+/// Messages the relay took that their rows do not say yet: `(id, reply, when)`.
+#[derive(Default)]
+struct Unrecorded(Vec<(i64, String, Timestamp)>);
 
 /// The running courier thread.
 pub struct Running {
@@ -119,23 +127,54 @@ impl Courier {
                 return false;
             }
         };
+        let mut sent = Unrecorded::default();
+        let mut more = batch.len() == BATCH as usize;
         for row in &batch {
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                return false;
+                more = false;
+                break;
             }
-            match self.attempt(row, backoff) {
+            match self.attempt(row, backoff, &mut sent) {
                 Ok(Outcome::Continue) => {}
-                Ok(Outcome::Pause) => return false,
+                Ok(Outcome::Pause) => {
+                    more = false;
+                    break;
+                }
                 Err(e) => {
                     log::warn!("recording a delivery failed: {e}");
-                    return false;
+                    more = false;
+                    break;
                 }
             }
         }
-        batch.len() == BATCH as usize
+        if let Err(e) = self.record(&mut sent) {
+            log::warn!("recording deliveries failed (they will be sent again): {e}");
+            return false;
+        }
+        more
     }
 
-    fn attempt(&mut self, row: &OutboxRow, backoff: &mut Backoff) -> Result<Outcome, StoreError> {
+    /// Writes the sent messages' rows, in one transaction.
+    fn record(&self, sent: &mut Unrecorded) -> Result<(), StoreError> {
+        if sent.0.is_empty() {
+            return Ok(());
+        }
+        self.db.write(|tx| {
+            for (id, reply, at) in &sent.0 {
+                outbox::mark_sent(tx, *id, Some(reply), *at)?;
+            }
+            Ok::<_, StoreError>(())
+        })?;
+        sent.0.clear();
+        Ok(())
+    }
+
+    fn attempt(
+        &mut self,
+        row: &OutboxRow,
+        backoff: &mut Backoff,
+        sent: &mut Unrecorded,
+    ) -> Result<Outcome, StoreError> {
         let now = self.clock.now();
         if row.expires_at.is_some_and(|e| e <= now) {
             self.db.write(|tx| outbox::mark_expired(tx, row.id))?;
@@ -145,6 +184,8 @@ impl Courier {
         }
         let wait = self.pace.wait(Instant::now());
         if !wait.is_zero() {
+            // Record what went before waiting, so a paced queue never holds records for long.
+            self.record(sent)?;
             std::thread::sleep(wait);
         }
         self.pace.take(Instant::now());
@@ -153,9 +194,11 @@ impl Courier {
         match attempt {
             Attempt::Sent(reply) => {
                 backoff.clear();
-                self.db
-                    .write(|tx| outbox::mark_sent(tx, row.id, Some(&reply), now))?;
+                sent.0.push((row.id, reply, now));
                 self.counts.sent();
+                if sent.0.len() >= RECORD_EVERY {
+                    self.record(sent)?;
+                }
             }
             Attempt::Transient(why) => {
                 let next = schedule::next_attempt(row.attempts + 1, now, row.expires_at);
@@ -183,7 +226,7 @@ impl Courier {
     }
 
     /// One attempt at every sink.
-    fn send(&self, row: &OutboxRow, now: Timestamp) -> Attempt {
+    fn send(&mut self, row: &OutboxRow, now: Timestamp) -> Attempt {
         let letter = if row.kind == Kind::Stored {
             message::compose(row, "", &self.site)
         } else {
@@ -213,7 +256,7 @@ impl Courier {
             body: letter.text,
             at: now,
         };
-        let attempt = match &self.relay {
+        let attempt = match &mut self.relay {
             Some(relay) => relay.send(framed.envelope(), &formatted),
             None => Attempt::Sent(if self.sink.is_empty() {
                 sink::log(&shown);
