@@ -616,14 +616,27 @@ fn operations() -> Vec<Op> {
         Op {
             method: "get",
             path: "/healthz",
-            summary: "Health: 200 when the database answers and can be written; else 503 unavailable with its reason",
+            summary: "Health: 200 when the database answers and can be written (a relay that is down does not make it 503), with the mail queue's pending count and the age of its oldest message; else 503 unavailable with its reason",
             tag: "operations",
             bearer: Bearer::None,
             request: None,
             success: (
                 200,
                 "Healthy",
-                Some(obj(&["status"], json!({"status": {"const": "ok"}}))),
+                Some(obj(
+                    &["status", "mail"],
+                    json!({
+                        "status": {"const": "ok"},
+                        "mail": {
+                            "type": "object",
+                            "required": ["pending", "oldestPendingSeconds"],
+                            "properties": {
+                                "pending": {"type": "integer", "minimum": 0, "description": "Messages waiting for delivery (held by --send-after included)"},
+                                "oldestPendingSeconds": {"type": "integer", "minimum": 0, "description": "How long the oldest pending message has been ready to go"}
+                            }
+                        }
+                    }),
+                )),
             ),
             errors: &["unavailable"],
             idempotent: false,

@@ -354,6 +354,16 @@ fn a_relay_that_is_down_then_up_gets_the_message_on_the_retry_schedule() {
     let got = sink.wait_for(1, 10);
     assert_eq!(to_of(&got[0]), email_of("patient"));
     wait_until(5, "the row is sent", || mail_rows(&s, "sent").len() == 1);
+    // The code waited in the outbox for a while, sealed: no byte of the database or its WAL
+    // holds it in plain text.
+    let code = code_of(&got[0]);
+    for file in ["id.db", "id.db-wal"] {
+        let bytes = std::fs::read(s.dir.path().join(file)).unwrap_or_default();
+        assert!(
+            !bytes.windows(6).any(|w| w == code.as_bytes()),
+            "{file} holds the code in plain text"
+        );
+    }
     assert!(metric(&s, "gharart_mail_deliveries_total{result=\"retry\"}") >= 1.0);
     assert_eq!(healthz(&s)["mail"]["pending"], 0);
 }
