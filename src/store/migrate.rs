@@ -183,6 +183,42 @@ mod tests {
     }
 
     #[test]
+    fn a_version_4_outbox_keeps_its_messages_and_delivers_the_unsent_ones() {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.execute_batch(include_str!("../../tests/fixtures/schema-v4.sql"))
+            .unwrap();
+        c.execute_batch(
+            "PRAGMA user_version = 4;
+             INSERT INTO outbox (message_id, to_addr, subject, body, created_at)
+               VALUES ('m1', 'a@x.io', 'Your code', 'code 123456', 50);
+             INSERT INTO outbox (message_id, to_addr, subject, body, created_at, sent_at, attempts)
+               VALUES ('m2', 'b@x.io', 'Your code', '', 40, 41, 1);",
+        )
+        .unwrap();
+        apply(&mut c).unwrap();
+        let mut fresh = Connection::open_in_memory().unwrap();
+        apply(&mut fresh).unwrap();
+        assert_eq!(objects(&c), objects(&fresh));
+        let names = |c: &Connection| -> Vec<String> {
+            columns(c, "outbox").into_iter().map(|(n, _)| n).collect()
+        };
+        assert_eq!(
+            names(&c),
+            names(&fresh),
+            "the same columns in the same order"
+        );
+        let due = crate::store::outbox::due(&c, 60, 10).unwrap();
+        assert_eq!(due.len(), 1, "the unsent one is due");
+        assert_eq!(due[0].kind, crate::store::outbox::Kind::Stored);
+        assert_eq!(due[0].body, "code 123456");
+        assert_eq!((due[0].ready_at, due[0].expires_at), (50, None));
+        let sent =
+            crate::store::outbox::list(&c, Some(crate::store::outbox::State::Sent), 10).unwrap();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].message_id, "m2");
+    }
+
+    #[test]
     fn foreign_and_newer_files_are_refused() {
         let mut c = Connection::open_in_memory().unwrap();
         c.execute_batch("CREATE TABLE t (x)").unwrap();

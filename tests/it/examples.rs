@@ -80,7 +80,10 @@ fn playbook_expired_code_reproduces_and_fixes() {
         "{out}"
     );
     assert!(out.contains("fixed:"));
-    assert!(out.contains("users list:") && out.contains(" code_expired "), "{out}");
+    assert!(
+        out.contains("users list:") && out.contains(" code_expired "),
+        "{out}"
+    );
     assert!(out.contains("1 sent, 0 skipped"), "{out}");
 }
 

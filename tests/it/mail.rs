@@ -266,6 +266,20 @@ fn every_kind_of_message_arrives_with_the_contract_headers_and_a_working_code() 
     );
     assert_eq!(confirm.status, 200, "{}", confirm.text());
     assert_eq!(mail_rows(&s, "sent").len(), 4);
+    // Python's email package reads every message as the contract says.
+    for (parsed, raw) in sink.events("mail").iter().zip(sink.messages()) {
+        assert_eq!(parsed["content_type"], "text/plain");
+        assert_eq!(parsed["charset"], "utf-8");
+        assert_eq!(parsed["date_ok"], true);
+        assert_eq!(parsed["defects"], json!([]));
+        assert_eq!(parsed["subject"].as_str(), header(&raw, "Subject"));
+        let text = parsed["text"].as_str().unwrap().replace("\r\n", "\n");
+        assert!(
+            text.contains(&format!("\n    {}\n", code_of(&raw))),
+            "{text}"
+        );
+        assert!(text.contains("http://id.test:8080/"), "{text}");
+    }
     assert_eq!(
         metric(&s, "gharart_mail_deliveries_total{result=\"sent\"}"),
         4.0

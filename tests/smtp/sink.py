@@ -9,7 +9,9 @@ Prints "PORT <n>" once it listens, then serves until killed.
 """
 
 import argparse
-import asyncio
+import email
+import email.policy
+import email.utils
 import json
 import os
 import socket
@@ -64,9 +66,24 @@ class Handler:
         with open(tmp, "wb") as f:
             f.write(envelope.original_content or envelope.content)
         os.rename(tmp, name)
+        # How a standard parser (Python's email package) reads the message.
+        parsed = email.message_from_bytes(
+            envelope.original_content or envelope.content, policy=email.policy.default
+        )
+        try:
+            date_ok = email.utils.parsedate_to_datetime(parsed["Date"]) is not None
+        except (TypeError, ValueError):
+            date_ok = False
         self.event(
             event="mail",
             file=name,
+            subject=str(parsed["Subject"]),
+            content_type=parsed.get_content_type(),
+            charset=parsed.get_content_charset(),
+            text=parsed.get_content() if parsed.get_content_maintype() == "text" else None,
+            message_id=str(parsed["Message-ID"]),
+            date_ok=date_ok,
+            defects=[str(d) for d in parsed.defects],
             mail_from=envelope.mail_from,
             to=envelope.rcpt_tos,
             tls=session.ssl is not None,
