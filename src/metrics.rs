@@ -121,7 +121,8 @@ impl Metrics {
         self.with(|c| *c.logins.entry(result).or_default() += 1);
     }
 
-    /// A refresh: `ok`, `reused`, `expired`, `revoked` or `invalid`.
+    /// A refresh: `ok`, `reused`, `expired`, `revoked`, `invalid` (also a malformed or missing
+    /// token), `throttled` or `unavailable`.
     pub fn refresh(&self, result: &'static str) {
         self.with(|c| *c.refreshes.entry(result).or_default() += 1);
     }

@@ -51,9 +51,14 @@ pub fn rotate(
     now: Timestamp,
 ) -> Result<(Box<users::UserRow>, SessionRow), ApiError> {
     let keys = app.keys();
-    let claim = refresh::open(keys.refresh_secret(), token).ok_or(ApiError::RefreshTokenInvalid)?;
-    app.throttle
-        .hit("refresh-session", &claim.session_id, now)?;
+    let Some(claim) = refresh::open(keys.refresh_secret(), token) else {
+        app.metrics.refresh("invalid");
+        return Err(ApiError::RefreshTokenInvalid);
+    };
+    if let Err(e) = app.throttle.hit("refresh-session", &claim.session_id, now) {
+        app.metrics.refresh("throttled");
+        return Err(e);
+    }
     let (idle, reuse) = (
         app.config.lifetimes.refresh_idle,
         app.config.lifetimes.refresh_reuse,

@@ -56,10 +56,18 @@ pub fn post_login(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
 
 /// `POST /v2/auth/refresh` → 200 session.
 pub fn post_refresh(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    json(
-        200,
-        &session::refresh(app, ctx.json()?.string("refreshToken")?, ctx.now)?,
-    )
+    // A body without a usable token is a refresh that failed too: it counts as `invalid`.
+    let token = match ctx
+        .json()
+        .and_then(|body| body.string("refreshToken").map(str::to_owned))
+    {
+        Ok(token) => token,
+        Err(e) => {
+            app.metrics.refresh("invalid");
+            return Err(e);
+        }
+    };
+    json(200, &session::refresh(app, &token, ctx.now)?)
 }
 
 /// `POST /v2/auth/logout` → 204.

@@ -117,6 +117,11 @@ fn metrics_parse_with_the_prometheus_parser() {
         .status,
         200
     );
+    // Malformed refreshes count too (issue 16): a token that is not ours, and no token at all.
+    for body in [json!({"refreshToken": "gha_rt_not-a-token"}), json!({})] {
+        let r = s.post("/v2/auth/refresh", body);
+        assert!(r.status == 401 || r.status == 422, "{}", r.text());
+    }
     let r = request(s.addr, "GET", "/metrics", &[], b"");
     assert_eq!(r.status, 200);
     assert!(
@@ -130,6 +135,7 @@ fn metrics_parse_with_the_prometheus_parser() {
         "gharart_logins_total{result=\"ok\"} 2",
         "gharart_logins_total{result=\"failed\"} 1",
         "gharart_refreshes_total{result=\"ok\"} 1",
+        "gharart_refreshes_total{result=\"invalid\"} 2",
         "gharart_codes_sent_total{purpose=\"confirm\"} 1",
         "gharart_active_sessions 2",
         "gharart_http_request_duration_seconds_count{route=\"/v2/auth/signup\"} 1",
