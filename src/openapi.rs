@@ -675,6 +675,21 @@ fn status_of(code: &str) -> u16 {
         .map_or(400, |(status, _)| *status)
 }
 
+/// Statuses a page answers besides its success and the page errors.
+fn page_extras(path: &str) -> &'static [(u16, &'static str)] {
+    match path {
+        "/account" => &[(
+            303,
+            "No browser session: a redirect to /login?return_to=/account",
+        )],
+        "/demo/mailbox" | "/demo/start" | "/demo/callback" => &[(
+            404,
+            "Not found: the /demo routes exist only under gharart-id demo (the JSON envelope, not_found)",
+        )],
+        _ => &[],
+    }
+}
+
 fn operation(op: &Op) -> Value {
     let mut responses = Map::new();
     let (status, description, schema) = &op.success;
@@ -703,6 +718,9 @@ fn operation(op: &Op) -> Value {
             responses.insert("400".into(), json!({"description": "An HTML page naming the problem (unknown client, redirect URI mismatch with the difference, stale decision) and its request ID"}));
             responses.insert("403".into(), json!({"description": "An HTML page: the CSRF token is missing or wrong; nothing changed"}));
             responses.insert("429".into(), json!({"description": "An HTML page: the authorize loop breaker, with the request IDs involved"}));
+            for (st, what) in page_extras(op.path) {
+                responses.insert(st.to_string(), json!({"description": what}));
+            }
         }
         codes => {
             let mut by_status: std::collections::BTreeMap<u16, Vec<&str>> =
