@@ -313,8 +313,8 @@ fn sigkill_in_the_middle_of_a_burst_loses_no_message() {
     assert_eq!(recipients.len(), 300, "every teammate got an invitation");
     assert_eq!(ids.len(), 300, "a message sent twice kept its Message-ID");
     assert!(
-        got.len() <= 302,
-        "at most the message in flight went twice: {}",
+        got.len() <= 300 + 17,
+        "at most the unrecorded sends (16) and the one in flight went twice: {}",
         got.len()
     );
 }
