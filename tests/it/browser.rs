@@ -1,7 +1,7 @@
 //! The OAuth pages in a real headless browser (Debian's `chromium`, driven by playwright-core
 //! from `tests/browser/`): sign in and consent by keyboard on a 375 px screen, then the code
-//! exchange over HTTP. `.ci/run` installs both and sets GHARART_REQUIRE_BROWSER=1, under which a
-//! missing browser fails the run; elsewhere the test says loudly that it did not run.
+//! exchange over HTTP. `tests/run.sh` installs both; without them the tests fail with the command
+//! that installs them (a test that did not run never counts as passed).
 
 use std::path::Path;
 use std::process::Command;
@@ -13,21 +13,14 @@ use crate::oauth_support::*;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
-/// Whether the browser tooling is here; panics when CI requires it and it is not.
-fn browser_available() -> bool {
+/// Fails the test, naming the fix, when the browser tooling is missing.
+fn require_browser() {
     let script_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    let have =
-        Path::new(CHROMIUM).exists() && script_dir.join("node_modules/playwright-core").exists();
-    if !have {
-        assert!(
-            std::env::var("GHARART_REQUIRE_BROWSER").is_err(),
-            "GHARART_REQUIRE_BROWSER is set but {CHROMIUM} or tests/browser/node_modules is missing (run .ci/run)"
-        );
-        eprintln!(
-            "\n*** BROWSER TEST DID NOT RUN: install chromium and run `npm ci --prefix tests/browser` (as .ci/run does) ***\n"
-        );
-    }
-    have
+    assert!(
+        Path::new(CHROMIUM).exists() && script_dir.join("node_modules/playwright-core").exists(),
+        "{CHROMIUM} or tests/browser/node_modules is missing: run tests/run.sh (it installs \
+         chromium and runs npm ci --prefix tests/browser), or install them yourself"
+    );
 }
 
 fn drive(
@@ -68,9 +61,7 @@ fn drive(
 
 #[test]
 fn oauth_sign_in_and_consent_in_chromium() {
-    if !browser_available() {
-        return;
-    }
+    require_browser();
     let s = TestServer::start();
     let at = s.access_token("mistletoe");
     let client = register(&s, &at, json!({}));
@@ -129,9 +120,7 @@ fn oauth_sign_in_and_consent_in_chromium() {
 
 #[test]
 fn self_service_pages_and_the_demo_in_chromium() {
-    if !browser_available() {
-        return;
-    }
+    require_browser();
     let (s, _) = TestServer::start_demo();
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-shots");
     std::fs::create_dir_all(&shots).unwrap();

@@ -9,23 +9,18 @@ use serde_json::json;
 
 use crate::common::*;
 
-/// Python tools CI installs (`openapi-spec-validator`, `prometheus-client`); GHARART_REQUIRE_TOOLS
-/// makes their absence a failure rather than a loud skip.
-fn python_has(module: &str) -> bool {
+/// Fails the test, naming the fix, when python3 cannot import `module` (a tool `tests/run.sh`
+/// installs).
+fn require_python(module: &str) {
     let ok = Command::new("python3")
         .args(["-c", &format!("import {module}")])
         .output()
         .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("GHARART_REQUIRE_TOOLS").is_err(),
-            "GHARART_REQUIRE_TOOLS is set but python3 cannot import {module}"
-        );
-        eprintln!(
-            "\n*** CHECK DID NOT RUN: pip install openapi-spec-validator prometheus-client (as .ci/run does) ***\n"
-        );
-    }
-    ok
+    assert!(
+        ok,
+        "python3 cannot import {module}: run tests/run.sh, or \
+         python3 -m pip install openapi-spec-validator prometheus-client"
+    );
 }
 
 fn python(script: &str, stdin: &str) -> (bool, String) {
@@ -89,11 +84,10 @@ fn the_openapi_document_matches_the_routes_served() {
     ] {
         assert!(codes.iter().any(|c| c == code), "{code} is documented");
     }
-    if python_has("openapi_spec_validator") {
-        let script = "import json,sys\nfrom openapi_spec_validator import validate\nvalidate(json.load(sys.stdin))\nprint('valid')";
-        let (ok, out) = python(script, &r.text());
-        assert!(ok && out.contains("valid"), "openapi-spec-validator: {out}");
-    }
+    require_python("openapi_spec_validator");
+    let script = "import json,sys\nfrom openapi_spec_validator import validate\nvalidate(json.load(sys.stdin))\nprint('valid')";
+    let (ok, out) = python(script, &r.text());
+    assert!(ok && out.contains("valid"), "openapi-spec-validator: {out}");
 }
 
 #[test]
@@ -142,15 +136,14 @@ fn metrics_parse_with_the_prometheus_parser() {
     ] {
         assert!(text.contains(needle), "{needle} in\n{text}");
     }
-    if python_has("prometheus_client") {
-        let script = "import sys\nfrom prometheus_client.parser import text_string_to_metric_families\nfams = {f.name: f for f in text_string_to_metric_families(sys.stdin.read())}\nprint(sorted(fams))\nassert fams['gharart_http_request_duration_seconds'].type == 'histogram'\nassert fams['gharart_db_size_bytes'].samples[0].value > 0";
-        let (ok, out) = python(script, &text);
-        assert!(ok, "prometheus_client parser: {out}");
-        assert!(
-            out.contains("gharart_http_requests") && out.contains("gharart_refreshes"),
-            "{out}"
-        );
-    }
+    require_python("prometheus_client");
+    let script = "import sys\nfrom prometheus_client.parser import text_string_to_metric_families\nfams = {f.name: f for f in text_string_to_metric_families(sys.stdin.read())}\nprint(sorted(fams))\nassert fams['gharart_http_request_duration_seconds'].type == 'histogram'\nassert fams['gharart_db_size_bytes'].samples[0].value > 0";
+    let (ok, out) = python(script, &text);
+    assert!(ok, "prometheus_client parser: {out}");
+    assert!(
+        out.contains("gharart_http_requests") && out.contains("gharart_refreshes"),
+        "{out}"
+    );
 }
 
 #[test]
