@@ -45,11 +45,6 @@ impl Nudger {
     pub fn nudge(&self) {
         let _ = self.0.send(Wake::Deliver);
     }
-
-    /// A nudger that reaches no courier (commands that only queue).
-    pub fn detached() -> Nudger {
-        Nudger(mpsc::channel().0)
-    }
 }
 
 /// What the courier needs.

@@ -122,11 +122,6 @@ impl SmtpUrl {
             port,
         })
     }
-
-    /// Whether the URL carries a password.
-    pub fn has_password(&self) -> bool {
-        self.password.is_some()
-    }
 }
 
 fn split_host_port(text: &str) -> Result<(String, Option<u16>), String> {
