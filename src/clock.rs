@@ -186,7 +186,8 @@ pub fn next_time_of_day(text: &str, now: Timestamp) -> Option<Timestamp> {
 /// Parses `90s`, `15m`, `24h` or `30d` into seconds.
 pub fn parse_duration(text: &str) -> Result<i64, String> {
     let text = text.trim();
-    let split = text.len().saturating_sub(1);
+    // The unit is the last character, whatever its width (`1é` must not split inside it).
+    let split = text.char_indices().last().map_or(0, |(i, _)| i);
     let (number, unit) = text.split_at(split);
     let scale = match unit {
         "s" => 1,
@@ -266,6 +267,15 @@ mod tests {
         assert_eq!(next_time_of_day("12:00", noon), Some(noon));
         for bad in ["24:00", "6:00", "06:60", "0600", "ab:cd"] {
             assert_eq!(next_time_of_day(bad, noon), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn durations_parse_and_odd_units_are_refused_not_panicked_on() {
+        assert_eq!(parse_duration("90s"), Ok(90));
+        assert_eq!(parse_duration(" 30d "), Ok(30 * 86_400));
+        for bad in ["", "s", "1é", "é", "15", "-1m", "1.5h", "1w"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
     }
 
