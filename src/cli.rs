@@ -278,8 +278,9 @@ pub enum UsersCommand {
         db: DbArgs,
     },
     /// Send a new confirmation code (with the invitation lifetime) to each named or matching
-    /// unconfirmed account. Safe to run twice: an address that a resend queued mail for less
-    /// than a minute ago is skipped.
+    /// unconfirmed account. Safe to run twice: --expired and --failed match only accounts still
+    /// stuck and skip an address a resend queued mail for less than a minute ago; a named
+    /// HANDLE always gets a new code.
     Resend {
         #[command(flatten)]
         keyed: KeyedDbArgs,

@@ -92,12 +92,15 @@ pub enum Resent {
         handle: String,
         expires_at: Timestamp,
     },
-    /// A resend queued mail for the address less than a minute ago.
+    /// A bulk match whose address a resend queued mail for less than a minute ago.
     SkippedRecent(String),
     /// Confirmed or disabled: nothing to resend.
     NotPending(String, Onboarding),
     NoSuchUser(String),
 }
+
+/// An account a resend is for, or the handle that named no account.
+type Target<'a> = Result<&'a (UserRow, Onboarding), String>;
 
 /// A bulk resend skips an address it queued mail for this recently.
 const RESEND_QUIET_SECS: i64 = 60;
@@ -113,35 +116,36 @@ pub fn resend(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<Resent>, StoreError> {
     let roster = roster(db, now)?;
-    let mut targets: Vec<Result<&(UserRow, Onboarding), String>> = Vec::new();
+    // (target, named): a named account always gets its code; a bulk match skips an address a
+    // resend queued mail for within the last minute, so running the bulk twice sends once.
+    let mut targets: Vec<(Target<'_>, bool)> = Vec::new();
     for handle in &selection.handles {
         let folded = handle.to_lowercase();
         match roster.iter().find(|(u, _)| u.handle == folded) {
-            Some(entry) => targets.push(Ok(entry)),
-            None => targets.push(Err(handle.clone())),
+            Some(entry) => targets.push((Ok(entry), true)),
+            None => targets.push((Err(handle.clone()), true)),
         }
     }
     for entry in &roster {
         let matches = (selection.expired && entry.1 == Onboarding::CodeExpired)
             || (selection.failed && entry.1 == Onboarding::DeliveryFailed);
-        if matches
-            && !targets
-                .iter()
-                .any(|t| matches!(t, Ok(e) if e.0.id == entry.0.id))
-        {
-            targets.push(Ok(entry));
+        let listed = targets
+            .iter()
+            .any(|(t, _)| matches!(t, Ok(e) if e.0.id == entry.0.id));
+        if matches && !listed {
+            targets.push((Ok(entry), false));
         }
     }
     let total = targets.len();
     let mut done = Vec::with_capacity(total);
-    for target in targets {
+    for (target, named) in targets {
         let outcome = match target {
             Err(handle) => Resent::NoSuchUser(handle),
             Ok((user, state)) if matches!(state, Onboarding::Confirmed | Onboarding::Disabled) => {
                 Resent::NotPending(user.handle.clone(), *state)
             }
             Ok((user, _)) => db.write(|tx| {
-                if outbox::resent_since(tx, &user.email, now - RESEND_QUIET_SECS)? {
+                if !named && outbox::resent_since(tx, &user.email, now - RESEND_QUIET_SECS)? {
                     return Ok(Resent::SkippedRecent(user.handle.clone()));
                 }
                 let mailing = Mailing::now(Kind::Resend, ttl, now);

@@ -129,7 +129,7 @@ impl Courier {
                 more = false;
                 break;
             }
-            match self.attempt(row, backoff, &mut sent) {
+            match self.attempt(row, backoff, &mut sent, deadline) {
                 Ok(Outcome::Continue) => {}
                 Ok(Outcome::Pause) => {
                     more = false;
@@ -164,24 +164,39 @@ impl Courier {
         Ok(())
     }
 
+    /// Drops a message whose code expired before it could be delivered.
+    fn drop_expired(&self, row: &OutboxRow) -> Result<Outcome, StoreError> {
+        self.db.write(|tx| outbox::mark_expired(tx, row.id))?;
+        self.counts.expired();
+        log::warn!(target: "mail", "dropped message {} to {}: its code expired before it could be delivered", row.id, row.to_addr);
+        Ok(Outcome::Continue)
+    }
+
     fn attempt(
         &mut self,
         row: &OutboxRow,
         backoff: &mut Backoff,
         sent: &mut Unrecorded,
+        deadline: Option<Instant>,
     ) -> Result<Outcome, StoreError> {
         let now = self.clock.now();
         if row.expires_at.is_some_and(|e| e <= now) {
-            self.db.write(|tx| outbox::mark_expired(tx, row.id))?;
-            self.counts.expired();
-            log::warn!(target: "mail", "dropped message {} to {}: its code expired before it could be delivered", row.id, row.to_addr);
-            return Ok(Outcome::Continue);
+            return self.drop_expired(row);
         }
         let wait = self.pace.wait(Instant::now());
         if !wait.is_zero() {
+            if deadline.is_some_and(|d| Instant::now() + wait > d) {
+                // Stopping: the paced rest waits for the next start.
+                return Ok(Outcome::Pause);
+            }
             // Record what went before waiting, so a paced queue never holds records for long.
             self.record(sent)?;
             std::thread::sleep(wait);
+            // The code may have expired while the message waited for its slot.
+            let now = self.clock.now();
+            if row.expires_at.is_some_and(|e| e <= now) {
+                return self.drop_expired(row);
+            }
         }
         self.pace.take(Instant::now());
         let attempt = self.send(row, now);

@@ -174,17 +174,15 @@ pub fn frame(row: &OutboxRow, letter: &Letter, site: &Site) -> Result<Message, S
         .map_err(|e| format!("the message cannot be built ({e})"))
 }
 
-/// The text as it reads: 7bit when it is ASCII, 8bit (UTF-8) otherwise, so the code and the
-/// link stay whole for whoever reads the raw message; quoted-printable only if a line is too
-/// long for either.
+/// The text, always 7-bit on the wire so any relay takes it (8BITMIME is not everywhere): as it
+/// reads when it is ASCII, so the code and the link stay whole in the raw message;
+/// quoted-printable when it is not (a name such as Zoë) or when a line is too long.
 fn plain_body(text: &str) -> Body {
     let text = text.replace("\r\n", "\n").replace('\n', "\r\n");
-    let encoding = if text.is_ascii() {
-        ContentTransferEncoding::SevenBit
-    } else {
-        ContentTransferEncoding::EightBit
-    };
-    Body::new_with_encoding(text.clone(), encoding).unwrap_or_else(|_| Body::new(text))
+    Body::new_with_encoding(text.clone(), ContentTransferEncoding::SevenBit).unwrap_or_else(|_| {
+        Body::new_with_encoding(text.clone(), ContentTransferEncoding::QuotedPrintable)
+            .unwrap_or_else(|_| Body::new(text))
+    })
 }
 
 #[cfg(test)]
@@ -278,6 +276,18 @@ mod tests {
         );
         assert!(text.contains("\r\n    012345\r\n"));
         assert!(text.contains("https://id.gharart.com/signup/confirm?email=ana%2Belf%40x.io\r\n"));
+    }
+
+    #[test]
+    fn a_name_past_ascii_goes_as_quoted_printable_so_any_relay_takes_it() {
+        let mut r = row(Kind::Invitation);
+        r.inviter = Some("Zoë Åberg".into());
+        let msg = frame(&r, &compose(&r, "012345", &site()), &site()).unwrap();
+        let raw = msg.formatted();
+        assert!(raw.is_ascii(), "7-bit on the wire");
+        let text = String::from_utf8(raw).unwrap();
+        assert!(text.contains("Content-Transfer-Encoding: quoted-printable"));
+        assert!(text.contains("\r\n    012345\r\n"), "the code stays whole");
     }
 
     #[test]

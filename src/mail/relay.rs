@@ -11,7 +11,7 @@ use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
 use lettre::transport::smtp::client::{Certificate, SmtpConnection, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
-use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::response::Response;
 
 use crate::urlenc;
@@ -58,7 +58,11 @@ impl fmt::Display for SmtpUrl {
         if let Some(user) = &self.user {
             write!(f, "{}@", urlenc::encode(user))?;
         }
-        write!(f, "{}:{}", self.host, self.port)?;
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)?;
+        } else {
+            write!(f, "{}:{}", self.host, self.port)?;
+        }
         if self.security == Security::StartTls {
             f.write_str("?tls=required")?;
         }
@@ -93,8 +97,10 @@ impl SmtpUrl {
             Some((u, h)) => (Some(u), h),
             None => (None, rest),
         };
+        // Percent-decoding only: a `+` in a user or password is a plus, not a space.
         let decode = |s: &str, what: &str| {
-            urlenc::decode(s).map_err(|_| format!("the {what} is not valid percent-encoding"))
+            urlenc::decode(&s.replace('+', "%2B"))
+                .map_err(|_| format!("the {what} is not valid percent-encoding"))
         };
         let (user, password) = match userinfo {
             None => (None, None),
@@ -262,8 +268,9 @@ impl Relay {
         Ok(conn)
     }
 
-    /// Sends one formatted message, on the open connection when there is one (a connection the
-    /// relay closed meanwhile is replaced once).
+    /// Sends one formatted message (7-bit: see `message::frame`), on the open connection when
+    /// there is one. A kept connection that the relay closed meanwhile (no reply, or a 421,
+    /// before the message was handed over) is replaced once.
     pub fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Attempt {
         let kept = self
             .open
@@ -273,14 +280,14 @@ impl Relay {
         let reused = kept.is_some();
         let mut conn = match kept.map_or_else(|| self.connect(), Ok) {
             Ok(c) => c,
-            Err(e) => return classify(&e),
+            Err(e) => return set_up_failed(&e),
         };
         let mut result = transaction(&mut conn, envelope, message);
-        if reused && matches!(&result, Err(Failure::Smtp(e)) if e.status().is_none()) {
+        if reused && matches!(&result, Err(f) if f.stale_connection()) {
             conn.abort();
             conn = match self.connect() {
                 Ok(c) => c,
-                Err(e) => return classify(&e),
+                Err(e) => return set_up_failed(&e),
             };
             result = transaction(&mut conn, envelope, message);
         }
@@ -290,28 +297,24 @@ impl Relay {
                 let text = reply.message().collect::<Vec<_>>().join(" ");
                 Attempt::Sent(one_line(format!("{} {text}", reply.code()).trim_end()))
             }
-            Err(Failure::Smtp(e)) => {
+            Err(f) => {
                 conn.abort();
-                classify(&e)
-            }
-            Err(Failure::NoEightBit) => {
-                conn.abort();
-                Attempt::Permanent("the relay does not take 8-bit mail (no 8BITMIME)".into())
+                classify(&f.error)
             }
         }
     }
 }
 
-/// Why a transaction failed.
-enum Failure {
-    Smtp(lettre::transport::smtp::Error),
-    /// The message is 8-bit and the relay did not offer 8BITMIME.
-    NoEightBit,
+/// A failed transaction, and whether the message had been handed over (after DATA) when it did.
+struct Failure {
+    error: lettre::transport::smtp::Error,
+    handed_over: bool,
 }
 
-impl From<lettre::transport::smtp::Error> for Failure {
-    fn from(e: lettre::transport::smtp::Error) -> Failure {
-        Failure::Smtp(e)
+impl Failure {
+    /// A kept connection the relay closed: no reply or a 421, before the message went.
+    fn stale_connection(&self) -> bool {
+        !self.handed_over && self.error.status().is_none_or(|c| u16::from(c) == 421)
     }
 }
 
@@ -321,19 +324,22 @@ fn transaction(
     envelope: &Envelope,
     message: &[u8],
 ) -> Result<Response, Failure> {
-    let mut params = Vec::new();
-    if !message.is_ascii() {
-        if !conn.server_info().supports_feature(Extension::EightBitMime) {
-            return Err(Failure::NoEightBit);
-        }
-        params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
-    }
-    conn.command(Mail::new(envelope.from().cloned(), params))?;
+    let before = |error| Failure {
+        error,
+        handed_over: false,
+    };
+    conn.command(Mail::new(envelope.from().cloned(), Vec::new()))
+        .map_err(before)?;
     for to in envelope.to() {
-        conn.command(Rcpt::new(to.clone(), Vec::new()))?;
+        conn.command(Rcpt::new(to.clone(), Vec::new()))
+            .map_err(before)?;
     }
-    conn.command(Data)?;
-    Ok(conn.command(DataBlock(&dot_stuffed(message)))?)
+    conn.command(Data).map_err(before)?;
+    conn.command(DataBlock(&dot_stuffed(message)))
+        .map_err(|error| Failure {
+            error,
+            handed_over: true,
+        })
 }
 
 /// The message as DATA carries it: a `.` starting a line doubled (RFC 5321 §4.5.2), CRLF line
@@ -361,6 +367,18 @@ impl fmt::Display for DataBlock<'_> {
     }
 }
 
+/// A failure to connect, greet, start TLS or authenticate is the relay's set-up (a wrong password's
+/// 535, a 530 asking for STARTTLS), not the message's: transient, whatever its code, so fixing
+/// the setting delivers the queue without `mail retry`.
+fn set_up_failed(e: &lettre::transport::smtp::Error) -> Attempt {
+    match classify(e) {
+        Attempt::Permanent(text) => {
+            Attempt::Transient(format!("setting up the relay session: {text}"))
+        }
+        other => other,
+    }
+}
+
 /// Sorts a failed attempt: a too-fast 421/451, another 4xx or no reply at all (refused, reset,
 /// timed out, TLS), or a 5xx.
 fn classify(e: &lettre::transport::smtp::Error) -> Attempt {
@@ -378,7 +396,10 @@ pub fn says_too_fast(text: &str) -> bool {
     [
         "too fast",
         "too many",
-        "rate",
+        "rate limit",
+        "rate-limit",
+        "ratelimit",
+        "sending rate",
         "throttl",
         "slow down",
         "limit exceeded",
@@ -410,7 +431,13 @@ mod tests {
         assert_eq!((u.security, u.port), (Security::StartTls, 587));
         assert_eq!(u.user.as_deref(), Some("ana@x.io"));
         assert_eq!(u.password.as_deref(), Some("p:ss"));
+        let u = SmtpUrl::parse("smtp://ana+relay%40x.io:p+ss@relay").unwrap();
+        assert_eq!(
+            (u.user.as_deref(), u.password.as_deref()),
+            (Some("ana+relay@x.io"), Some("p+ss"))
+        );
         let u = SmtpUrl::parse("smtps://[::1]:2465").unwrap();
+        assert_eq!(u.to_string(), "smtps://[::1]:2465");
         assert_eq!(
             (u.security, u.host.as_str(), u.port),
             (Security::Implicit, "::1", 2465)
@@ -464,5 +491,8 @@ mod tests {
         ));
         assert!(says_too_fast("421 Too many messages, try later"));
         assert!(!says_too_fast("451 4.3.0 mailbox temporarily unavailable"));
+        assert!(!says_too_fast(
+            "451 4.3.0 the operator must regenerate the separate index"
+        ));
     }
 }

@@ -39,7 +39,8 @@ const STEPS: &[(i64, &str)] = &[
     ),
     // SMTP delivery (issue 15): a state per message, a retry schedule, the code sealed rather than
     // rendered. Rows of version 4 keep their rendered text (kind `stored`); those still unsent
-    // stay pending, due at once, with no expiry known.
+    // stay pending, due at once, until the default invitation lifetime (72 h) after they were
+    // queued (their code's own expiry is not on the row): older ones are dropped, not sent.
     (
         5,
         "ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'stored' CHECK (kind IN ('stored', 'signup', 'invitation', 'resend', 'reset'));
@@ -53,6 +54,7 @@ const STEPS: &[(i64, &str)] = &[
          ALTER TABLE outbox ADD COLUMN expires_at INTEGER;
          UPDATE outbox SET state = 'sent' WHERE sent_at IS NOT NULL;
          UPDATE outbox SET ready_at = created_at, next_at = created_at;
+         UPDATE outbox SET expires_at = created_at + 259200 WHERE state = 'pending';
          DROP INDEX outbox_unsent;
          CREATE INDEX outbox_due ON outbox(next_at) WHERE state = 'pending';
          CREATE INDEX outbox_by_user ON outbox(user_id, id);
@@ -211,7 +213,10 @@ mod tests {
         assert_eq!(due.len(), 1, "the unsent one is due");
         assert_eq!(due[0].kind, crate::store::outbox::Kind::Stored);
         assert_eq!(due[0].body, "code 123456");
-        assert_eq!((due[0].ready_at, due[0].expires_at), (50, None));
+        assert_eq!(
+            (due[0].ready_at, due[0].expires_at),
+            (50, Some(50 + 259_200))
+        );
         let sent =
             crate::store::outbox::list(&c, Some(crate::store::outbox::State::Sent), 10).unwrap();
         assert_eq!(sent.len(), 1);
