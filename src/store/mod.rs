@@ -2,6 +2,7 @@
 //! readers, reused across requests), the `read`/`write` helpers, and `StoreError`. Every SQL
 //! statement lives in one of the per-table modules below.
 
+pub mod backup;
 pub mod clients;
 pub mod codes;
 pub mod daily;
