@@ -13,14 +13,23 @@ pub fn parse(text: &str) -> Result<Vec<(String, String)>, String> {
         .collect()
 }
 
-/// Percent-decodes one component (`+` as space).
+/// Percent-decodes one form component (`+` as space).
 pub fn decode(text: &str) -> Result<String, String> {
+    decode_with(text, b' ')
+}
+
+/// Percent-decodes one URI component (RFC 3986: `+` is a plus), such as the userinfo of a URL.
+pub fn percent_decode(text: &str) -> Result<String, String> {
+    decode_with(text, b'+')
+}
+
+fn decode_with(text: &str, plus: u8) -> Result<String, String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'+' => out.push(b' '),
+            b'+' => out.push(plus),
             b'%' => {
                 let hex = bytes
                     .get(i + 1..i + 3)
@@ -125,6 +134,13 @@ mod tests {
         assert_eq!(decode(&encode("x y/?&=ü")).unwrap(), "x y/?&=ü");
         assert!(decode("%zz").is_err());
         assert!(decode("%ff").is_err());
+    }
+
+    #[test]
+    fn a_uri_component_keeps_its_plus() {
+        assert_eq!(percent_decode("p+ss%40x").unwrap(), "p+ss@x");
+        assert_eq!(decode("p+ss%40x").unwrap(), "p ss@x");
+        assert!(percent_decode("%4").is_err());
     }
 
     #[test]

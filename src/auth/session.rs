@@ -50,21 +50,49 @@ pub fn rotate(
     client_id: Option<&str>,
     now: Timestamp,
 ) -> Result<(Box<users::UserRow>, SessionRow), ApiError> {
+    let outcome = rotation(app, token, client_id, now);
+    app.metrics.refresh(match &outcome {
+        Ok(Rotation::Issued(..)) => "ok",
+        Ok(Rotation::Refused(ApiError::RefreshTokenReused)) => "reused",
+        Ok(Rotation::Refused(ApiError::RefreshTokenExpired)) => "expired",
+        Ok(Rotation::Refused(ApiError::SessionRevoked)) => "revoked",
+        Ok(Rotation::Refused(_)) => "invalid",
+        Err(ApiError::Throttled { .. }) => "throttled",
+        Err(_) => "unavailable",
+    });
+    match outcome {
+        Ok(Rotation::Issued(user, s)) => Ok((user, s)),
+        Ok(Rotation::Refused(e)) => Err(e),
+        Err(ApiError::Unavailable {
+            outage: Outage::DatabaseBusy,
+            ..
+        }) => Err(ApiError::RefreshInProgress {
+            retry_after_secs: 1,
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+/// The rotation a refresh token asks for, or why it is refused (`Err`: throttled, or the
+/// database could not answer).
+fn rotation(
+    app: &App,
+    token: &str,
+    client_id: Option<&str>,
+    now: Timestamp,
+) -> Result<Rotation, ApiError> {
     let keys = app.keys();
     let Some(claim) = refresh::open(keys.refresh_secret(), token) else {
-        app.metrics.refresh("invalid");
-        return Err(ApiError::RefreshTokenInvalid);
+        return Ok(Rotation::Refused(ApiError::RefreshTokenInvalid));
     };
-    if let Err(e) = app.throttle.hit("refresh-session", &claim.session_id, now) {
-        app.metrics.refresh("throttled");
-        return Err(e);
-    }
+    app.throttle
+        .hit("refresh-session", &claim.session_id, now)?;
     let (idle, reuse) = (
         app.config.lifetimes.refresh_idle,
         app.config.lifetimes.refresh_reuse,
     );
     let client_id = client_id.map(str::to_owned);
-    let outcome = app.db.write_combined(REFRESH_WAIT, move |tx| {
+    app.db.write_combined(REFRESH_WAIT, move |tx| {
         let Some(mut s) = sessions::find(tx, &claim.session_id)? else {
             return Ok(Rotation::Refused(ApiError::RefreshTokenInvalid));
         };
@@ -109,26 +137,7 @@ pub fn rotate(
             sessions::touch(tx, &mut s, now)?;
         }
         Ok::<_, ApiError>(Rotation::Issued(Box::new(user), s))
-    });
-    app.metrics.refresh(match &outcome {
-        Ok(Rotation::Issued(..)) => "ok",
-        Ok(Rotation::Refused(ApiError::RefreshTokenReused)) => "reused",
-        Ok(Rotation::Refused(ApiError::RefreshTokenExpired)) => "expired",
-        Ok(Rotation::Refused(ApiError::SessionRevoked)) => "revoked",
-        Ok(Rotation::Refused(_)) => "invalid",
-        Err(_) => "unavailable",
-    });
-    match outcome {
-        Ok(Rotation::Issued(user, s)) => Ok((user, s)),
-        Ok(Rotation::Refused(e)) => Err(e),
-        Err(ApiError::Unavailable {
-            outage: Outage::DatabaseBusy,
-            ..
-        }) => Err(ApiError::RefreshInProgress {
-            retry_after_secs: 1,
-        }),
-        Err(e) => Err(e),
-    }
+    })
 }
 
 /// The kind of bearer credential, which bounds what it may do beyond its scopes.

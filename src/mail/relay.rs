@@ -97,9 +97,8 @@ impl SmtpUrl {
             Some((u, h)) => (Some(u), h),
             None => (None, rest),
         };
-        // Percent-decoding only: a `+` in a user or password is a plus, not a space.
         let decode = |s: &str, what: &str| {
-            urlenc::decode(&s.replace('+', "%2B"))
+            urlenc::percent_decode(s)
                 .map_err(|_| format!("the {what} is not valid percent-encoding"))
         };
         let (user, password) = match userinfo {

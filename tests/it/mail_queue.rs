@@ -180,7 +180,8 @@ fn smtp_rate_spreads_a_burst_over_one_reused_connection() {
         span >= 1.6,
         "10 messages at 5/s take about 1.8 s, took {span:.2} s"
     );
-    assert!(span < 6.0, "but not much longer: {span:.2} s");
+    // The upper bound leaves room for a loaded CI machine (the sink is Python, sharing 2 cores).
+    assert!(span < 10.0, "but not much longer: {span:.2} s");
     assert!(
         sink.events("ehlo").len() <= 2,
         "one connection reused, not one per message: {} sessions",

@@ -33,6 +33,11 @@ fn python(script: &str, stdin: &str) -> (bool, String) {
         .unwrap();
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), stdin.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
+    verdict(&out)
+}
+
+/// Whether a tool succeeded, and all it printed.
+fn verdict(out: &std::process::Output) -> (bool, String) {
     (
         out.status.success(),
         format!(
@@ -346,14 +351,7 @@ fn schemathesis(base: &str, extra: &[&str]) -> (bool, String) {
                  `python3 -m pip install schemathesis` (.ci/run does)"
             )
         });
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    verdict(&out)
 }
 
 #[test]

@@ -7,7 +7,6 @@ use std::io::BufRead;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -96,19 +95,12 @@ impl SmtpSink {
 
     /// Waits up to `secs` for at least `n` messages.
     pub fn wait_for(&self, n: usize, secs: u64) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let got = self.messages();
-            if got.len() >= n {
-                return got;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "expected {n} messages at the sink, got {}",
-                got.len()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        assert!(
+            eventually(secs, || self.messages().len() >= n),
+            "expected {n} messages at the sink, got {}",
+            self.messages().len()
+        );
+        self.messages()
     }
 }
 
