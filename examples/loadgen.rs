@@ -65,8 +65,8 @@ impl gharart_id::http::conn::Service for Bare {
         rouille::Response::text("refused").with_status_code(503)
     }
 
-    fn now(&self) -> gharart_id::clock::Timestamp {
-        gharart_id::clock::Clock::System.now()
+    fn now(&self) -> gharart_id::core::clock::Timestamp {
+        gharart_id::core::clock::Clock::System.now()
     }
 }
 
@@ -76,7 +76,7 @@ impl gharart_id::http::conn::Service for Bare {
 fn bare(args: &[String]) {
     let listen = arg(args, "--listen").unwrap_or_else(|| "127.0.0.1:0".into());
     let workers = num(args, "--workers", 32) as usize;
-    let listener = gharart_id::server::bind(&listen).unwrap();
+    let listener = gharart_id::http::server::bind(&listen).unwrap();
     println!(
         "bare listening on http://{}",
         listener.local_addr().unwrap()
@@ -86,7 +86,7 @@ fn bare(args: &[String]) {
         max_connections: 1024,
         max_per_ip: 1024,
         workers,
-        max_body: gharart_id::routes::MAX_BODY,
+        max_body: gharart_id::http::routes::MAX_BODY,
         open: Default::default(),
     };
     let _serving =
@@ -195,7 +195,7 @@ fn seed(args: &[String]) {
     let users = num(args, "--users", 1000);
     let password = arg(args, "--password").expect("--password");
     let iterations = num(args, "--iterations", 600_000) as u32;
-    let hash = gharart_id::password::hash(&password, iterations).unwrap();
+    let hash = gharart_id::core::password::hash(&password, iterations).unwrap();
     let mut c = rusqlite::Connection::open(db).unwrap();
     let tx = c.transaction().unwrap();
     {

@@ -1,8 +1,9 @@
 //! gharart-id: a self-hosted identity appliance. One binary, one SQLite file.
 //!
-//! `app::handle` answers a request; `http::conn` is the connection layer that reads requests and
-//! writes answers; `server::start` serves them; `auth` is the identity domain,
-//! `store` the only place with SQL, `token` the credentials that travel.
+//! Four layers, each calling only the ones below it (docs/ARCHITECTURE.md): `http` and
+//! `commands` at the top (the web and the command line), `domain` (accounts, sessions, tokens,
+//! the OAuth server, support reports), `core` (the state and services the domain stands on:
+//! configuration, clock, keys, credentials, caches, throttles, mail), and `store` (all SQL).
 #![forbid(unsafe_code)]
 
 /// mimalloc, for every binary built on this crate (the server, the command line, and the
@@ -13,31 +14,8 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-pub mod app;
-pub mod auth;
-pub mod background;
-pub mod cli;
-pub mod clock;
 pub mod commands;
-pub mod config;
-pub mod daily;
-pub mod demo;
-pub mod error;
+pub mod core;
+pub mod domain;
 pub mod http;
-pub mod idempotency;
-pub mod keys;
-pub mod logging;
-pub mod mail;
-pub mod metrics;
-pub mod oauth;
-pub mod openapi;
-pub mod pages;
-pub mod password;
-pub mod requests;
-pub mod routes;
-pub mod server;
 pub mod store;
-pub mod support;
-pub mod throttle;
-pub mod token;
-pub mod urlenc;

@@ -4,11 +4,11 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use gharart_id::cli::{Cli, Command};
 use gharart_id::commands;
+use gharart_id::commands::args::{Cli, Command};
 
 fn main() -> ExitCode {
-    gharart_id::logging::init();
+    gharart_id::core::logging::init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => commands::serve::run(*args),
@@ -21,7 +21,7 @@ fn main() -> ExitCode {
         Command::Reports(cmd) => commands::reports::run(cmd),
         Command::Mail(cmd) => commands::mail::run(cmd),
     };
-    gharart_id::logging::flush();
+    gharart_id::core::logging::flush();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

@@ -9,16 +9,18 @@
 use std::sync::{Arc, OnceLock};
 
 use clap::Parser;
-use gharart_id::app::{self, App};
-use gharart_id::cli::ServeArgs;
-use gharart_id::clock::Clock;
-use gharart_id::config::Config;
-use gharart_id::server::{self, Running};
+use gharart_id::core::Core;
+use gharart_id::http::dispatch;
+use gharart_id::http::routes::ROUTES;
+use gharart_id::commands::args::ServeArgs;
+use gharart_id::core::clock::Clock;
+use gharart_id::core::config::Config;
+use gharart_id::http::server::{self, Running};
 use libfuzzer_sys::fuzz_target;
 use rouille::Request;
 
 struct Fixture {
-    app: Arc<App>,
+    core: Arc<Core>,
     /// The demo members: the first signs in for each input, the second is the target.
     members: Vec<(String, String)>,
     client_id: String,
@@ -56,9 +58,9 @@ fn fixture() -> &'static Fixture {
         let mut config = Config::from_args(args).expect("a config");
         config.demo = true;
         let running = server::start(config, Clock::System).expect("a server");
-        let seeded = gharart_id::demo::seed(&running.app).expect("a seeded team");
+        let seeded = gharart_id::domain::demo::seed(&running.core).expect("a seeded team");
         Fixture {
-            app: running.app.clone(),
+            core: running.core.clone(),
             members: seeded.members,
             client_id: seeded.client_id,
             _running: running,
@@ -67,12 +69,12 @@ fn fixture() -> &'static Fixture {
     })
 }
 
-fn post(app: &App, path: &str, kind: &str, bearer: Option<&str>, body: Vec<u8>) -> (u16, Vec<u8>) {
-    send(app, "POST", path, kind, bearer, body)
+fn post(core: &Core, path: &str, kind: &str, bearer: Option<&str>, body: Vec<u8>) -> (u16, Vec<u8>) {
+    send(core, "POST", path, kind, bearer, body)
 }
 
 fn send(
-    app: &App,
+    core: &Core,
     method: &str,
     path: &str,
     kind: &str,
@@ -84,7 +86,7 @@ fn send(
         headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
     }
     let req = Request::fake_http(method, path, headers, body);
-    let resp = app::handle(app, &req);
+    let resp = dispatch::handle(core, &req);
     let (mut reader, _) = resp.data.into_reader_and_size();
     let mut out = Vec::new();
     std::io::Read::read_to_end(&mut reader, &mut out).expect("a body");
@@ -95,7 +97,7 @@ fn send(
 fn session(f: &Fixture) -> (String, String) {
     let (login, password) = &f.members[0];
     let body = serde_json::json!({"login": login, "password": password}).to_string();
-    let (status, out) = post(&f.app, "/v2/auth/login", "application/json", None, body.into_bytes());
+    let (status, out) = post(&f.core, "/v2/auth/login", "application/json", None, body.into_bytes());
     assert_eq!(status, 200, "the fixture signs in");
     let v: serde_json::Value = serde_json::from_slice(&out).expect("a session");
     let field = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
@@ -112,7 +114,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((path, kind)) = head.split_once(' ') else {
         return;
     };
-    let post_routes = app::ROUTES.iter().filter(|r| r.method == "POST");
+    let post_routes = ROUTES.iter().filter(|r| r.method == "POST");
     if !path.starts_with('/') || !post_routes.into_iter().any(|r| r.path == path) {
         return;
     }
@@ -133,14 +135,14 @@ fuzz_target!(|data: &[u8]| {
     };
     let bearer = (path.starts_with("/v2/") || path == "/oauth/register").then_some(token.as_str());
     let as_bearer = body.trim().to_owned();
-    let (status, out) = post(&f.app, path, kind, bearer, body.into_bytes());
+    let (status, out) = post(&f.core, path, kind, bearer, body.into_bytes());
     assert!(
         status < 500,
         "{path} answered {status}: {}",
         String::from_utf8_lossy(&out)
     );
     if !as_bearer.contains(['\r', '\n']) {
-        let (status, out) = send(&f.app, "GET", "/v2/auth/me", kind, Some(&as_bearer), Vec::new());
+        let (status, out) = send(&f.core, "GET", "/v2/auth/me", kind, Some(&as_bearer), Vec::new());
         assert!(
             status < 500,
             "/v2/auth/me with that bearer answered {status}: {}",

@@ -1,6 +1,6 @@
 //! Form and query decoding: any bytes decode or are refused, and what decodes re-encodes.
 #![no_main]
-use gharart_id::urlenc;
+use gharart_id::core::urlenc;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,6 +1,6 @@
 //! Redirect URI validation, matching and diagnostics from arbitrary strings.
 #![no_main]
-use gharart_id::oauth::redirect;
+use gharart_id::domain::oauth::redirect;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,8 +3,8 @@
 #![no_main]
 use std::sync::OnceLock;
 
-use gharart_id::keys::KeyRing;
-use gharart_id::token::{jwt, refresh};
+use gharart_id::core::keys::KeyRing;
+use gharart_id::core::token::{jwt, refresh};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -22,5 +22,5 @@ fuzz_target!(|data: &[u8]| {
         refresh::open(keys.refresh_secret(), text).is_none(),
         "a forged refresh token opened"
     );
-    let _ = gharart_id::oauth::pkce::verify(text, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+    let _ = gharart_id::domain::oauth::pkce::verify(text, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
 });

@@ -3,10 +3,10 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::cli::ClientsCommand;
-use crate::clock::{Clock, rfc3339};
-use crate::config::all_scopes;
-use crate::oauth::clients::register;
+use crate::commands::args::ClientsCommand;
+use crate::core::clock::{Clock, rfc3339};
+use crate::core::config::all_scopes;
+use crate::domain::oauth::clients::register;
 use crate::store::clients;
 
 pub fn run(cmd: ClientsCommand) -> Result<(), String> {

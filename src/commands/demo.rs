@@ -1,10 +1,11 @@
 //! `gharart-id demo`: the offline demo. A fresh database in a temporary directory (or `--db`),
 //! a seeded campaign team and OAuth app, mail shown at `/demo/mailbox`; loopback only.
 
-use crate::cli::ServeArgs;
-use crate::clock::Clock;
-use crate::config::Config;
-use crate::{demo, server};
+use crate::commands::args::ServeArgs;
+use crate::core::clock::Clock;
+use crate::core::config::Config;
+use crate::domain::demo;
+use crate::http::server;
 use std::io::Write;
 
 pub fn run(mut args: ServeArgs) -> Result<(), String> {
@@ -32,9 +33,9 @@ pub fn run(mut args: ServeArgs) -> Result<(), String> {
     config.demo = true;
     let db_path = config.db_path.clone();
     let running = server::start(config, Clock::System)?;
-    let seeded = demo::seed(&running.app)?;
+    let seeded = demo::seed(&running.core)?;
     let mut out = std::io::stdout();
-    let url = running.app.issuer.clone();
+    let url = running.core.issuer.clone();
     let _ = writeln!(
         out,
         "gharart-id demo on {url}/ (database {})",

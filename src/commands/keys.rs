@@ -1,10 +1,10 @@
 //! `gharart-id keys list|rotate|export`: the signing keys of the key file.
 
-use crate::cli::{KeyedDbArgs, KeysCommand};
-use crate::clock::{Clock, rfc3339};
-use crate::config::parse_duration;
-use crate::keys::KeyRing;
-use crate::token::opaque::b64url;
+use crate::commands::args::{KeyedDbArgs, KeysCommand};
+use crate::core::clock::{Clock, rfc3339};
+use crate::core::config::parse_duration;
+use crate::core::keys::KeyRing;
+use crate::core::token::opaque::b64url;
 
 fn load(keyed: &KeyedDbArgs) -> Result<KeyRing, String> {
     KeyRing::load(&keyed.key_path())

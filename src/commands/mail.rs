@@ -2,8 +2,8 @@
 //! state, and the relay's last word), and queueing failed messages again.
 
 use super::terminal::one_line;
-use crate::cli::MailCommand;
-use crate::clock::{Clock, rfc3339};
+use crate::commands::args::MailCommand;
+use crate::core::clock::{Clock, rfc3339};
 use crate::store::outbox::{self, State};
 
 pub fn run(cmd: MailCommand) -> Result<(), String> {

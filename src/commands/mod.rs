@@ -1,5 +1,6 @@
 //! The subcommands of the binary, each a function from its parsed arguments to an exit status.
 
+pub mod args;
 pub mod backup;
 pub mod clients;
 pub mod demo;
@@ -20,7 +21,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use crate::store::{Db, Durability};
 
 /// Serves until SIGTERM or SIGINT, then stops gracefully.
-pub fn serve_until_signalled(running: crate::server::Running) -> Result<(), String> {
+pub fn serve_until_signalled(running: crate::http::server::Running) -> Result<(), String> {
     let signal = Arc::new(AtomicBool::new(false));
     for sig in [SIGTERM, SIGINT] {
         signal_hook::flag::register(sig, signal.clone())

@@ -4,8 +4,8 @@
 use std::fmt::Write;
 
 use super::terminal::{block, one_line};
-use crate::cli::ReportsCommand;
-use crate::clock::rfc3339;
+use crate::commands::args::ReportsCommand;
+use crate::core::clock::rfc3339;
 use crate::store::reports::{self, ReportRow};
 use crate::store::request_log::RequestRecord;
 

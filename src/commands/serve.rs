@@ -1,10 +1,10 @@
 //! `gharart-id serve`: validate the flags, start the server, print where it listens, and serve
 //! until SIGTERM or SIGINT, then stop gracefully and exit 0.
 
-use crate::cli::ServeArgs;
-use crate::clock::Clock;
-use crate::config::Config;
-use crate::server;
+use crate::commands::args::ServeArgs;
+use crate::core::clock::Clock;
+use crate::core::config::Config;
+use crate::http::server;
 use std::io::Write;
 
 pub fn run(args: ServeArgs) -> Result<(), String> {
@@ -16,7 +16,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         out,
         "gharart-id listening on http://{} (issuer {}, database {})",
         running.addr,
-        running.app.issuer,
+        running.core.issuer,
         db_path.display()
     );
     let _ = out.flush();

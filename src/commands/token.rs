@@ -2,16 +2,16 @@
 //! is valid now and, when not, exactly why (expired 3m ago, signed by a retired key, session
 //! revoked, reuse detected at …), with its time window. Exit 0 when valid, 1 when not.
 
-use crate::auth::pats::PREFIX as PAT_PREFIX;
-use crate::cli::TokenCommand;
-use crate::clock::{Clock, Timestamp, rfc3339, span};
-use crate::config::parse_duration;
-use crate::keys::KeyRing;
+use crate::commands::args::TokenCommand;
+use crate::core::clock::{Clock, Timestamp, rfc3339, span};
+use crate::core::config::parse_duration;
+use crate::core::keys::KeyRing;
+use crate::core::token::jwt::{self, LEEWAY_SECS};
+use crate::core::token::opaque::sha256;
+use crate::core::token::refresh;
+use crate::domain::auth::pats::PREFIX as PAT_PREFIX;
 use crate::store::sessions::{self, RevokeReason, SessionRow};
 use crate::store::{Db, oauth, pats, users};
-use crate::token::jwt::{self, LEEWAY_SECS};
-use crate::token::opaque::sha256;
-use crate::token::refresh;
 
 /// Lines of `label  value`, and the reasons the token is not valid (none: it is).
 #[derive(Default)]

@@ -6,12 +6,12 @@
 use std::io::{IsTerminal, Write};
 
 use super::terminal::one_line;
-use crate::auth::invite::{self, Invitation, Invitee, Outcome};
-use crate::auth::onboarding::{self, Resent, Selection};
-use crate::cli::UsersCommand;
-use crate::clock::{Clock, Timestamp, next_time_of_day, parse_rfc3339, rfc3339};
-use crate::config::parse_duration;
-use crate::keys::KeyRing;
+use crate::commands::args::UsersCommand;
+use crate::core::clock::{Clock, Timestamp, next_time_of_day, parse_rfc3339, rfc3339};
+use crate::core::config::parse_duration;
+use crate::core::keys::KeyRing;
+use crate::domain::auth::invite::{self, Invitation, Invitee, Outcome};
+use crate::domain::auth::onboarding::{self, Resent, Selection};
 
 pub fn run(cmd: UsersCommand) -> Result<(), String> {
     let now = Clock::System.now();

@@ -6,14 +6,14 @@ use rouille::Response;
 
 use super::Ctx;
 use super::pages::{Csrf, browser, checked_form, query, see_other};
-use crate::app::App;
-use crate::auth::account::{self, Browser};
-use crate::auth::pats::{self, CreatedPat};
-use crate::auth::{reset, signup};
-use crate::error::ApiError;
-use crate::pages::{self, account as view, forms};
+use crate::core::Core;
+use crate::core::error::ApiError;
+use crate::core::urlenc::{Params, encode};
+use crate::domain::auth::account::{self, Browser};
+use crate::domain::auth::pats::{self, CreatedPat};
+use crate::domain::auth::{reset, signup};
+use crate::http::html::{self, account as view, forms};
 use crate::store::users;
-use crate::urlenc::{Params, encode};
 
 /// The error text of a refused action, with its request ID for support.
 fn why(e: &ApiError, ctx: &Ctx<'_>) -> String {
@@ -30,29 +30,33 @@ fn for_the_form(e: &ApiError) -> bool {
 }
 
 /// `GET /` → what this is, and where to go.
-pub fn get_home(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let handle = match browser(app, ctx)? {
-        Some(b) => app
+pub fn get_home(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let handle = match browser(core, ctx)? {
+        Some(b) => core
             .db
             .read(|c| users::find_by_id(c, &b.user_id))?
             .map(|u| u.handle),
         None => None,
     };
-    Ok(pages::html(
+    Ok(html::html(
         200,
-        forms::home(handle.as_deref(), app.demo.is_some()),
+        forms::home(handle.as_deref(), core.demo.is_some()),
     ))
 }
 
 /// `GET /signup`.
-pub fn get_signup(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+pub fn get_signup(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let csrf = Csrf::of(ctx)?;
-    Ok(csrf.page(app, 200, forms::signup(&csrf.token(app), None, "", "", "")))
+    Ok(csrf.page(
+        core,
+        200,
+        forms::signup(&csrf.token(core), None, "", "", ""),
+    ))
 }
 
 /// `POST /signup` → 303 to `/signup/confirm?email=…`, or the form again.
-pub fn post_signup(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let form = checked_form(app, ctx)?;
+pub fn post_signup(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let form = checked_form(core, ctx)?;
     let (handle, email) = (
         form.get("handle").unwrap_or(""),
         form.get("email").unwrap_or(""),
@@ -63,7 +67,7 @@ pub fn post_signup(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         password: form.get("password").unwrap_or(""),
         display_name: form.get("display_name"),
     };
-    match signup::signup(app, &request, ctx.now) {
+    match signup::signup(core, &request, ctx.now) {
         Ok(_) => Ok(see_other(format!(
             "/signup/confirm?email={}",
             encode(email)
@@ -71,50 +75,50 @@ pub fn post_signup(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         Err(e) if for_the_form(&e) => {
             let csrf = Csrf::of(ctx)?;
             let page = forms::signup(
-                &csrf.token(app),
+                &csrf.token(core),
                 Some(&why(&e, ctx)),
                 handle,
                 email,
                 form.get("display_name").unwrap_or(""),
             );
-            Ok(pages::html(e.status(), page))
+            Ok(html::html(e.status(), page))
         }
         Err(e) => Err(e),
     }
 }
 
-fn is_invited_without_password(app: &App, email: &str) -> Result<bool, ApiError> {
-    Ok(app
+fn is_invited_without_password(core: &Core, email: &str) -> Result<bool, ApiError> {
+    Ok(core
         .db
         .read(|c| users::find_by_email(c, email))?
         .is_some_and(|u| u.password_hash.is_none()))
 }
 
 /// `GET /signup/confirm?email=`.
-pub fn get_confirm(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+pub fn get_confirm(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let params = query(ctx)?;
     let email = params.get("email").unwrap_or("");
     let csrf = Csrf::of(ctx)?;
-    let invited = is_invited_without_password(app, email)?;
+    let invited = is_invited_without_password(core, email)?;
     Ok(csrf.page(
-        app,
+        core,
         200,
-        forms::confirm(&csrf.token(app), email, None, None, invited),
+        forms::confirm(&csrf.token(core), email, None, None, invited),
     ))
 }
 
 /// `POST /signup/confirm` → a page saying the email is confirmed, or the form again.
-pub fn post_confirm(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let form = checked_form(app, ctx)?;
+pub fn post_confirm(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let form = checked_form(core, ctx)?;
     let email = form.get("email").unwrap_or("");
     match signup::confirm(
-        app,
+        core,
         email,
         form.get("code").unwrap_or(""),
         form.get("password"),
         ctx.now,
     ) {
-        Ok(user) => Ok(pages::html(
+        Ok(user) => Ok(html::html(
             200,
             forms::notice(
                 "Email confirmed",
@@ -124,10 +128,10 @@ pub fn post_confirm(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         )),
         Err(e) if for_the_form(&e) => {
             let csrf = Csrf::of(ctx)?;
-            let invited = is_invited_without_password(app, email)?;
-            Ok(pages::html(
+            let invited = is_invited_without_password(core, email)?;
+            Ok(html::html(
                 e.status(),
-                forms::confirm(&csrf.token(app), email, Some(&why(&e, ctx)), None, invited),
+                forms::confirm(&csrf.token(core), email, Some(&why(&e, ctx)), None, invited),
             ))
         }
         Err(e) => Err(e),
@@ -135,16 +139,16 @@ pub fn post_confirm(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
 }
 
 /// `POST /signup/resend` → the confirm page with "a new code was sent" (for any email).
-pub fn post_resend(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let form = checked_form(app, ctx)?;
+pub fn post_resend(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let form = checked_form(core, ctx)?;
     let email = form.get("email").unwrap_or("");
     let csrf = Csrf::of(ctx)?;
-    let invited = is_invited_without_password(app, email)?;
-    match signup::resend(app, email, ctx.now) {
-        Ok(()) => Ok(pages::html(
+    let invited = is_invited_without_password(core, email)?;
+    match signup::resend(core, email, ctx.now) {
+        Ok(()) => Ok(html::html(
             200,
             forms::confirm(
-                &csrf.token(app),
+                &csrf.token(core),
                 email,
                 None,
                 Some(
@@ -153,34 +157,34 @@ pub fn post_resend(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
                 invited,
             ),
         )),
-        Err(e) if e.status() < 500 => Ok(pages::html(
+        Err(e) if e.status() < 500 => Ok(html::html(
             e.status(),
-            forms::confirm(&csrf.token(app), email, Some(&why(&e, ctx)), None, invited),
+            forms::confirm(&csrf.token(core), email, Some(&why(&e, ctx)), None, invited),
         )),
         Err(e) => Err(e),
     }
 }
 
 /// `GET /password/forgot`.
-pub fn get_forgot(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+pub fn get_forgot(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let csrf = Csrf::of(ctx)?;
-    Ok(csrf.page(app, 200, forms::forgot(&csrf.token(app), None)))
+    Ok(csrf.page(core, 200, forms::forgot(&csrf.token(core), None)))
 }
 
 /// `POST /password/forgot` → 303 to `/password/reset?email=…` (for any email).
-pub fn post_forgot(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let form = checked_form(app, ctx)?;
+pub fn post_forgot(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let form = checked_form(core, ctx)?;
     let email = form.get("email").unwrap_or("");
-    match reset::forgot(app, email, ctx.now) {
+    match reset::forgot(core, email, ctx.now) {
         Ok(()) => Ok(see_other(format!(
             "/password/reset?email={}",
             encode(email)
         ))),
         Err(e) if e.status() < 500 => {
             let csrf = Csrf::of(ctx)?;
-            Ok(pages::html(
+            Ok(html::html(
                 e.status(),
-                forms::forgot(&csrf.token(app), Some(&why(&e, ctx))),
+                forms::forgot(&csrf.token(core), Some(&why(&e, ctx))),
             ))
         }
         Err(e) => Err(e),
@@ -188,28 +192,28 @@ pub fn post_forgot(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
 }
 
 /// `GET /password/reset?email=`.
-pub fn get_reset(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+pub fn get_reset(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let params = query(ctx)?;
     let csrf = Csrf::of(ctx)?;
     Ok(csrf.page(
-        app,
+        core,
         200,
-        forms::reset(&csrf.token(app), params.get("email").unwrap_or(""), None),
+        forms::reset(&csrf.token(core), params.get("email").unwrap_or(""), None),
     ))
 }
 
 /// `POST /password/reset` → a page saying the password is set, or the form again.
-pub fn post_reset(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let form = checked_form(app, ctx)?;
+pub fn post_reset(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let form = checked_form(core, ctx)?;
     let email = form.get("email").unwrap_or("");
     match reset::confirm(
-        app,
+        core,
         email,
         form.get("code").unwrap_or(""),
         form.get("new_password").unwrap_or(""),
         ctx.now,
     ) {
-        Ok(out) => Ok(pages::html(
+        Ok(out) => Ok(html::html(
             200,
             forms::notice(
                 "Password set",
@@ -222,9 +226,9 @@ pub fn post_reset(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         )),
         Err(e) if for_the_form(&e) => {
             let csrf = Csrf::of(ctx)?;
-            Ok(pages::html(
+            Ok(html::html(
                 e.status(),
-                forms::reset(&csrf.token(app), email, Some(&why(&e, ctx))),
+                forms::reset(&csrf.token(core), email, Some(&why(&e, ctx))),
             ))
         }
         Err(e) => Err(e),
@@ -232,35 +236,35 @@ pub fn post_reset(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
 }
 
 /// The signed-in browser, or a 303 to the sign-in page.
-fn signed_in(app: &App, ctx: &Ctx<'_>) -> Result<Result<Browser, Response>, ApiError> {
-    Ok(browser(app, ctx)?.ok_or_else(|| see_other("/login?return_to=/account")))
+fn signed_in(core: &Core, ctx: &Ctx<'_>) -> Result<Result<Browser, Response>, ApiError> {
+    Ok(browser(core, ctx)?.ok_or_else(|| see_other("/login?return_to=/account")))
 }
 
 /// The account page with an optional new token, notice or error.
 fn account_page(
-    app: &App,
+    core: &Core,
     ctx: &Ctx<'_>,
     b: &Browser,
     status: u16,
     extras: view::Extras<'_>,
 ) -> Result<Response, ApiError> {
-    let overview = account::overview(app, b, ctx.now)?;
+    let overview = account::overview(core, b, ctx.now)?;
     let csrf = Csrf::of(ctx)?;
     let page = view::page(
         &overview,
-        &app.config.scopes,
-        &csrf.token(app),
+        &core.config.scopes,
+        &csrf.token(core),
         &b.session_id,
         ctx.now,
         &extras,
     );
-    Ok(csrf.page(app, status, page))
+    Ok(csrf.page(core, status, page))
 }
 
 /// `GET /account`.
-pub fn get_account(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    match signed_in(app, ctx)? {
-        Ok(b) => account_page(app, ctx, &b, 200, view::Extras::default()),
+pub fn get_account(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    match signed_in(core, ctx)? {
+        Ok(b) => account_page(core, ctx, &b, 200, view::Extras::default()),
         Err(redirect) => Ok(redirect),
     }
 }
@@ -268,12 +272,12 @@ pub fn get_account(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
 /// Runs an account action after the CSRF check and the sign-in check, then shows the page with
 /// its outcome (errors the user can act on are shown on the page with their request ID).
 fn account_action(
-    app: &App,
+    core: &Core,
     ctx: &Ctx<'_>,
     action: impl FnOnce(&Browser, &Params) -> Result<(Option<CreatedPat>, String), ApiError>,
 ) -> Result<Response, ApiError> {
-    let form = checked_form(app, ctx)?;
-    let b = match signed_in(app, ctx)? {
+    let form = checked_form(core, ctx)?;
+    let b = match signed_in(core, ctx)? {
         Ok(b) => b,
         Err(redirect) => return Ok(redirect),
     };
@@ -285,12 +289,12 @@ fn account_action(
                 notice: Some(&notice),
                 error: None,
             };
-            account_page(app, ctx, &b, status, extras)
+            account_page(core, ctx, &b, status, extras)
         }
         Err(e) if for_the_form(&e) => {
             let reason = why(&e, ctx);
             account_page(
-                app,
+                core,
                 ctx,
                 &b,
                 e.status(),
@@ -305,8 +309,8 @@ fn account_action(
 }
 
 /// `POST /account/tokens` → the page with the new token shown once.
-pub fn post_token(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    account_action(app, ctx, |b, form| {
+pub fn post_token(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    account_action(core, ctx, |b, form| {
         let scopes: Vec<&str> = form.all("scopes");
         let days = form
             .get("expires_in_days")
@@ -320,8 +324,8 @@ pub fn post_token(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
                 )
             })?;
         let created = pats::create(
-            app,
-            &b.principal(app, ctx.now),
+            core,
+            &b.principal(core, ctx.now),
             form.get("name").unwrap_or(""),
             &scopes,
             days,
@@ -333,11 +337,11 @@ pub fn post_token(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
 }
 
 /// `POST /account/tokens/revoke`.
-pub fn post_revoke_token(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    account_action(app, ctx, |b, form| {
+pub fn post_revoke_token(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    account_action(core, ctx, |b, form| {
         pats::revoke(
-            app,
-            &b.principal(app, ctx.now),
+            core,
+            &b.principal(core, ctx.now),
             form.get("token_id").unwrap_or(""),
             ctx.now,
         )?;
@@ -346,9 +350,9 @@ pub fn post_revoke_token(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError>
 }
 
 /// `POST /account/sessions/revoke`.
-pub fn post_revoke_session(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    account_action(app, ctx, |b, form| {
-        account::revoke_session(app, b, form.get("session_id").unwrap_or(""), ctx.now)?;
+pub fn post_revoke_session(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    account_action(core, ctx, |b, form| {
+        account::revoke_session(core, b, form.get("session_id").unwrap_or(""), ctx.now)?;
         Ok((
             None,
             "The session is revoked: its tokens no longer work.".into(),
@@ -357,17 +361,17 @@ pub fn post_revoke_session(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiErro
 }
 
 /// `POST /account/sessions/revoke-others`.
-pub fn post_revoke_others(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    account_action(app, ctx, |b, _| {
-        let n = account::revoke_other_sessions(app, b, ctx.now)?;
+pub fn post_revoke_others(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    account_action(core, ctx, |b, _| {
+        let n = account::revoke_other_sessions(core, b, ctx.now)?;
         Ok((None, format!("Signed out everywhere else ({n} sessions).")))
     })
 }
 
 /// `POST /account/apps/revoke`.
-pub fn post_revoke_app(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    account_action(app, ctx, |b, form| {
-        account::revoke_app(app, b, form.get("client_id").unwrap_or(""), ctx.now)?;
+pub fn post_revoke_app(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    account_action(core, ctx, |b, form| {
+        account::revoke_app(core, b, form.get("client_id").unwrap_or(""), ctx.now)?;
         Ok((None, "The app's access is revoked.".into()))
     })
 }

@@ -4,12 +4,12 @@ use rouille::Response;
 use serde_json::json;
 
 use super::{Ctx, json, json_bytes, principal};
-use crate::app::App;
-use crate::auth::{login, reset, session, signup};
-use crate::error::ApiError;
+use crate::core::Core;
+use crate::core::error::ApiError;
+use crate::domain::auth::{login, reset, session, signup};
 
 /// `POST /v2/auth/signup` → 201 `{user, confirmation}`.
-pub fn post_signup(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+pub fn post_signup(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let body = ctx.json()?;
     let request = signup::SignupRequest {
         handle: body.string("handle")?,
@@ -17,14 +17,14 @@ pub fn post_signup(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         password: body.string("password")?,
         display_name: body.opt_string("displayName")?,
     };
-    json(201, &signup::signup(app, &request, ctx.now)?)
+    json(201, &signup::signup(core, &request, ctx.now)?)
 }
 
 /// `POST /v2/auth/signup/confirm` → 200 `{user}`.
-pub fn post_signup_confirm(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+pub fn post_signup_confirm(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let body = ctx.json()?;
     let user = signup::confirm(
-        app,
+        core,
         body.string("email")?,
         body.string("code")?,
         body.opt_string("password")?,
@@ -34,17 +34,17 @@ pub fn post_signup_confirm(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiErro
 }
 
 /// `POST /v2/auth/signup/resend` → 202 `{accepted: true}`, whether or not the email exists.
-pub fn post_signup_resend(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    signup::resend(app, ctx.json()?.string("email")?, ctx.now)?;
+pub fn post_signup_resend(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    signup::resend(core, ctx.json()?.string("email")?, ctx.now)?;
     json(202, &json!({ "accepted": true }))
 }
 
 /// `POST /v2/auth/login` → 200 session.
-pub fn post_login(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+pub fn post_login(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let body = ctx.json()?;
     let ua = ctx.user_agent();
     let view = login::login(
-        app,
+        core,
         body.string("login")?,
         body.string("password")?,
         ua.as_deref(),
@@ -55,7 +55,7 @@ pub fn post_login(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
 }
 
 /// `POST /v2/auth/refresh` → 200 session.
-pub fn post_refresh(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+pub fn post_refresh(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     // A body without a usable token is a refresh that failed too: it counts as `invalid`.
     let token = match ctx
         .json()
@@ -63,41 +63,41 @@ pub fn post_refresh(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     {
         Ok(token) => token,
         Err(e) => {
-            app.metrics.refresh("invalid");
+            core.metrics.refresh("invalid");
             return Err(e);
         }
     };
-    json(200, &session::refresh(app, &token, ctx.now)?)
+    json(200, &session::refresh(core, &token, ctx.now)?)
 }
 
 /// `POST /v2/auth/logout` → 204.
-pub fn post_logout(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let who = principal(app, ctx)?;
+pub fn post_logout(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let who = principal(core, ctx)?;
     let all = ctx
         .optional_json()?
         .opt_bool("allSessions")?
         .unwrap_or(false);
-    session::logout(app, &who, all, ctx.now)?;
+    session::logout(core, &who, all, ctx.now)?;
     Ok(Response::empty_204())
 }
 
 /// `GET /v2/auth/me` → 200 `{user, session, credential}`.
-pub fn get_me(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let who = principal(app, ctx)?;
-    Ok(json_bytes(session::me_json(app, &who)?))
+pub fn get_me(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let who = principal(core, ctx)?;
+    Ok(json_bytes(session::me_json(core, &who)?))
 }
 
 /// `POST /v2/auth/password/forgot` → 202 `{accepted: true}`, whether or not the email exists.
-pub fn post_password_forgot(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    reset::forgot(app, ctx.json()?.string("email")?, ctx.now)?;
+pub fn post_password_forgot(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    reset::forgot(core, ctx.json()?.string("email")?, ctx.now)?;
     json(202, &json!({ "accepted": true }))
 }
 
 /// `POST /v2/auth/password/forgot/confirm` → 200 `{passwordReset, sessionsRevoked}`.
-pub fn post_password_forgot_confirm(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+pub fn post_password_forgot_confirm(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let body = ctx.json()?;
     let outcome = reset::confirm(
-        app,
+        core,
         body.string("email")?,
         body.string("code")?,
         body.string("newPassword")?,

@@ -7,18 +7,18 @@ use serde_json::Value;
 
 use super::Ctx;
 use super::pages::{query, see_other};
-use crate::app::{App, Demo};
-use crate::error::ApiError;
-use crate::oauth::{clients, pkce, token};
-use crate::pages::{self, PageError, demo as view};
-use crate::token::opaque::{b64url, b64url_decode, random_bytes, sha256};
-use crate::urlenc::{Params, encode};
+use crate::core::error::ApiError;
+use crate::core::token::opaque::{b64url, b64url_decode, random_bytes, sha256};
+use crate::core::urlenc::{Params, encode};
+use crate::core::{Core, Demo};
+use crate::domain::oauth::{clients, pkce, token};
+use crate::http::html::{self, PageError, demo as view};
 
 const COOKIE: &str = "gharart_demo";
 const SCOPE: &str = "profile email offline_access";
 
-fn demo(app: &App) -> Result<&Demo, ApiError> {
-    app.demo.as_ref().ok_or(ApiError::NotFound)
+fn demo(core: &Core) -> Result<&Demo, ApiError> {
+    core.demo.as_ref().ok_or(ApiError::NotFound)
 }
 
 fn random() -> Result<String, ApiError> {
@@ -28,40 +28,40 @@ fn random() -> Result<String, ApiError> {
 }
 
 /// `GET /demo/mailbox` → every message the demo sent, newest first.
-pub fn get_mailbox(app: &App, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    Ok(pages::html(
+pub fn get_mailbox(core: &Core, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    Ok(html::html(
         200,
-        view::mailbox(&demo(app)?.mailbox.newest_first()),
+        view::mailbox(&demo(core)?.mailbox.newest_first()),
     ))
 }
 
 /// `GET /demo/start` → 303 into `/oauth/authorize` as the built-in app, with PKCE and state.
-pub fn get_start(app: &App, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let client_id = demo(app)?.client_id.get().ok_or(ApiError::NotFound)?;
+pub fn get_start(core: &Core, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let client_id = demo(core)?.client_id.get().ok_or(ApiError::NotFound)?;
     let (verifier, state) = (random()?, random()?);
     let challenge = b64url(&sha256(verifier.as_bytes()));
     let url = format!(
         "/oauth/authorize?response_type=code&client_id={}&redirect_uri={}&scope={}&state={}&code_challenge={challenge}&code_challenge_method=S256",
         encode(client_id),
-        encode(&format!("{}/demo/callback", app.issuer)),
+        encode(&format!("{}/demo/callback", core.issuer)),
         encode(SCOPE),
         encode(&state)
     );
-    let cookie = pages::set_cookie(app, COOKIE, &format!("{state}.{verifier}"), 600);
+    let cookie = html::set_cookie(core, COOKIE, &format!("{state}.{verifier}"), 600);
     Ok(see_other(url).with_additional_header("Set-Cookie", cookie))
 }
 
 /// `GET /demo/callback` → exchanges the code and shows what the app received.
-pub fn get_callback(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let client_id = demo(app)?.client_id.get().ok_or(ApiError::NotFound)?;
+pub fn get_callback(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let client_id = demo(core)?.client_id.get().ok_or(ApiError::NotFound)?;
     let params = query(ctx)?;
     if let Some(error) = params.get("error") {
-        return Ok(pages::html(
+        return Ok(html::html(
             200,
             view::refused(error, params.get("error_description").unwrap_or("")),
         ));
     }
-    let saved = pages::cookie(ctx.req.header("Cookie"), COOKIE).and_then(|c| c.split_once('.'));
+    let saved = html::cookie(ctx.req.header("Cookie"), COOKIE).and_then(|c| c.split_once('.'));
     let (state, verifier) = saved.ok_or_else(|| {
         PageError::BadRequest("the demo app lost its state: start again at /demo/start".into())
     })?;
@@ -77,15 +77,15 @@ pub fn get_callback(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let form = format!(
         "grant_type=authorization_code&code={}&redirect_uri={}&code_verifier={}&client_id={}",
         encode(code),
-        encode(&format!("{}/demo/callback", app.issuer)),
+        encode(&format!("{}/demo/callback", core.issuer)),
         encode(verifier),
         encode(client_id)
     );
     let form = Params::parse(&form).map_err(PageError::BadRequest)?;
-    let client = clients::find(app, client_id)?.ok_or(ApiError::NotFound)?;
-    let answer = match token::exchange(app, &client, &form, ctx.now) {
+    let client = clients::find(core, client_id)?.ok_or(ApiError::NotFound)?;
+    let answer = match token::exchange(core, &client, &form, ctx.now) {
         Ok(answer) => answer,
-        Err(e) => return Ok(pages::html(400, view::refused(e.code(), &e.description()))),
+        Err(e) => return Ok(html::html(400, view::refused(e.code(), &e.description()))),
     };
     let part = |n: usize| -> String {
         answer
@@ -100,6 +100,6 @@ pub fn get_callback(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let token_json =
         serde_json::to_string_pretty(&answer).map_err(|e| ApiError::Internal(e.to_string()))?;
     let page = view::callback(&token_json, &part(0), &part(1));
-    Ok(pages::html(200, page)
-        .with_additional_header("Set-Cookie", pages::set_cookie(app, COOKIE, "", 0)))
+    Ok(html::html(200, page)
+        .with_additional_header("Set-Cookie", html::set_cookie(core, COOKIE, "", 0)))
 }

@@ -7,9 +7,15 @@ pub mod account;
 pub mod auth;
 pub mod conn;
 pub mod demo;
+pub mod dispatch;
+pub mod html;
+pub mod idempotency;
 pub mod oauth;
+pub mod openapi;
 pub mod ops;
 pub mod pages;
+pub mod routes;
+pub mod server;
 pub mod support;
 pub mod tokens;
 
@@ -21,12 +27,12 @@ use rouille::{Request, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::app::App;
-use crate::auth::session::{self, Principal};
-use crate::clock::Timestamp;
-use crate::daily::{self, Budget};
-use crate::error::ApiError;
-use crate::pages::PageError;
+use crate::core::Core;
+use crate::core::clock::Timestamp;
+use crate::core::daily::{self, Budget};
+use crate::core::error::ApiError;
+use crate::domain::auth::session::{self, Principal};
+use crate::http::html::PageError;
 
 /// One request as the handlers see it.
 pub struct Ctx<'a> {
@@ -169,13 +175,13 @@ pub fn read_body(req: &Request, limit: usize) -> Result<Vec<u8>, ApiError> {
 }
 
 /// Authenticates the bearer credential; on a write route, also charges the account's daily budget.
-pub fn principal(app: &App, ctx: &Ctx<'_>) -> Result<Principal, ApiError> {
-    let who = session::authenticate(app, ctx.bearer(), ctx.now)?;
+pub fn principal(core: &Core, ctx: &Ctx<'_>) -> Result<Principal, ApiError> {
+    let who = session::authenticate(core, ctx.bearer(), ctx.now)?;
     if who.credential.has_user() {
         ctx.set_user(&who.user_id);
     }
     if !matches!(ctx.req.method(), "GET" | "HEAD") {
-        daily::charge(app, Budget::Account, &who.user_id, ctx.now)?;
+        daily::charge(core, Budget::Account, &who.user_id, ctx.now)?;
     }
     Ok(who)
 }

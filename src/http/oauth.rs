@@ -5,11 +5,11 @@ use rouille::Response;
 use serde_json::{Map, Value};
 
 use super::{Ctx, json};
-use crate::app::App;
-use crate::auth::session;
-use crate::error::ApiError;
-use crate::oauth::{OAuthError, clients, inspect, metadata, token};
-use crate::urlenc::Params;
+use crate::core::Core;
+use crate::core::error::ApiError;
+use crate::core::urlenc::Params;
+use crate::domain::auth::session;
+use crate::domain::oauth::{OAuthError, clients, inspect, metadata, token};
 
 /// The form body of a token-endpoint style request (RFC 6749 §3.2: form-urlencoded, no repeats).
 fn form(ctx: &Ctx<'_>) -> Result<Params, OAuthError> {
@@ -30,19 +30,19 @@ fn no_store(resp: Response) -> Response {
 }
 
 /// `GET /.well-known/oauth-authorization-server` → 200 metadata.
-pub fn get_metadata(app: &App, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    json(200, &metadata::document(app))
+pub fn get_metadata(core: &Core, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    json(200, &metadata::document(core))
 }
 
 /// `POST /oauth/register` → 201 client metadata with `client_id` (and `client_secret`, once).
-pub fn post_register(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let owner = if app.config.open_registration && ctx.bearer().is_none() {
-        app.throttle
+pub fn post_register(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let owner = if core.config.open_registration && ctx.bearer().is_none() {
+        core.throttle
             .hit("register-user", &ctx.ip.to_string(), ctx.now)
             .map_err(token::oauth_error)?;
         None
     } else {
-        let who = session::authenticate(app, ctx.bearer(), ctx.now)
+        let who = session::authenticate(core, ctx.bearer(), ctx.now)
             .map_err(|e| OAuthError::InvalidToken(e.message()))?;
         who.require_first_party().map_err(|_| {
             OAuthError::InsufficientScope(
@@ -50,7 +50,7 @@ pub fn post_register(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
             )
         })?;
         ctx.set_user(&who.user_id);
-        app.throttle
+        core.throttle
             .hit("register-user", &who.user_id, ctx.now)
             .map_err(token::oauth_error)?;
         Some(who.user_id)
@@ -65,8 +65,8 @@ pub fn post_register(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         }
     };
     let answer = clients::register(
-        &app.db,
-        &app.config.scopes,
+        &core.db,
+        &core.config.scopes,
         &body,
         owner.as_deref(),
         ctx.now,
@@ -75,31 +75,31 @@ pub fn post_register(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
 }
 
 /// `POST /oauth/token` → 200 token response.
-pub fn post_token(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+pub fn post_token(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let form = form(ctx)?;
-    let client = clients::authenticate(app, ctx.req.header("Authorization"), &form)?;
-    app.throttle
+    let client = clients::authenticate(core, ctx.req.header("Authorization"), &form)?;
+    core.throttle
         .hit("token-client", &client.id, ctx.now)
         .map_err(token::oauth_error)?;
-    let answer = token::exchange(app, &client, &form, ctx.now)?;
+    let answer = token::exchange(core, &client, &form, ctx.now)?;
     Ok(no_store(json(200, &answer)?))
 }
 
 /// `POST /oauth/revoke` → 200, also for unknown tokens (RFC 7009 §2.2).
-pub fn post_revoke(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+pub fn post_revoke(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let form = form(ctx)?;
-    let client = clients::authenticate(app, ctx.req.header("Authorization"), &form)?;
+    let client = clients::authenticate(core, ctx.req.header("Authorization"), &form)?;
     let token = form
         .get("token")
         .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
-    inspect::revoke(app, &client, token, ctx.now)?;
+    inspect::revoke(core, &client, token, ctx.now)?;
     Ok(no_store(Response::text("").with_status_code(200)))
 }
 
 /// `POST /oauth/introspect` → 200 `{active, …}` for a confidential client.
-pub fn post_introspect(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+pub fn post_introspect(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let form = form(ctx)?;
-    let client = clients::authenticate(app, ctx.req.header("Authorization"), &form)?;
+    let client = clients::authenticate(core, ctx.req.header("Authorization"), &form)?;
     if client.secret_hash.is_none() {
         return Err(OAuthError::InvalidClient {
             basic: false,
@@ -112,6 +112,6 @@ pub fn post_introspect(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
     Ok(no_store(json(
         200,
-        &inspect::introspect(app, token, ctx.now)?,
+        &inspect::introspect(core, token, ctx.now)?,
     )?))
 }

@@ -4,18 +4,18 @@ use rouille::Response;
 use serde_json::json;
 
 use super::{Ctx, json};
-use crate::app::App;
-use crate::error::ApiError;
-use crate::metrics::Gauges;
+use crate::core::Core;
+use crate::core::error::ApiError;
+use crate::core::metrics::Gauges;
 use crate::store::outbox::{self, State};
 use crate::store::sessions;
 
 /// `GET /healthz` → 200 `{"status":"ok","mail":{"pending":N,"oldestPendingSeconds":S}}` when
 /// the database answers and its writer is open (a relay that is down does not make it 503),
 /// else 503 `unavailable` with the `reason`.
-pub fn get_healthz(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    app.db.ping()?;
-    let (pending, oldest) = app.db.read(outbox::pending_summary)?;
+pub fn get_healthz(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    core.db.ping()?;
+    let (pending, oldest) = core.db.read(outbox::pending_summary)?;
     let oldest = oldest.map_or(0, |t| (ctx.now - t).max(0));
     json(
         200,
@@ -24,24 +24,24 @@ pub fn get_healthz(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
 }
 
 /// `GET /metrics` → 200 Prometheus text format.
-pub fn get_metrics(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let active_sessions = app.db.read(|c| sessions::count_active(c, ctx.now))?;
-    let queue = app.db.read(outbox::count_by_state)?;
+pub fn get_metrics(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let active_sessions = core.db.read(|c| sessions::count_active(c, ctx.now))?;
+    let queue = core.db.read(outbox::count_by_state)?;
     let in_state = |s: State| queue.iter().find(|(st, _)| *st == s).map_or(0, |(_, n)| *n);
     let gauges = Gauges {
         mail_pending: in_state(State::Pending),
         mail_failed: in_state(State::Failed),
         active_sessions,
-        db_size_bytes: app.db.size_bytes(),
-        wal_checkpoints: app.db.checkpoints_done(),
+        db_size_bytes: core.db.size_bytes(),
+        wal_checkpoints: core.db.checkpoints_done(),
     };
     Ok(Response::from_data(
         "text/plain; version=0.0.4; charset=utf-8",
-        app.metrics.render(&gauges),
+        core.metrics.render(&gauges),
     ))
 }
 
 /// `GET /openapi.json` → 200 the OpenAPI 3.1 document.
-pub fn get_openapi(app: &App, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    json(200, &crate::openapi::document(&app.issuer))
+pub fn get_openapi(core: &Core, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    json(200, &crate::http::openapi::document(&core.issuer))
 }

@@ -5,16 +5,16 @@
 use rouille::Response;
 
 use super::Ctx;
-use crate::app::App;
-use crate::auth::account::{self, Browser};
-use crate::auth::login;
-use crate::error::ApiError;
-use crate::oauth::authorize::{self, Decision, Next};
-use crate::pages::{
+use crate::core::Core;
+use crate::core::error::ApiError;
+use crate::core::token::opaque::{b64url, sha256};
+use crate::core::urlenc::Params;
+use crate::domain::auth::account::{self, Browser};
+use crate::domain::auth::login;
+use crate::domain::oauth::authorize::{self, Decision, Next};
+use crate::http::html::{
     self, BROWSER_SESSION_SECS, CSRF_COOKIE, PageError, SESSION_COOKIE, forms, views,
 };
-use crate::token::opaque::{b64url, sha256};
-use crate::urlenc::Params;
 
 /// The request's CSRF cookie value, and whether it is new (to be set with the page).
 pub struct Csrf {
@@ -24,7 +24,7 @@ pub struct Csrf {
 
 impl Csrf {
     pub fn of(ctx: &Ctx<'_>) -> Result<Csrf, ApiError> {
-        match pages::cookie(ctx.req.header("Cookie"), CSRF_COOKIE) {
+        match html::cookie(ctx.req.header("Cookie"), CSRF_COOKIE) {
             Some(c) => Ok(Csrf {
                 cookie: c.to_owned(),
                 fresh: false,
@@ -37,17 +37,17 @@ impl Csrf {
     }
 
     /// The form token to embed.
-    pub fn token(&self, app: &App) -> String {
-        pages::csrf_token(app, &self.cookie)
+    pub fn token(&self, core: &Core) -> String {
+        html::csrf_token(core, &self.cookie)
     }
 
     /// A page response, setting the cookie when it is new.
-    pub fn page(&self, app: &App, status: u16, page: String) -> Response {
-        let resp = pages::html(status, page);
+    pub fn page(&self, core: &Core, status: u16, page: String) -> Response {
+        let resp = html::html(status, page);
         if self.fresh {
             resp.with_additional_header(
                 "Set-Cookie",
-                pages::set_cookie(app, CSRF_COOKIE, &self.cookie, BROWSER_SESSION_SECS),
+                html::set_cookie(core, CSRF_COOKIE, &self.cookie, BROWSER_SESSION_SECS),
             )
         } else {
             resp
@@ -56,13 +56,13 @@ impl Csrf {
 }
 
 /// A posted form, after its CSRF token checked out (403 page otherwise, nothing changed).
-pub fn checked_form(app: &App, ctx: &Ctx<'_>) -> Result<Params, ApiError> {
+pub fn checked_form(core: &Core, ctx: &Ctx<'_>) -> Result<Params, ApiError> {
     let text = std::str::from_utf8(&ctx.body)
         .map_err(|_| PageError::BadRequest("the form is not UTF-8".into()))?;
     let form = Params::parse_with_repeats(text, &["scopes"]).map_err(PageError::BadRequest)?;
-    if !pages::csrf_ok(
-        app,
-        pages::cookie(ctx.req.header("Cookie"), CSRF_COOKIE),
+    if !html::csrf_ok(
+        core,
+        html::cookie(ctx.req.header("Cookie"), CSRF_COOKIE),
         form.get("csrf_token"),
     ) {
         return Err(PageError::Csrf.into());
@@ -71,11 +71,11 @@ pub fn checked_form(app: &App, ctx: &Ctx<'_>) -> Result<Params, ApiError> {
 }
 
 /// The signed-in browser, if any.
-pub fn browser(app: &App, ctx: &Ctx<'_>) -> Result<Option<Browser>, ApiError> {
-    let Some(cookie) = pages::cookie(ctx.req.header("Cookie"), SESSION_COOKIE) else {
+pub fn browser(core: &Core, ctx: &Ctx<'_>) -> Result<Option<Browser>, ApiError> {
+    let Some(cookie) = html::cookie(ctx.req.header("Cookie"), SESSION_COOKIE) else {
         return Ok(None);
     };
-    let b = account::browser(app, cookie, ctx.now)?;
+    let b = account::browser(core, cookie, ctx.now)?;
     if let Some(b) = &b {
         ctx.set_user(&b.user_id);
     }
@@ -93,7 +93,7 @@ pub fn query(ctx: &Ctx<'_>) -> Result<Params, ApiError> {
 
 /// What identifies this browser to the loop breaker: its session cookie, else address and agent.
 fn browser_key(ctx: &Ctx<'_>) -> String {
-    match pages::cookie(ctx.req.header("Cookie"), SESSION_COOKIE) {
+    match html::cookie(ctx.req.header("Cookie"), SESSION_COOKIE) {
         Some(cookie) => format!("s:{}", b64url(&sha256(cookie.as_bytes()))),
         None => format!(
             "a:{}:{}",
@@ -106,12 +106,12 @@ fn browser_key(ctx: &Ctx<'_>) -> String {
 }
 
 /// `GET /oauth/authorize` → the sign-in page, the consent page, a 303 to the client, or an error page.
-pub fn get_authorize(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+pub fn get_authorize(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let params = query(ctx)?;
-    let b = browser(app, ctx)?;
+    let b = browser(core, ctx)?;
     let user = b.as_ref().map(|b| b.user_id.as_str());
     match authorize::start(
-        app,
+        core,
         &params,
         user,
         &browser_key(ctx),
@@ -130,33 +130,33 @@ pub fn get_authorize(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
             };
             let return_to = format!("/oauth/authorize?{}", params.encode_without(skip));
             let page = views::sign_in(
-                &csrf.token(app),
+                &csrf.token(core),
                 Some(&return_to),
                 Some(&client_name),
                 None,
                 "",
             );
-            Ok(csrf.page(app, 200, page))
+            Ok(csrf.page(core, 200, page))
         }
         Next::Consent(view) => {
             let csrf = Csrf::of(ctx)?;
             let who = match user {
-                Some(id) => app
+                Some(id) => core
                     .db
                     .read(|c| crate::store::users::find_by_id(c, id))?
                     .map(|u| u.handle)
                     .unwrap_or_default(),
                 None => String::new(),
             };
-            Ok(csrf.page(app, 200, views::consent(&view, &csrf.token(app), &who)))
+            Ok(csrf.page(core, 200, views::consent(&view, &csrf.token(core), &who)))
         }
     }
 }
 
 /// `POST /oauth/authorize/decision` → 303 to the client, or a page (403 bad CSRF, 400 stale).
-pub fn post_decision(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let form = checked_form(app, ctx)?;
-    let Some(b) = browser(app, ctx)? else {
+pub fn post_decision(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let form = checked_form(core, ctx)?;
+    let Some(b) = browser(core, ctx)? else {
         return Err(PageError::Stale.into());
     };
     let approve = match form.get("decision") {
@@ -165,7 +165,7 @@ pub fn post_decision(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         _ => return Err(PageError::BadRequest("decision must be approve or deny".into()).into()),
     };
     match authorize::decide(
-        app,
+        core,
         form.get("request_id").unwrap_or(""),
         &b.user_id,
         approve,
@@ -184,27 +184,27 @@ pub fn safe_return(target: Option<&str>) -> Option<&str> {
 }
 
 /// `GET /login` → the sign-in page.
-pub fn get_login(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+pub fn get_login(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let params = query(ctx)?;
     let csrf = Csrf::of(ctx)?;
     let page = views::sign_in(
-        &csrf.token(app),
+        &csrf.token(core),
         safe_return(params.get("return_to")),
         None,
         None,
         "",
     );
-    Ok(csrf.page(app, 200, page))
+    Ok(csrf.page(core, 200, page))
 }
 
 /// `POST /login` → 303 back to where the sign-in started, or the form again with 401.
-pub fn post_login(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let form = checked_form(app, ctx)?;
+pub fn post_login(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let form = checked_form(core, ctx)?;
     let return_to = safe_return(form.get("return_to"));
     let login_name = form.get("login").unwrap_or("");
     let ua = ctx.user_agent();
     match login::sign_in_browser(
-        app,
+        core,
         login_name,
         form.get("password").unwrap_or(""),
         ua.as_deref(),
@@ -212,10 +212,10 @@ pub fn post_login(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     ) {
         Ok((user, cookie)) => {
             ctx.set_user(&user.id);
-            let set = pages::set_cookie(app, SESSION_COOKIE, &cookie, BROWSER_SESSION_SECS);
+            let set = html::set_cookie(core, SESSION_COOKIE, &cookie, BROWSER_SESSION_SECS);
             let resp = match return_to {
                 Some(target) => see_other(target),
-                None => pages::html(200, views::signed_in(&user.handle)),
+                None => html::html(200, views::signed_in(&user.handle)),
             };
             Ok(resp.with_additional_header("Set-Cookie", set))
         }
@@ -228,47 +228,47 @@ pub fn post_login(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         ) => {
             let csrf = Csrf::of(ctx)?;
             let page = views::sign_in(
-                &csrf.token(app),
+                &csrf.token(core),
                 return_to,
                 None,
                 Some(&e.message()),
                 login_name,
             );
-            Ok(pages::html(e.status(), page))
+            Ok(html::html(e.status(), page))
         }
         Err(other) => Err(other),
     }
 }
 
 /// `GET /logout` → a page with a sign-out button (a GET never signs out).
-pub fn get_logout(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+pub fn get_logout(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let csrf = Csrf::of(ctx)?;
-    Ok(csrf.page(app, 200, forms::logout(&csrf.token(app))))
+    Ok(csrf.page(core, 200, forms::logout(&csrf.token(core))))
 }
 
 /// `POST /logout` → signs this browser out and forgets its cookie.
-pub fn post_logout(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    checked_form(app, ctx)?;
+pub fn post_logout(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    checked_form(core, ctx)?;
     if let (Some(b), Some(cookie)) = (
-        browser(app, ctx)?,
-        pages::cookie(ctx.req.header("Cookie"), SESSION_COOKIE),
+        browser(core, ctx)?,
+        html::cookie(ctx.req.header("Cookie"), SESSION_COOKIE),
     ) {
-        account::sign_out(app, cookie, &b, ctx.now)?;
+        account::sign_out(core, cookie, &b, ctx.now)?;
     }
     let page = forms::notice("Signed out", "This browser is signed out.", ("/", "Home"));
-    Ok(pages::html(200, page)
-        .with_additional_header("Set-Cookie", pages::set_cookie(app, SESSION_COOKIE, "", 0)))
+    Ok(html::html(200, page)
+        .with_additional_header("Set-Cookie", html::set_cookie(core, SESSION_COOKIE, "", 0)))
 }
 
 /// `GET /assets/style.css`.
-pub fn get_stylesheet(_app: &App, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    Ok(Response::from_data("text/css; charset=utf-8", pages::STYLESHEET).with_public_cache(3600))
+pub fn get_stylesheet(_app: &Core, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    Ok(Response::from_data("text/css; charset=utf-8", html::STYLESHEET).with_public_cache(3600))
 }
 
 /// `GET /assets/copy.js`.
-pub fn get_script(_app: &App, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+pub fn get_script(_app: &Core, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     Ok(
-        Response::from_data("text/javascript; charset=utf-8", pages::COPY_SCRIPT)
+        Response::from_data("text/javascript; charset=utf-8", html::COPY_SCRIPT)
             .with_public_cache(3600),
     )
 }

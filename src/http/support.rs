@@ -3,14 +3,14 @@
 use rouille::Response;
 
 use super::{Ctx, json};
-use crate::app::App;
-use crate::auth::session;
-use crate::error::ApiError;
-use crate::support::{self, NewReport};
+use crate::core::Core;
+use crate::core::error::ApiError;
+use crate::domain::auth::session;
+use crate::domain::support::{self, NewReport};
 
 /// `POST /v2/support/report` → 201 `{reportId, receivedAt, requestRecordAttached}`. A bearer
 /// credential is optional, and an invalid one does not stop the report.
-pub fn post_report(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+pub fn post_report(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let body = ctx.json()?;
     let report = NewReport {
         summary: body.string("summary")?,
@@ -22,7 +22,7 @@ pub fn post_report(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     };
     let reporter = ctx
         .bearer()
-        .and_then(|_| session::authenticate(app, ctx.bearer(), ctx.now).ok())
+        .and_then(|_| session::authenticate(core, ctx.bearer(), ctx.now).ok())
         .filter(|who| who.credential.has_user());
     if let Some(who) = &reporter {
         ctx.set_user(&who.user_id);
@@ -31,7 +31,7 @@ pub fn post_report(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     json(
         201,
         &support::submit(
-            app,
+            core,
             &report,
             reporter.as_ref().map(|w| w.user_id.as_str()),
             &ip,

@@ -4,16 +4,16 @@ use rouille::Response;
 use serde_json::json;
 
 use super::{Ctx, json, principal};
-use crate::app::App;
-use crate::auth::pats;
-use crate::error::ApiError;
+use crate::core::Core;
+use crate::core::error::ApiError;
+use crate::domain::auth::pats;
 
 /// `POST /v2/auth/tokens` → 201 `{id, token, name, scopes, expiresAt}` (the token shown once).
-pub fn post_token(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let who = principal(app, ctx)?;
+pub fn post_token(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let who = principal(core, ctx)?;
     let body = ctx.json()?;
     let created = pats::create(
-        app,
+        core,
         &who,
         body.string("name")?,
         &body.strings("scopes")?,
@@ -24,14 +24,14 @@ pub fn post_token(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
 }
 
 /// `GET /v2/auth/tokens` → 200 `{tokens: [...]}`, never a secret.
-pub fn get_tokens(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let who = principal(app, ctx)?;
-    json(200, &json!({ "tokens": pats::list(app, &who, ctx.now)? }))
+pub fn get_tokens(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let who = principal(core, ctx)?;
+    json(200, &json!({ "tokens": pats::list(core, &who, ctx.now)? }))
 }
 
 /// `DELETE /v2/auth/tokens/{id}` → 204.
-pub fn delete_token(app: &App, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let who = principal(app, ctx)?;
-    pats::revoke(app, &who, ctx.param(0), ctx.now)?;
+pub fn delete_token(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let who = principal(core, ctx)?;
+    pats::revoke(core, &who, ctx.param(0), ctx.now)?;
     Ok(Response::empty_204())
 }

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, Row, params};
 
 use super::StoreError;
-use crate::clock::Timestamp;
+use crate::core::clock::Timestamp;
 
 /// A stored code: its MAC, never the code.
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::StoreError;
-use crate::clock::Timestamp;
+use crate::core::clock::Timestamp;
 
 /// The scopes `user` already allowed `client`, if any.
 pub fn consent(

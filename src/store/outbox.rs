@@ -5,7 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::StoreError;
-use crate::clock::Timestamp;
+use crate::core::clock::Timestamp;
 
 /// What a message says, which decides its subject and body (`stored`: rendered by an older
 /// release, delivered as it is).

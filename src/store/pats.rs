@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::StoreError;
-use crate::clock::Timestamp;
+use crate::core::clock::Timestamp;
 
 /// A personal access token as stored: its hash, never the token.
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
-use crate::clock::Timestamp;
+use crate::core::clock::Timestamp;
 
 /// What the server saw of one request: no bodies, no secrets.
 #[derive(Debug, Clone, Serialize, Deserialize)]

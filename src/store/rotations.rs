@@ -13,7 +13,7 @@
 //! that does not parse is left out: a generation with no record counts as reuse, never as a
 //! retry.
 
-use crate::clock::Timestamp;
+use crate::core::clock::Timestamp;
 
 /// The most entries a row keeps: a session rotating more than once a second under a reuse
 /// interval longer than this many seconds keeps the latest ones (older generations then count as

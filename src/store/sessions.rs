@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::StoreError;
 use super::rotations::Rotations;
-use crate::clock::Timestamp;
+use crate::core::clock::Timestamp;
 
 /// Why a session ended early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

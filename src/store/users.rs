@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::StoreError;
-use crate::clock::Timestamp;
+use crate::core::clock::Timestamp;
 
 /// A user as stored.
 #[derive(Debug, Clone)]

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use gharart_id::cli::ServeArgs;
-use gharart_id::clock::Clock;
-use gharart_id::config::Config;
-use gharart_id::server::{self, Running};
+use gharart_id::commands::args::ServeArgs;
+use gharart_id::core::clock::Clock;
+use gharart_id::core::config::Config;
+use gharart_id::http::server::{self, Running};
 use serde_json::{Value, json};
 
 /// Low, for speed: tests check behaviour, the benchmark checks cost.
@@ -75,7 +75,7 @@ impl TestServer {
         let mut config = Config::from_args(args(dir.path(), &[])).unwrap();
         config.demo = true;
         let running = server::start(config, clock.clone()).unwrap();
-        let seeded = gharart_id::demo::seed(&running.app).unwrap();
+        let seeded = gharart_id::domain::demo::seed(&running.core).unwrap();
         (
             TestServer {
                 addr: running.addr,

@@ -167,7 +167,7 @@ fn me_keeps_answering_through_a_login_flood() {
 fn a_refresh_stuck_behind_a_long_write_answers_409_not_a_revoked_session() {
     let s = TestServer::start();
     let session = s.ready_user("patient");
-    let app = s.running.as_ref().unwrap().app.clone();
+    let app = s.running.as_ref().unwrap().core.clone();
     let (held_tx, held_rx) = std::sync::mpsc::channel();
     let holder = std::thread::spawn(move || {
         app.db

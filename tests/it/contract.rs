@@ -216,10 +216,10 @@ fn the_rest_of_a_refused_chunked_body_is_never_a_request() {
     let s = TestServer::start();
     let mut first = format!(
         "POST /v2/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n",
-        gharart_id::app::MAX_BODY + 1 + SMUGGLED.len()
+        gharart_id::http::routes::MAX_BODY + 1 + SMUGGLED.len()
     )
     .into_bytes();
-    first.resize(first.len() + gharart_id::app::MAX_BODY + 1, b'a');
+    first.resize(first.len() + gharart_id::http::routes::MAX_BODY + 1, b'a');
     assert_eq!(statuses_after(s.addr, &first, SMUGGLED), [413]);
 }
 

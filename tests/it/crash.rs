@@ -195,7 +195,7 @@ fn twenty_sigkills_under_mixed_writes_lose_nothing_acknowledged() {
     child.wait().unwrap();
     {
         let c = rusqlite::Connection::open(dir.path().join("crash.db")).unwrap();
-        let hash = gharart_id::password::hash(PASSWORD, TEST_ITERATIONS).unwrap();
+        let hash = gharart_id::core::password::hash(PASSWORD, TEST_ITERATIONS).unwrap();
         for t in 0..3 {
             c.execute(
                 "INSERT INTO users (id, handle, email, email_key, password_hash, email_confirmed, created_at, updated_at) VALUES (?1, ?2, ?3, ?3, ?4, 1, 0, 0)",

@@ -1,10 +1,10 @@
 //! Inputs that once broke (or nearly broke) a parser, replayed on every `cargo test`: the files a
 //! fuzzing run leaves in `fuzz/regressions/<target>/` (see fuzz/run.sh), and tricky cases kept here.
 
-use gharart_id::keys::KeyRing;
-use gharart_id::oauth::redirect;
-use gharart_id::token::{jwt, refresh};
-use gharart_id::urlenc;
+use gharart_id::core::keys::KeyRing;
+use gharart_id::core::token::{jwt, refresh};
+use gharart_id::core::urlenc;
+use gharart_id::domain::oauth::redirect;
 
 const TRICKY: [&str; 12] = [
     "",

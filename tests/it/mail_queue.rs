@@ -221,7 +221,8 @@ fn send_after_holds_the_invitations_and_counts_their_lifetime_from_then() {
     let s = TestServer::start_now(&["--smtp-url", &format!("smtp://127.0.0.1:{}", sink.port)]);
     let csv = s.dir.path().join("crew.csv");
     std::fs::write(&csv, "night,night@gharart.com\n").unwrap();
-    let later = gharart_id::clock::rfc3339(gharart_id::clock::Clock::System.now() + 7200);
+    let later =
+        gharart_id::core::clock::rfc3339(gharart_id::core::clock::Clock::System.now() + 7200);
     let out = cli_ok(
         &s,
         &[
@@ -238,8 +239,8 @@ fn send_after_holds_the_invitations_and_counts_their_lifetime_from_then() {
     assert_eq!(onboarding_of(&s, "night"), "invited");
     s.clock.advance(7200);
     let got = sink.wait_for(1, 10);
-    let send_at = gharart_id::clock::parse_rfc3339(&later).unwrap();
-    let until = gharart_id::clock::rfc3339(send_at + 72 * 3600)
+    let send_at = gharart_id::core::clock::parse_rfc3339(&later).unwrap();
+    let until = gharart_id::core::clock::rfc3339(send_at + 72 * 3600)
         .replace('T', " ")
         .replace('Z', " UTC");
     assert!(

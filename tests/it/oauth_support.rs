@@ -44,7 +44,7 @@ pub fn basic(client: &Value) -> String {
 }
 
 pub fn enc(s: &str) -> String {
-    gharart_id::urlenc::encode(s)
+    gharart_id::core::urlenc::encode(s)
 }
 
 /// POSTs a form to an OAuth endpoint.
@@ -96,7 +96,10 @@ pub fn authorize_url(client: &Value, challenge: &str, extra: &[(&str, &str)]) ->
 /// The query parameters of a redirect target.
 pub fn query_of(location: &str) -> BTreeMap<String, String> {
     let q = location.split_once('?').map(|(_, q)| q).unwrap_or("");
-    gharart_id::urlenc::parse(q).unwrap().into_iter().collect()
+    gharart_id::core::urlenc::parse(q)
+        .unwrap()
+        .into_iter()
+        .collect()
 }
 
 /// A browser stand-in: keeps cookies, never follows redirects.

@@ -62,7 +62,7 @@ fn the_openapi_document_matches_the_routes_served() {
             documented.insert((method.to_uppercase(), path.clone()));
         }
     }
-    let served: BTreeSet<(String, String)> = gharart_id::app::ROUTES
+    let served: BTreeSet<(String, String)> = gharart_id::http::routes::ROUTES
         .iter()
         .map(|r| (r.method.to_owned(), r.path.to_owned()))
         .collect();
@@ -242,7 +242,7 @@ fn secrets_never_reach_the_log() {
     let (child, addr) = serve_child(cmd);
     let s = TestServer {
         addr,
-        clock: gharart_id::clock::Clock::System,
+        clock: gharart_id::core::clock::Clock::System,
         dir,
         running: None,
     };

@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::clock::Timestamp;
+use crate::core::clock::Timestamp;
 use gate::Gate;
 pub use refusal::Refusal;
 use slots::Slots;

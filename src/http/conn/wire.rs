@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 
 use super::head::is_token;
-use crate::clock::{self, Timestamp};
+use crate::core::clock::{self, Timestamp};
 
 /// The response as it goes on the wire, in HTTP/1.`minor`: status line, `Date`, the response's
 /// own headers (any that could break the head, with a byte outside visible ASCII, are left out),

@@ -1,0 +1,153 @@
+//! The account page's domain (`/account`): who the browser is, what the user can see about their
+//! account (sessions, personal access tokens, authorized apps, a debug view of the current
+//! session), and what they can end. Tokens go through `auth::pats` and sessions through the same
+//! store calls as the API, so the page and the API never disagree.
+
+use super::pats::{self, PatView};
+use super::session::{Credential, Principal};
+use super::{fresh_id, mint_access_token};
+use crate::core::Core;
+use crate::core::clock::Timestamp;
+use crate::core::error::ApiError;
+use crate::core::token::opaque::sha256;
+use crate::store::oauth::{self, ConsentRow};
+use crate::store::request_log::RequestRecord;
+use crate::store::sessions::{self, LiveSession, RevokeReason};
+use crate::store::users::{self, UserRow};
+
+/// A signed-in browser: its user and the session behind its cookie.
+#[derive(Debug, Clone)]
+pub struct Browser {
+    pub user_id: String,
+    pub session_id: String,
+}
+
+impl Browser {
+    /// The browser as an API caller: a first-party session holds every scope.
+    pub fn principal(&self, core: &Core, now: Timestamp) -> Principal {
+        Principal {
+            user_id: self.user_id.clone(),
+            session_id: Some(self.session_id.clone()),
+            scopes: core.config.scopes.clone(),
+            expires_at: now + core.config.lifetimes.access,
+            credential: Credential::Session,
+            user: None,
+            session: None,
+            cached_as: None,
+        }
+    }
+}
+
+/// The browser behind a session cookie, if it is live and its account usable.
+pub fn browser(core: &Core, cookie: &str, now: Timestamp) -> Result<Option<Browser>, ApiError> {
+    let Some((user_id, session_id)) = core
+        .db
+        .read(|c| oauth::browser_session(c, &sha256(cookie.as_bytes()), now))?
+    else {
+        return Ok(None);
+    };
+    let usable = core
+        .db
+        .read(|c| users::find_by_id(c, &user_id))?
+        .is_some_and(|u| !u.disabled && u.email_confirmed);
+    Ok(usable.then_some(Browser {
+        user_id,
+        session_id,
+    }))
+}
+
+/// Everything the account page shows.
+pub struct Overview {
+    pub user: UserRow,
+    pub sessions: Vec<LiveSession>,
+    pub tokens: Vec<PatView>,
+    pub apps: Vec<ConsentRow>,
+    pub recent: Vec<RequestRecord>,
+    /// An access token for this browser's session, for trying the API (issued now).
+    pub access_token: String,
+    pub access_expires_at: Timestamp,
+}
+
+pub fn overview(core: &Core, b: &Browser, now: Timestamp) -> Result<Overview, ApiError> {
+    let user = core
+        .db
+        .read(|c| users::find_by_id(c, &b.user_id))?
+        .ok_or(ApiError::NotFound)?;
+    let idle = core.config.lifetimes.refresh_idle;
+    let sessions = core
+        .db
+        .read(|c| sessions::list_live(c, &b.user_id, now, idle))?;
+    let tokens = pats::list(core, &b.principal(core, now), now)?;
+    let apps = core.db.read(|c| oauth::list_consents(c, &b.user_id))?;
+    let recent = core.requests.recent_for_user(&core.db, &b.user_id, 10)?;
+    let (access_token, access_expires_at) = mint_access_token(
+        core,
+        &b.user_id,
+        Some(&b.session_id),
+        &core.config.scopes.join(" "),
+        None,
+        now,
+    )?;
+    Ok(Overview {
+        user,
+        sessions,
+        tokens,
+        apps,
+        recent,
+        access_token,
+        access_expires_at,
+    })
+}
+
+/// Revokes one of the user's sessions (its tokens stop working at once). `not_found` otherwise.
+pub fn revoke_session(
+    core: &Core,
+    b: &Browser,
+    session_id: &str,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    if core
+        .db
+        .write(|tx| sessions::revoke_own(tx, &b.user_id, session_id, RevokeReason::Logout, now))?
+    {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+/// Signs out every other session of the user; returns how many.
+pub fn revoke_other_sessions(core: &Core, b: &Browser, now: Timestamp) -> Result<usize, ApiError> {
+    Ok(core
+        .db
+        .write(|tx| sessions::revoke_all_but(tx, &b.user_id, &b.session_id, now))?)
+}
+
+/// Withdraws consent from an OAuth client and revokes its grants. `not_found` if there was none.
+pub fn revoke_app(
+    core: &Core,
+    b: &Browser,
+    client_id: &str,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    let had = core.db.write(|tx| {
+        let had = oauth::delete_consent(tx, &b.user_id, client_id)?;
+        sessions::revoke_for_client(tx, &b.user_id, client_id, now)?;
+        Ok::<_, ApiError>(had)
+    })?;
+    if had { Ok(()) } else { Err(ApiError::NotFound) }
+}
+
+/// Signs this browser out: its session is revoked and its cookie forgotten.
+pub fn sign_out(core: &Core, cookie: &str, b: &Browser, now: Timestamp) -> Result<(), ApiError> {
+    core.db.write(|tx| {
+        sessions::revoke_own(tx, &b.user_id, &b.session_id, RevokeReason::Logout, now)?;
+        oauth::delete_browser_session(tx, &sha256(cookie.as_bytes()))
+    })?;
+    Ok(())
+}
+
+/// A fresh CSRF cookie value.
+pub fn new_csrf_cookie() -> Result<String, ApiError> {
+    fresh_id("csrf_")
+}

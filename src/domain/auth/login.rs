@@ -1,0 +1,128 @@
+//! Password login (`POST /v2/auth/login` and the sign-in page): the hash runs whether or not the
+//! account exists, so timing does not reveal which logins are registered; then a session starts.
+
+use super::{SessionState, SessionView, fresh_id, hash_password, hashing, session_view};
+use crate::core::Core;
+use crate::core::clock::Timestamp;
+use crate::core::error::ApiError;
+use crate::core::password::{self, Verdict};
+use crate::core::token::opaque::sha256;
+use crate::store::oauth;
+use crate::store::sessions::{self, NewSession};
+use crate::store::users::{self, UserRow};
+
+/// Checks a login name (handle or email) and password, with the login throttle, and upgrades an
+/// old hash. Errors: `invalid_credentials` (unknown login or wrong password, alike),
+/// `login_backoff`, `account_disabled`, `confirmation_required`, `unavailable` (hash queue full).
+pub fn check_credentials(
+    core: &Core,
+    login: &str,
+    password: &str,
+    now: Timestamp,
+) -> Result<UserRow, ApiError> {
+    let throttle_key = login.to_lowercase();
+    core.throttle.login_gate(&throttle_key, now)?;
+    let user = if login.contains('@') {
+        core.db.read(|c| users::find_by_email(c, login))?
+    } else {
+        core.db.read(|c| users::find_by_handle(c, &throttle_key))?
+    };
+    let iterations = core.config.pbkdf2_iterations;
+    let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
+    let verdict = hashing(core, || password::verify(password, stored, iterations))?;
+    let (user, needs_upgrade) = match (user, verdict) {
+        (Some(u), Verdict::Match { needs_upgrade }) => (u, needs_upgrade),
+        _ => {
+            core.throttle.login_failed(&throttle_key, now);
+            core.metrics.login("failed");
+            return Err(ApiError::InvalidCredentials);
+        }
+    };
+    core.throttle.login_succeeded(&throttle_key);
+    core.metrics.login("ok");
+    if user.disabled {
+        return Err(ApiError::AccountDisabled);
+    }
+    if !user.email_confirmed {
+        return Err(ApiError::ConfirmationRequired);
+    }
+    if needs_upgrade {
+        let hash = hash_password(core, password)?;
+        core.db
+            .write(|tx| users::set_password_hash(tx, &user.id, &hash, now))?;
+    }
+    Ok(user)
+}
+
+/// Checks the credentials and starts an API session. Errors as [`check_credentials`].
+pub fn login(
+    core: &Core,
+    login: &str,
+    password: &str,
+    user_agent: Option<&str>,
+    now: Timestamp,
+) -> Result<SessionView, ApiError> {
+    let user = check_credentials(core, login, password, now)?;
+    let session_id = fresh_id("ses_")?;
+    let expires_at = now + core.config.lifetimes.refresh_absolute;
+    core.db
+        .write(|tx| start_session(tx, &session_id, &user.id, now, expires_at, user_agent))?;
+    let state = SessionState {
+        id: &session_id,
+        generation: 0,
+        last_used_at: now,
+        expires_at,
+    };
+    session_view(core, &user, &state, now)
+}
+
+/// Checks the credentials and starts a browser session for the pages, backed by a first-party
+/// session (so it is listed and revoked like any other); returns the user and the session
+/// cookie's value (only its SHA-256 is stored).
+pub fn sign_in_browser(
+    core: &Core,
+    login: &str,
+    password: &str,
+    user_agent: Option<&str>,
+    now: Timestamp,
+) -> Result<(UserRow, String), ApiError> {
+    let user = check_credentials(core, login, password, now)?;
+    let cookie = fresh_id("bs_")?;
+    let session_id = fresh_id("ses_")?;
+    let expires_at = now + crate::http::html::BROWSER_SESSION_SECS;
+    core.db.write(|tx| {
+        start_session(tx, &session_id, &user.id, now, expires_at, user_agent)?;
+        oauth::insert_browser_session(
+            tx,
+            &sha256(cookie.as_bytes()),
+            &user.id,
+            &session_id,
+            now,
+            expires_at,
+        )
+    })?;
+    Ok((user, cookie))
+}
+
+/// Starts a first-party session (client and scope none: it holds every scope).
+fn start_session(
+    tx: &rusqlite::Transaction<'_>,
+    id: &str,
+    user_id: &str,
+    now: Timestamp,
+    expires_at: Timestamp,
+    user_agent: Option<&str>,
+) -> Result<(), crate::store::StoreError> {
+    sessions::insert(
+        tx,
+        &NewSession {
+            id,
+            user_id,
+            now,
+            expires_at,
+            user_agent,
+            client_id: None,
+            scope: None,
+        },
+    )
+}

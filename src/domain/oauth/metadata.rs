@@ -1,0 +1,28 @@
+//! The authorization server metadata document (RFC 8414 §2).
+
+use serde_json::{Value, json};
+
+use super::clients::{AUTH_METHODS, GRANTS};
+use crate::core::Core;
+
+/// `GET /.well-known/oauth-authorization-server`: `issuer` is exactly the configured issuer.
+pub fn document(core: &Core) -> Value {
+    let base = &core.issuer;
+    json!({
+        "issuer": base,
+        "authorization_endpoint": format!("{base}/oauth/authorize"),
+        "token_endpoint": format!("{base}/oauth/token"),
+        "registration_endpoint": format!("{base}/oauth/register"),
+        "revocation_endpoint": format!("{base}/oauth/revoke"),
+        "introspection_endpoint": format!("{base}/oauth/introspect"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": GRANTS,
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": core.config.scopes,
+        "authorization_response_iss_parameter_supported": true,
+    })
+}

@@ -1,0 +1,273 @@
+//! The token endpoint's grants (RFC 6749 §4.1.3, §6, §4.4): `authorization_code` with PKCE,
+//! `refresh_token` with the same rotation and reuse interval as `/v2/auth/refresh`, and
+//! `client_credentials`.
+
+use serde::Serialize;
+
+use super::{OAuthError, pkce, scope_list, scopes_within};
+use crate::core::Core;
+use crate::core::clock::Timestamp;
+use crate::core::error::ApiError;
+use crate::core::token::opaque::sha256;
+use crate::core::token::refresh;
+use crate::core::urlenc::Params;
+use crate::domain::auth::{fresh_id, mint_access_token, session};
+use crate::store::clients::ClientRow;
+use crate::store::sessions::{self, NewSession, RevokeReason};
+use crate::store::{oauth, users};
+
+/// RFC 6749 §5.1.
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// An `ApiError` of the shared session code, in the token endpoint's vocabulary.
+pub fn oauth_error(e: ApiError) -> OAuthError {
+    match e {
+        ApiError::RefreshTokenInvalid
+        | ApiError::RefreshTokenExpired
+        | ApiError::RefreshTokenReused
+        | ApiError::SessionRevoked => OAuthError::InvalidGrant(e.message()),
+        ApiError::Throttled {
+            retry_after_secs, ..
+        } => OAuthError::TemporarilyUnavailable {
+            throttled: true,
+            retry_after_secs,
+            description: e.message(),
+        },
+        ApiError::RefreshInProgress { retry_after_secs }
+        | ApiError::Unavailable {
+            retry_after_secs, ..
+        } => OAuthError::TemporarilyUnavailable {
+            throttled: false,
+            retry_after_secs,
+            description: e.message(),
+        },
+        other => OAuthError::ServerError(other.message()),
+    }
+}
+
+/// Runs the grant the form asks for, for an authenticated client.
+pub fn exchange(
+    core: &Core,
+    client: &ClientRow,
+    form: &Params,
+    now: Timestamp,
+) -> Result<TokenResponse, OAuthError> {
+    let grant = form
+        .get("grant_type")
+        .ok_or_else(|| OAuthError::InvalidRequest("grant_type is required".into()))?;
+    if !super::clients::GRANTS.contains(&grant) {
+        return Err(OAuthError::UnsupportedGrantType(format!(
+            "grant_type {grant:?} is not supported"
+        )));
+    }
+    if !client.allows_grant(grant) {
+        return Err(OAuthError::UnauthorizedClient(format!(
+            "this client is not registered for the {grant} grant"
+        )));
+    }
+    match grant {
+        "authorization_code" => code_grant(core, client, form, now),
+        "refresh_token" => refresh_grant(core, client, form, now),
+        _ => client_credentials_grant(core, client, form, now),
+    }
+}
+
+fn code_grant(
+    core: &Core,
+    client: &ClientRow,
+    form: &Params,
+    now: Timestamp,
+) -> Result<TokenResponse, OAuthError> {
+    let code = form
+        .get("code")
+        .ok_or_else(|| OAuthError::InvalidRequest("code is required".into()))?;
+    let hash = sha256(code.as_bytes());
+    let row = core
+        .db
+        .read(|c| oauth::find_code(c, &hash))
+        .map_err(|e| oauth_error(e.into()))?;
+    let row = row.ok_or_else(|| OAuthError::InvalidGrant("unknown authorization code".into()))?;
+    let g = &row.grant;
+    if g.client_id != client.id {
+        return Err(OAuthError::InvalidGrant(
+            "the code was issued to another client".into(),
+        ));
+    }
+    if row.used_at.is_some() {
+        if let Some(sid) = &row.session_id {
+            core.db
+                .write(|tx| sessions::revoke(tx, sid, RevokeReason::CodeReuse, None, now))
+                .map_err(|e| oauth_error(e.into()))?;
+            log::warn!(
+                "authorization code reused by client {}: session {sid} revoked",
+                client.id
+            );
+        }
+        return Err(OAuthError::InvalidGrant(
+            "the code was already used; the tokens issued from it are revoked".into(),
+        ));
+    }
+    if g.expires_at <= now {
+        return Err(OAuthError::InvalidGrant(
+            "the code has expired; start the authorization again".into(),
+        ));
+    }
+    match form.get("redirect_uri") {
+        Some(sent) if sent != g.redirect_uri => {
+            return Err(OAuthError::InvalidGrant(
+                "redirect_uri differs from the one of the authorization request".into(),
+            ));
+        }
+        None if g.redirect_given => {
+            return Err(OAuthError::InvalidGrant(
+                "redirect_uri is required: the authorization request had one (RFC 6749 §4.1.3)"
+                    .into(),
+            ));
+        }
+        _ => {}
+    }
+    let verifier = form
+        .get("code_verifier")
+        .ok_or_else(|| OAuthError::InvalidGrant("code_verifier is required (PKCE)".into()))?;
+    if !pkce::verify(verifier, &g.code_challenge) {
+        return Err(OAuthError::InvalidGrant(
+            "code_verifier does not match the code_challenge (PKCE S256)".into(),
+        ));
+    }
+    let user = core
+        .db
+        .read(|c| users::find_by_id(c, &g.user_id))
+        .map_err(|e| oauth_error(e.into()))?;
+    if user.is_none_or(|u| u.disabled) {
+        return Err(OAuthError::InvalidGrant(
+            "the user's account is disabled".into(),
+        ));
+    }
+    let session_id = fresh_id("ses_").map_err(oauth_error)?;
+    let expires_at = now + core.config.lifetimes.refresh_absolute;
+    let claimed = core
+        .db
+        .write(|tx| {
+            if !oauth::use_code(tx, &hash, &session_id, now)? {
+                return Ok(false);
+            }
+            sessions::insert(
+                tx,
+                &NewSession {
+                    id: &session_id,
+                    user_id: &g.user_id,
+                    now,
+                    expires_at,
+                    user_agent: None,
+                    client_id: Some(&client.id),
+                    scope: Some(&g.scope),
+                },
+            )?;
+            Ok::<_, crate::store::StoreError>(true)
+        })
+        .map_err(|e| oauth_error(e.into()))?;
+    if !claimed {
+        return Err(OAuthError::InvalidGrant("the code was already used".into()));
+    }
+    core.loops.redeemed(&g.browser_key, &client.id);
+    let refresh_token = client
+        .allows_grant("refresh_token")
+        .then(|| refresh::mint(core.keys().refresh_secret(), &session_id, 0));
+    respond(
+        core,
+        &g.user_id,
+        Some(&session_id),
+        &g.scope,
+        &client.id,
+        refresh_token,
+        now,
+    )
+}
+
+fn refresh_grant(
+    core: &Core,
+    client: &ClientRow,
+    form: &Params,
+    now: Timestamp,
+) -> Result<TokenResponse, OAuthError> {
+    let token = form
+        .get("refresh_token")
+        .ok_or_else(|| OAuthError::InvalidRequest("refresh_token is required".into()))?;
+    let (user, s) = session::rotate(core, token, Some(&client.id), now).map_err(oauth_error)?;
+    let granted = s.scope.clone().unwrap_or_default();
+    let scope = match form.get("scope") {
+        Some(asked) if !scopes_within(asked, &granted) => {
+            return Err(OAuthError::InvalidScope(format!(
+                "the scope can only narrow; this grant holds \"{granted}\""
+            )));
+        }
+        Some(asked) => scope_list(asked).join(" "),
+        None => granted,
+    };
+    let refresh_token = Some(refresh::mint(
+        core.keys().refresh_secret(),
+        &s.id,
+        s.generation,
+    ));
+    respond(
+        core,
+        &user.id,
+        Some(&s.id),
+        &scope,
+        &client.id,
+        refresh_token,
+        now,
+    )
+}
+
+fn client_credentials_grant(
+    core: &Core,
+    client: &ClientRow,
+    form: &Params,
+    now: Timestamp,
+) -> Result<TokenResponse, OAuthError> {
+    if client.secret_hash.is_none() {
+        return Err(OAuthError::UnauthorizedClient(
+            "client_credentials needs a confidential client".into(),
+        ));
+    }
+    let scope = match form.get("scope") {
+        Some(asked) if !scopes_within(asked, &client.scope) => {
+            return Err(OAuthError::InvalidScope(format!(
+                "this client may ask for \"{}\"",
+                client.scope
+            )));
+        }
+        Some(asked) => scope_list(asked).join(" "),
+        None => client.scope.clone(),
+    };
+    respond(core, &client.id, None, &scope, &client.id, None, now)
+}
+
+fn respond(
+    core: &Core,
+    sub: &str,
+    sid: Option<&str>,
+    scope: &str,
+    client_id: &str,
+    refresh_token: Option<String>,
+    now: Timestamp,
+) -> Result<TokenResponse, OAuthError> {
+    let (access_token, exp) =
+        mint_access_token(core, sub, sid, scope, Some(client_id), now).map_err(oauth_error)?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: exp - now,
+        scope: scope.to_owned(),
+        refresh_token,
+    })
+}
