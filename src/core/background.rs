@@ -10,10 +10,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
 use crate::core::Core;
-use crate::core::daily;
 use crate::core::keys::KeyRing;
-use crate::http::idempotency;
-use crate::store::{StoreError, codes, oauth, outbox, request_log, sessions};
+use crate::store::{StoreError, codes, daily, idempotency, oauth, outbox, request_log, sessions};
 
 const TICK: Duration = Duration::from_secs(1);
 const SWEEP_TICKS: u64 = 60;
@@ -23,6 +21,8 @@ const REQUEST_LOG_MAX_ROWS: u32 = 500_000;
 const ENDED_SESSION_KEEP_SECS: i64 = 7 * 86_400;
 /// Expired codes are kept this long, so a late try hears `code_expired` rather than `code_invalid`.
 const EXPIRED_CODE_KEEP_SECS: i64 = 7 * 86_400;
+/// An `Idempotency-Key` replays its answer for this long (API.md, Conventions).
+pub const IDEMPOTENCY_KEEP_SECS: i64 = 24 * 3600;
 
 pub struct Background {
     stop: Sender<()>,
@@ -111,7 +111,10 @@ fn sweep(core: &Core) -> Result<(), StoreError> {
         .write(|tx| sessions::delete_ended(tx, now - ENDED_SESSION_KEEP_SECS))?;
     core.db.write(|tx| oauth::sweep(tx, now))?;
     core.db.write(|tx| outbox::forget_expired_codes(tx, now))?;
-    idempotency::sweep(core, now)?;
-    daily::sweep(core, now)?;
+    core.db
+        .write(|tx| idempotency::delete_before(tx, now - IDEMPOTENCY_KEEP_SECS))?;
+    // The daily counts of days before yesterday (a day is a UTC day, as `domain::daily` counts).
+    core.db
+        .write(|tx| daily::delete_before(tx, now.div_euclid(86_400) - 1))?;
     Ok(())
 }

@@ -7,8 +7,6 @@ pub mod background;
 pub mod cache;
 pub mod clock;
 pub mod config;
-pub mod daily;
-pub mod error;
 pub mod keys;
 pub mod logging;
 pub mod loops;

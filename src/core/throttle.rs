@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use crate::core::clock::Timestamp;
-use crate::core::error::ApiError;
 
 /// A quota of `quota` requests per `window` seconds, named as in `RateLimit-Policy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +13,15 @@ pub struct Limit {
     pub name: &'static str,
     pub quota: u32,
     pub window: i64,
+}
+
+/// Why the throttles refused a request, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exceeded {
+    /// The window's quota is spent (429 `throttled`).
+    Quota { limit: Limit, retry_after_secs: u64 },
+    /// The login is in its back-off after repeated failures (429 `login_backoff`).
+    Backoff { limit: Limit, retry_after_secs: u64 },
 }
 
 /// The defaults of API.md; `--throttle-limit NAME=QUOTA/WINDOW` changes any of them.
@@ -118,7 +126,7 @@ impl Throttle {
     }
 
     /// Counts one request against `name` for `key`; 429 `throttled` once the window's quota is spent.
-    pub fn hit(&self, name: &'static str, key: &str, now: Timestamp) -> Result<(), ApiError> {
+    pub fn hit(&self, name: &'static str, key: &str, now: Timestamp) -> Result<(), Exceeded> {
         let Some(limit) = self.limit(name).filter(|_| self.enabled) else {
             return Ok(());
         };
@@ -134,7 +142,7 @@ impl Throttle {
             *entry = (start, 0);
         }
         if entry.1 >= limit.quota {
-            return Err(ApiError::Throttled {
+            return Err(Exceeded::Quota {
                 limit,
                 retry_after_secs: (start + limit.window - now).max(1) as u64,
             });
@@ -144,13 +152,13 @@ impl Throttle {
     }
 
     /// 429 `login_backoff` while `login` is in its back-off after repeated failures.
-    pub fn login_gate(&self, login: &str, now: Timestamp) -> Result<(), ApiError> {
+    pub fn login_gate(&self, login: &str, now: Timestamp) -> Result<(), Exceeded> {
         let Some(limit) = self.limit("login-failures").filter(|_| self.enabled) else {
             return Ok(());
         };
         let failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
         match failures.get(login) {
-            Some(f) if f.blocked_until > now => Err(ApiError::LoginBackoff {
+            Some(f) if f.blocked_until > now => Err(Exceeded::Backoff {
                 limit,
                 retry_after_secs: (f.blocked_until - now) as u64,
             }),
@@ -225,7 +233,7 @@ pub fn parse_limit(text: &str) -> Result<Limit, String> {
         .find(|l| l.name == name.trim())
         .ok_or_else(|| format!("no throttle named {name:?}; the names are {}", names()))?;
     let quota: u32 = quota.trim().parse().map_err(|_| bad())?;
-    let window = crate::core::config::parse_duration(window)?;
+    let window = crate::core::clock::parse_duration(window)?;
     if quota == 0 || window == 0 {
         return Err(format!(
             "{text:?}: quota and window must be above 0 (use --throttle off to disable)"
@@ -262,7 +270,7 @@ mod tests {
             t.hit("signup-ip", "1.2.3.4", start + 10).unwrap();
         }
         match t.hit("signup-ip", "1.2.3.4", start + 10) {
-            Err(ApiError::Throttled {
+            Err(Exceeded::Quota {
                 retry_after_secs,
                 limit,
             }) => {
@@ -288,7 +296,7 @@ mod tests {
         t.login_failed("ana", 110);
         assert!(matches!(
             t.login_gate("ana", 111),
-            Err(ApiError::LoginBackoff {
+            Err(Exceeded::Backoff {
                 retry_after_secs: 29,
                 ..
             })
@@ -298,7 +306,7 @@ mod tests {
         assert!(
             matches!(
                 t.login_gate("ana", 141),
-                Err(ApiError::LoginBackoff {
+                Err(Exceeded::Backoff {
                     retry_after_secs: 59,
                     ..
                 })
@@ -311,7 +319,7 @@ mod tests {
         assert!(
             matches!(
                 t.login_gate("ana", 210),
-                Err(ApiError::LoginBackoff {
+                Err(Exceeded::Backoff {
                     retry_after_secs: 899,
                     ..
                 })

@@ -1,8 +1,10 @@
 //! The domain: what the appliance does, with no HTTP type in sight. Each function takes the
 //! [`Core`](crate::core::Core) (or less) and the time as arguments, and answers with data or a
-//! [`ApiError`](crate::core::error::ApiError).
+//! [`ApiError`](crate::domain::error::ApiError).
 
 pub mod auth;
+pub mod daily;
 pub mod demo;
+pub mod error;
 pub mod oauth;
 pub mod support;

@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use crate::core::Core;
 use crate::core::clock::{Timestamp, rfc3339};
-use crate::core::error::ApiError;
 use crate::domain::auth::fresh_id;
+use crate::domain::error::ApiError;
 use crate::store::reports::{self, ReportRow};
 
 const MAX_SUMMARY_CHARS: usize = 200;

@@ -7,11 +7,11 @@ use rouille::Response;
 use super::Ctx;
 use super::pages::{Csrf, browser, checked_form, query, see_other};
 use crate::core::Core;
-use crate::core::error::ApiError;
 use crate::core::urlenc::{Params, encode};
 use crate::domain::auth::account::{self, Browser};
 use crate::domain::auth::pats::{self, CreatedPat};
 use crate::domain::auth::{reset, signup};
+use crate::domain::error::ApiError;
 use crate::http::html::{self, account as view, forms};
 use crate::store::users;
 

@@ -3,10 +3,12 @@
 use rouille::Response;
 use serde_json::json;
 
-use super::{Ctx, json, json_bytes, principal};
+use std::sync::Arc;
+
+use super::{Ctx, json, json_bytes, principal, to_json};
 use crate::core::Core;
-use crate::core::error::ApiError;
 use crate::domain::auth::{login, reset, session, signup};
+use crate::domain::error::ApiError;
 
 /// `POST /v2/auth/signup` → 201 `{user, confirmation}`.
 pub fn post_signup(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
@@ -81,10 +83,19 @@ pub fn post_logout(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     Ok(Response::empty_204())
 }
 
-/// `GET /v2/auth/me` → 200 `{user, session, credential}`.
+/// `GET /v2/auth/me` → 200 `{user, session, credential}`. The body is a function of the
+/// credential and of the rows read for it, so it is kept per credential while those rows hold
+/// (see [`Principal::cached_as`](session::Principal::cached_as)).
 pub fn get_me(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let who = principal(core, ctx)?;
-    Ok(json_bytes(session::me_json(core, &who)?))
+    who.require_user()?;
+    who.require_scope("profile")?;
+    let serialize = || to_json(&session::me(core, &who)?).map(Arc::new);
+    let body = match &who.cached_as {
+        Some((key, version)) => core.me_bodies.get_or_load(key, *version, serialize)?,
+        None => serialize()?,
+    };
+    Ok(json_bytes(body.to_vec()))
 }
 
 /// `POST /v2/auth/password/forgot` → 202 `{accepted: true}`, whether or not the email exists.

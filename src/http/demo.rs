@@ -7,12 +7,13 @@ use serde_json::Value;
 
 use super::Ctx;
 use super::pages::{query, see_other};
-use crate::core::error::ApiError;
 use crate::core::token::opaque::{b64url, b64url_decode, random_bytes, sha256};
 use crate::core::urlenc::{Params, encode};
 use crate::core::{Core, Demo};
+use crate::domain::error::ApiError;
+use crate::domain::error::PageError;
 use crate::domain::oauth::{clients, pkce, token};
-use crate::http::html::{self, PageError, demo as view};
+use crate::http::html::{self, demo as view};
 
 const COOKIE: &str = "gharart_demo";
 const SCOPE: &str = "profile email offline_access";

@@ -11,13 +11,13 @@ use rouille::{Request, Response};
 
 use crate::core::Core;
 use crate::core::clock::Timestamp;
-use crate::core::daily::{self, Budget};
-use crate::core::error::{ApiError, Outage};
 use crate::core::token::opaque::{b64url, new_name, sha256};
+use crate::domain::daily::{self, Budget};
+use crate::domain::error::{ApiError, Outage};
 use crate::http::conn::{Refused, Service};
 use crate::http::idempotency::{self, Start};
 use crate::http::routes::{ROUTES, Route};
-use crate::http::{Ctx, read_body};
+use crate::http::{Ctx, read_body, render};
 use crate::store::request_log::RequestRecord;
 
 /// Answers one request. Never panics, never answers without `X-Request-Id`.
@@ -78,7 +78,7 @@ impl Service for Core {
     /// id, counted and logged like any answer.
     fn refused(&self, ip: IpAddr, why: Refused) -> Response {
         let error = match why {
-            Refused::Request(r) => ApiError::Refused(r),
+            Refused::Request(r) => render::refused(r),
             Refused::Connection(reason) => {
                 self.metrics.connection_refused(reason);
                 ApiError::Unavailable {
@@ -91,7 +91,7 @@ impl Service for Core {
         let (status, code) = (error.status(), error.code());
         self.metrics.request("(connection)", "OTHER", status, 0.0);
         log::info!(target: "access", "{request_id} - (connection) {status} {code} from {ip}");
-        with_common_headers(error.into_response(&request_id), request_id)
+        with_common_headers(render::render(error, &request_id), request_id)
     }
 
     fn now(&self) -> Timestamp {

@@ -9,8 +9,9 @@ use std::io::Read;
 use rouille::Response;
 
 use crate::core::Core;
+use crate::core::background::IDEMPOTENCY_KEEP_SECS;
 use crate::core::clock::Timestamp;
-use crate::core::error::ApiError;
+use crate::domain::error::ApiError;
 use crate::store::idempotency;
 
 /// How long a key's response is replayed.
@@ -48,7 +49,7 @@ pub fn start(
 ) -> Result<Start, ApiError> {
     core.db.write(|tx| {
         match idempotency::find(tx, caller, key)? {
-            Some(row) if row.created_at > now - KEEP_SECS => {
+            Some(row) if row.created_at > now - IDEMPOTENCY_KEEP_SECS => {
                 if row.body_hash != body_hash {
                     return Err(ApiError::IdempotencyKeyMismatch);
                 }
@@ -107,10 +108,4 @@ fn rebuild(status: u16, headers: Option<&str>, body: Vec<u8>) -> Response {
         .and_then(|h| serde_json::from_str(h).ok())
         .unwrap_or_default();
     rebuild_fresh(status, headers, body).with_unique_header("Idempotent-Replayed", "true")
-}
-
-/// Deletes records older than a day.
-pub fn sweep(core: &Core, now: Timestamp) -> Result<usize, crate::store::StoreError> {
-    core.db
-        .write(|tx| idempotency::delete_before(tx, now - KEEP_SECS))
 }

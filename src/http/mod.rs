@@ -14,6 +14,7 @@ pub mod oauth;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
+pub mod render;
 pub mod routes;
 pub mod server;
 pub mod support;
@@ -29,10 +30,10 @@ use serde_json::{Map, Value};
 
 use crate::core::Core;
 use crate::core::clock::Timestamp;
-use crate::core::daily::{self, Budget};
-use crate::core::error::ApiError;
 use crate::domain::auth::session::{self, Principal};
-use crate::http::html::PageError;
+use crate::domain::daily::{self, Budget};
+use crate::domain::error::ApiError;
+use crate::domain::error::PageError;
 
 /// One request as the handlers see it.
 pub struct Ctx<'a> {
@@ -124,16 +125,16 @@ impl<'a> Ctx<'a> {
     pub fn render_error(&self, e: ApiError) -> Response {
         self.error_code.set(Some(e.code()));
         match e {
-            ApiError::Page(_) => e.into_response(&self.request_id),
+            ApiError::Page(_) => render::render(e, &self.request_id),
             other if self.html => {
                 let page = PageError::Failed {
                     status: other.status(),
                     code: other.code(),
                     message: other.message(),
                 };
-                ApiError::Page(page).into_response(&self.request_id)
+                render::render(ApiError::Page(page), &self.request_id)
             }
-            other => other.into_response(&self.request_id),
+            other => render::render(other, &self.request_id),
         }
     }
 

@@ -6,9 +6,9 @@ use serde_json::{Map, Value};
 
 use super::{Ctx, json};
 use crate::core::Core;
-use crate::core::error::ApiError;
 use crate::core::urlenc::Params;
 use crate::domain::auth::session;
+use crate::domain::error::ApiError;
 use crate::domain::oauth::{OAuthError, clients, inspect, metadata, token};
 
 /// The form body of a token-endpoint style request (RFC 6749 §3.2: form-urlencoded, no repeats).
@@ -39,7 +39,7 @@ pub fn post_register(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let owner = if core.config.open_registration && ctx.bearer().is_none() {
         core.throttle
             .hit("register-user", &ctx.ip.to_string(), ctx.now)
-            .map_err(token::oauth_error)?;
+            .map_err(|e| token::oauth_error(e.into()))?;
         None
     } else {
         let who = session::authenticate(core, ctx.bearer(), ctx.now)
@@ -52,7 +52,7 @@ pub fn post_register(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         ctx.set_user(&who.user_id);
         core.throttle
             .hit("register-user", &who.user_id, ctx.now)
-            .map_err(token::oauth_error)?;
+            .map_err(|e| token::oauth_error(e.into()))?;
         Some(who.user_id)
     };
     let body: Map<String, Value> = match serde_json::from_slice(&ctx.body) {
@@ -80,7 +80,7 @@ pub fn post_token(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let client = clients::authenticate(core, ctx.req.header("Authorization"), &form)?;
     core.throttle
         .hit("token-client", &client.id, ctx.now)
-        .map_err(token::oauth_error)?;
+        .map_err(|e| token::oauth_error(e.into()))?;
     let answer = token::exchange(core, &client, &form, ctx.now)?;
     Ok(no_store(json(200, &answer)?))
 }

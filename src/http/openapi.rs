@@ -803,7 +803,7 @@ pub fn document(issuer: &str) -> Value {
         .iter()
         .flat_map(|(_, c)| c.iter().copied())
         .collect();
-    let outage_reasons: Vec<&str> = crate::core::error::Outage::ALL
+    let outage_reasons: Vec<&str> = crate::domain::error::Outage::ALL
         .iter()
         .map(|o| o.reason())
         .collect();

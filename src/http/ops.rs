@@ -5,8 +5,8 @@ use serde_json::json;
 
 use super::{Ctx, json};
 use crate::core::Core;
-use crate::core::error::ApiError;
 use crate::core::metrics::Gauges;
+use crate::domain::error::ApiError;
 use crate::store::outbox::{self, State};
 use crate::store::sessions;
 

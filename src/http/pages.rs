@@ -6,15 +6,13 @@ use rouille::Response;
 
 use super::Ctx;
 use crate::core::Core;
-use crate::core::error::ApiError;
 use crate::core::token::opaque::{b64url, sha256};
 use crate::core::urlenc::Params;
 use crate::domain::auth::account::{self, Browser};
 use crate::domain::auth::login;
+use crate::domain::error::{ApiError, PageError};
 use crate::domain::oauth::authorize::{self, Decision, Next};
-use crate::http::html::{
-    self, BROWSER_SESSION_SECS, CSRF_COOKIE, PageError, SESSION_COOKIE, forms, views,
-};
+use crate::http::html::{self, BROWSER_SESSION_SECS, CSRF_COOKIE, SESSION_COOKIE, forms, views};
 
 /// The request's CSRF cookie value, and whether it is new (to be set with the page).
 pub struct Csrf {

@@ -6,7 +6,7 @@ use rouille::Response;
 
 use crate::core::Core;
 use crate::core::config::BODY_LIMIT;
-use crate::core::error::ApiError;
+use crate::domain::error::ApiError;
 use crate::http::{Ctx, account, auth, demo, oauth, ops, pages, support, tokens};
 
 pub type Handler = fn(&Core, &Ctx<'_>) -> Result<Response, ApiError>;

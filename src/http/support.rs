@@ -4,8 +4,8 @@ use rouille::Response;
 
 use super::{Ctx, json};
 use crate::core::Core;
-use crate::core::error::ApiError;
 use crate::domain::auth::session;
+use crate::domain::error::ApiError;
 use crate::domain::support::{self, NewReport};
 
 /// `POST /v2/support/report` → 201 `{reportId, receivedAt, requestRecordAttached}`. A bearer

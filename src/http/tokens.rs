@@ -5,8 +5,8 @@ use serde_json::json;
 
 use super::{Ctx, json, principal};
 use crate::core::Core;
-use crate::core::error::ApiError;
 use crate::domain::auth::pats;
+use crate::domain::error::ApiError;
 
 /// `POST /v2/auth/tokens` → 201 `{id, token, name, scopes, expiresAt}` (the token shown once).
 pub fn post_token(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {

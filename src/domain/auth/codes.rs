@@ -5,9 +5,9 @@
 use rusqlite::Transaction;
 
 use crate::core::clock::Timestamp;
-use crate::core::error::ApiError;
 use crate::core::token::opaque::{RandomUnavailable, ct_eq, hmac_sha256, new_id, random_bytes};
 use crate::core::token::seal::{self, SealKey};
+use crate::domain::error::ApiError;
 use crate::store::outbox::{self, Kind, NewMessage};
 use crate::store::users::UserRow;
 use crate::store::{StoreError, codes};

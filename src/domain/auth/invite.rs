@@ -86,7 +86,7 @@ fn invite_one(
         send_at: how.send_at.max(now),
         inviter: how.inviter.as_deref(),
     };
-    let why = |e: crate::core::error::ApiError| Outcome::Invalid(e.message());
+    let why = |e: crate::domain::error::ApiError| Outcome::Invalid(e.message());
     let handle = match validate::handle(&row.handle) {
         Ok(h) => h,
         Err(e) => return Ok(why(e)),

@@ -4,9 +4,9 @@
 use super::{SessionState, SessionView, fresh_id, hash_password, hashing, session_view};
 use crate::core::Core;
 use crate::core::clock::Timestamp;
-use crate::core::error::ApiError;
 use crate::core::password::{self, Verdict};
 use crate::core::token::opaque::sha256;
+use crate::domain::error::ApiError;
 use crate::store::oauth;
 use crate::store::sessions::{self, NewSession};
 use crate::store::users::{self, UserRow};

@@ -16,11 +16,11 @@ use serde::Serialize;
 
 use crate::core::Core;
 use crate::core::clock::{Timestamp, rfc3339};
-use crate::core::error::{ApiError, Outage};
 use crate::core::password::{self, GateFull};
 use crate::core::token::jwt::{self, Claims};
 use crate::core::token::opaque::new_id;
 use crate::core::token::refresh;
+use crate::domain::error::{ApiError, Outage};
 use crate::store::users::UserRow;
 
 /// A user as the API shows it.

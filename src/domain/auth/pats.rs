@@ -11,8 +11,8 @@ use super::session::{Credential, Principal};
 use crate::core::Core;
 use crate::core::cache::PatRows;
 use crate::core::clock::{Timestamp, rfc3339};
-use crate::core::error::ApiError;
 use crate::core::token::opaque::{b64url, random_bytes, sha256};
+use crate::domain::error::ApiError;
 use crate::store::pats::{self, NewPat, PatRow};
 use crate::store::users;
 

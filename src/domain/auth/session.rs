@@ -16,8 +16,8 @@ use super::{SessionState, SessionView, UserView, pats, session_view};
 use crate::core::Core;
 use crate::core::cache::TokenRows;
 use crate::core::clock::{Timestamp, rfc3339};
-use crate::core::error::{ApiError, Outage};
 use crate::core::token::{jwt, refresh};
+use crate::domain::error::{ApiError, Outage};
 use crate::store::sessions::{self, RevokeReason, SessionRow};
 use crate::store::{StoreError, oauth, users};
 
@@ -337,7 +337,7 @@ pub struct Me {
 }
 
 /// The caller's profile, session and credential (the caller checks scope `profile`).
-fn me(core: &Core, who: &Principal) -> Result<Me, ApiError> {
+pub fn me(core: &Core, who: &Principal) -> Result<Me, ApiError> {
     let user = who
         .user
         .as_deref()
@@ -362,19 +362,6 @@ fn me(core: &Core, who: &Principal) -> Result<Me, ApiError> {
             expires_at: rfc3339(who.expires_at),
         },
     })
-}
-
-/// [`me`] as JSON. The body is a function of the credential and of the rows read for it, so it
-/// is kept per credential while those rows hold (see [`Principal::cached_as`]).
-pub fn me_json(core: &Core, who: &Principal) -> Result<Vec<u8>, ApiError> {
-    who.require_user()?;
-    who.require_scope("profile")?;
-    let serialize = || crate::http::to_json(&me(core, who)?).map(Arc::new);
-    let body = match &who.cached_as {
-        Some((key, version)) => core.me_bodies.get_or_load(key, *version, serialize)?,
-        None => serialize()?,
-    };
-    Ok(body.to_vec())
 }
 
 /// Revokes the caller's session, or every session of the user. Its access tokens stop working

@@ -1,6 +1,6 @@
 //! Field rules for identities: handles, emails, display names (API.md, Identity routes).
 
-use crate::core::error::ApiError;
+use crate::domain::error::ApiError;
 
 /// Folds a handle to lowercase and checks `[a-z0-9_-]{3,32}`.
 pub fn handle(raw: &str) -> Result<String, ApiError> {

@@ -12,6 +12,7 @@ use rouille::Response;
 
 use crate::core::Core;
 use crate::core::token::opaque::{b64url, ct_eq, hmac_sha256};
+use crate::domain::error::PageError;
 use crate::domain::oauth::authorize::Refusal;
 
 pub const SESSION_COOKIE: &str = "gharart_session";
@@ -99,121 +100,78 @@ pub fn csrf_ok(core: &Core, csrf_cookie: Option<&str>, submitted: Option<&str>) 
     }
 }
 
-/// Errors answered with an HTML page that names the problem and the request ID.
-#[derive(Debug)]
-pub enum PageError {
-    BadRequest(String),
-    /// The authorization endpoint refused to redirect (unknown client, redirect URI, loop).
-    Authorize(Refusal),
-    Csrf,
-    Stale,
-    /// Any other failure on a page route (busy database, bad sign-in input, …).
-    Failed {
-        status: u16,
-        code: &'static str,
-        message: String,
-    },
-}
-
-impl PageError {
-    pub fn status(&self) -> u16 {
-        match self {
-            PageError::Csrf => 403,
-            PageError::Authorize(Refusal::Loop { .. }) => 429,
-            PageError::Failed { status, .. } => *status,
-            PageError::BadRequest(_) | PageError::Authorize(_) | PageError::Stale => 400,
+/// The page of a page route's error, with `request_id` shown.
+pub fn error_page(e: &PageError, request_id: &str) -> Response {
+    let list = |items: &[String]| -> String {
+        items
+            .iter()
+            .map(|i| format!("<li><code>{}</code></li>", escape(i)))
+            .collect::<String>()
+    };
+    let (title, body) = match e {
+        PageError::BadRequest(why) | PageError::Authorize(Refusal::BadRequest(why)) => {
+            ("Bad request".to_owned(), format!("<p>{}</p>", escape(why)))
         }
-    }
-
-    pub fn code(&self) -> &'static str {
-        match self {
-            PageError::BadRequest(_) | PageError::Authorize(Refusal::BadRequest(_)) => {
-                "bad_request"
-            }
-            PageError::Authorize(Refusal::MissingClient) => "client_id_missing",
-            PageError::Authorize(Refusal::UnknownClient(_)) => "unknown_client",
-            PageError::Authorize(Refusal::RedirectRequired { .. }) => "redirect_uri_required",
-            PageError::Authorize(Refusal::RedirectMismatch { .. }) => "redirect_uri_mismatch",
-            PageError::Authorize(Refusal::Loop { .. }) => "authorize_loop",
-            PageError::Csrf => "csrf_token_invalid",
-            PageError::Stale => "authorization_stale",
-            PageError::Failed { code, .. } => code,
-        }
-    }
-
-    /// The page, with `request_id` shown.
-    pub fn render(&self, request_id: &str) -> Response {
-        let list = |items: &[String]| -> String {
-            items
-                .iter()
-                .map(|i| format!("<li><code>{}</code></li>", escape(i)))
-                .collect::<String>()
-        };
-        let (title, body) = match self {
-            PageError::BadRequest(why) | PageError::Authorize(Refusal::BadRequest(why)) => {
-                ("Bad request".to_owned(), format!("<p>{}</p>", escape(why)))
-            }
-            PageError::Authorize(Refusal::MissingClient) => (
-                "No client".to_owned(),
-                "<p>The request names no <code>client_id</code>. The application that sent you here is misconfigured.</p>".to_owned(),
+        PageError::Authorize(Refusal::MissingClient) => (
+            "No client".to_owned(),
+            "<p>The request names no <code>client_id</code>. The application that sent you here is misconfigured.</p>".to_owned(),
+        ),
+        PageError::Authorize(Refusal::UnknownClient(id)) => (
+            "Unknown application".to_owned(),
+            format!("<p>No application is registered with client_id <code>{}</code>. Nothing was sent back to it.</p>", escape(id)),
+        ),
+        PageError::Authorize(Refusal::RedirectRequired { registered }) => (
+            "Which redirect URI?".to_owned(),
+            format!(
+                "<p>The request has no <code>redirect_uri</code>, and this application registered several. Send one of:</p><ul>{}</ul>",
+                list(registered)
             ),
-            PageError::Authorize(Refusal::UnknownClient(id)) => (
-                "Unknown application".to_owned(),
-                format!("<p>No application is registered with client_id <code>{}</code>. Nothing was sent back to it.</p>", escape(id)),
+        ),
+        PageError::Authorize(Refusal::RedirectMismatch { sent, registered, closest, differences }) => (
+            "Redirect URI not registered".to_owned(),
+            format!(
+                "<p>The <code>redirect_uri</code> of this request matches none that the application registered, so you were not sent back to it.</p>\
+                 <p>Sent: <code>{}</code><br>Closest registered: <code>{}</code></p><p>How they differ:</p><ul>{}</ul>\
+                 <p>Registered redirect URIs:</p><ul>{}</ul>",
+                escape(sent),
+                escape(closest),
+                list(differences),
+                list(registered)
             ),
-            PageError::Authorize(Refusal::RedirectRequired { registered }) => (
-                "Which redirect URI?".to_owned(),
-                format!(
-                    "<p>The request has no <code>redirect_uri</code>, and this application registered several. Send one of:</p><ul>{}</ul>",
-                    list(registered)
-                ),
+        ),
+        PageError::Authorize(Refusal::Loop { client_name, redirect_uri, request_ids }) => (
+            "Sign-in loop stopped".to_owned(),
+            format!(
+                "<p><strong>{}</strong> started {} sign-ins from this browser in the last minute without using any of them, \
+                 so this one was not sent back, to stop the loop.</p><p>Redirect URI in use: <code>{}</code></p>\
+                 <p>This usually means the application does not finish the sign-in: its callback fails to exchange the code, \
+                 or it ignores the <code>error</code> it receives and starts again. Request IDs involved:</p><ul>{}</ul>",
+                escape(client_name),
+                request_ids.len(),
+                escape(redirect_uri),
+                list(request_ids)
             ),
-            PageError::Authorize(Refusal::RedirectMismatch { sent, registered, closest, differences }) => (
-                "Redirect URI not registered".to_owned(),
-                format!(
-                    "<p>The <code>redirect_uri</code> of this request matches none that the application registered, so you were not sent back to it.</p>\
-                     <p>Sent: <code>{}</code><br>Closest registered: <code>{}</code></p><p>How they differ:</p><ul>{}</ul>\
-                     <p>Registered redirect URIs:</p><ul>{}</ul>",
-                    escape(sent),
-                    escape(closest),
-                    list(differences),
-                    list(registered)
-                ),
-            ),
-            PageError::Authorize(Refusal::Loop { client_name, redirect_uri, request_ids }) => (
-                "Sign-in loop stopped".to_owned(),
-                format!(
-                    "<p><strong>{}</strong> started {} sign-ins from this browser in the last minute without using any of them, \
-                     so this one was not sent back, to stop the loop.</p><p>Redirect URI in use: <code>{}</code></p>\
-                     <p>This usually means the application does not finish the sign-in: its callback fails to exchange the code, \
-                     or it ignores the <code>error</code> it receives and starts again. Request IDs involved:</p><ul>{}</ul>",
-                    escape(client_name),
-                    request_ids.len(),
-                    escape(redirect_uri),
-                    list(request_ids)
-                ),
-            ),
-            PageError::Csrf => (
-                "Form expired".to_owned(),
-                "<p>This form could not be verified (its security token is missing or wrong), so nothing was changed. \
-                 Go back, reload the page and try again.</p>"
-                    .to_owned(),
-            ),
-            PageError::Stale => (
-                "This request is no longer valid".to_owned(),
-                "<p>This authorization request has expired, was already answered and used, or belongs to another sign-in. \
-                 Nothing was sent to the application. Start again from the application.</p>"
-                    .to_owned(),
-            ),
-            PageError::Failed { message, .. } => ("Something went wrong".to_owned(), format!("<p>{}</p>", escape(message))),
-        };
-        let body = format!(
-            "<h1>{}</h1>{body}<p class=\"rid\">Request ID: <code>{}</code></p>",
-            escape(&title),
-            escape(request_id)
-        );
-        html(self.status(), layout(&title, &body))
-    }
+        ),
+        PageError::Csrf => (
+            "Form expired".to_owned(),
+            "<p>This form could not be verified (its security token is missing or wrong), so nothing was changed. \
+             Go back, reload the page and try again.</p>"
+                .to_owned(),
+        ),
+        PageError::Stale => (
+            "This request is no longer valid".to_owned(),
+            "<p>This authorization request has expired, was already answered and used, or belongs to another sign-in. \
+             Nothing was sent to the application. Start again from the application.</p>"
+                .to_owned(),
+        ),
+        PageError::Failed { message, .. } => ("Something went wrong".to_owned(), format!("<p>{}</p>", escape(message))),
+    };
+    let body = format!(
+        "<h1>{}</h1>{body}<p class=\"rid\">Request ID: <code>{}</code></p>",
+        escape(&title),
+        escape(request_id)
+    );
+    html(e.status(), layout(&title, &body))
 }
 
 #[cfg(test)]

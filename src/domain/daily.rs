@@ -3,8 +3,8 @@
 
 use crate::core::Core;
 use crate::core::clock::{Timestamp, rfc3339};
-use crate::core::error::ApiError;
-use crate::store::{StoreError, daily};
+use crate::domain::error::ApiError;
+use crate::store::daily;
 
 const DAY: i64 = 86_400;
 
@@ -47,10 +47,4 @@ pub fn charge(core: &Core, budget: Budget, key: &str, now: Timestamp) -> Result<
         });
     }
     Ok(())
-}
-
-/// Deletes the counts of days before yesterday.
-pub fn sweep(core: &Core, now: Timestamp) -> Result<usize, StoreError> {
-    core.db
-        .write(|tx| daily::delete_before(tx, now.div_euclid(DAY) - 1))
 }

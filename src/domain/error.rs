@@ -1,13 +1,10 @@
 //! `ApiError`: one variant per documented `/v2` error code (API.md), with exhaustive maps to
-//! HTTP status and code. The dispatcher is the only place that turns one into a response.
+//! HTTP status, code and message; `PageError`, the errors of the browser pages; `Outage`, why a
+//! 503 happened. Plain data: `http::render` is the one place that turns them into responses.
 
-use rouille::Response;
-use serde_json::json;
-
-use crate::core::throttle::Limit;
+use crate::core::throttle::{Exceeded, Limit};
 use crate::domain::oauth::OAuthError;
-use crate::http::conn::Refusal;
-use crate::http::html::PageError;
+use crate::domain::oauth::authorize::Refusal;
 use crate::store::{Fault, StoreError};
 
 #[derive(Debug)]
@@ -23,7 +20,11 @@ pub enum ApiError {
     UnsupportedMediaType,
     /// A request the connection layer refused before routing it (framing, version, size,
     /// deadlines): its status, code and message are the refusal's.
-    Refused(Refusal),
+    Refused {
+        status: u16,
+        code: &'static str,
+        message: &'static str,
+    },
     NotFound,
     MethodNotAllowed {
         allow: String,
@@ -98,7 +99,7 @@ impl ApiError {
             InvalidToken(_) | InvalidCredentials | RefreshTokenInvalid | RefreshTokenExpired
             | RefreshTokenReused | SessionRevoked => 401,
             InsufficientScope(_) | ConfirmationRequired | AccountDisabled => 403,
-            Refused(r) => r.status(),
+            Refused { status, .. } => *status,
             NotFound => 404,
             MethodNotAllowed { .. } => 405,
             HandleTaken | EmailTaken | RefreshInProgress { .. } | IdempotencyInProgress => 409,
@@ -120,7 +121,7 @@ impl ApiError {
             InvalidField { .. } => "invalid_field",
             BodyTooLarge { .. } => "body_too_large",
             UnsupportedMediaType => "unsupported_media_type",
-            Refused(r) => r.code(),
+            Refused { code, .. } => code,
             NotFound => "not_found",
             MethodNotAllowed { .. } => "method_not_allowed",
             InvalidToken(_) => "invalid_token",
@@ -158,7 +159,7 @@ impl ApiError {
             InvalidField { message, .. } => message.clone(),
             BodyTooLarge { limit } => format!("the body is larger than {limit} bytes"),
             UnsupportedMediaType => "send the body as Content-Type: application/json".into(),
-            Refused(r) => r.message().into(),
+            Refused { message, .. } => (*message).into(),
             NotFound => "no such route or resource".into(),
             MethodNotAllowed { allow } => format!("this route takes {allow}"),
             InvalidToken(why) => (*why).into(),
@@ -203,7 +204,7 @@ impl ApiError {
         }
     }
 
-    fn field(&self) -> Option<&'static str> {
+    pub fn field(&self) -> Option<&'static str> {
         match self {
             ApiError::InvalidField { field, .. } | ApiError::WeakPassword { field, .. } => {
                 Some(field)
@@ -211,101 +212,48 @@ impl ApiError {
             _ => None,
         }
     }
-
-    /// The JSON envelope of API.md, with the headers each error calls for.
-    pub fn into_response(self, request_id: &str) -> Response {
-        match &self {
-            ApiError::Internal(detail) | ApiError::OAuth(OAuthError::ServerError(detail)) => {
-                log::error!("{request_id}: internal error: {detail}")
-            }
-            other => log::debug!("{request_id}: {}", other.code()),
-        }
-        match self {
-            ApiError::OAuth(e) => return oauth_response(&e),
-            ApiError::Page(e) => return e.render(request_id),
-            _ => {}
-        }
-        let mut error =
-            json!({"code": self.code(), "message": self.message(), "requestId": request_id});
-        if let (Some(field), Some(obj)) = (self.field(), error.as_object_mut()) {
-            obj.insert("field".into(), field.into());
-        }
-        if let (ApiError::Unavailable { outage, .. }, Some(obj)) = (&self, error.as_object_mut()) {
-            obj.insert("reason".into(), outage.reason().into());
-        }
-        let body = serde_json::to_vec(&json!({ "error": error })).unwrap_or_default();
-        let resp = Response::from_data("application/json", body).with_status_code(self.status());
-        match self {
-            ApiError::InvalidToken(why) => resp.with_unique_header(
-                "WWW-Authenticate",
-                format!("Bearer error=\"invalid_token\", error_description=\"{why}\""),
-            ),
-            ApiError::SessionRevoked => resp.with_unique_header(
-                "WWW-Authenticate",
-                "Bearer error=\"invalid_token\", error_description=\"the session was revoked\"",
-            ),
-            ApiError::InsufficientScope(scope) => resp.with_unique_header(
-                "WWW-Authenticate",
-                match scope {
-                    Some(scope) => {
-                        format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\"")
-                    }
-                    None => "Bearer error=\"insufficient_scope\"".into(),
-                },
-            ),
-            ApiError::Unavailable {
-                retry_after_secs, ..
-            }
-            | ApiError::RefreshInProgress { retry_after_secs }
-            | ApiError::DailyLimitReached {
-                retry_after_secs, ..
-            } => resp.with_unique_header("Retry-After", retry_after_secs.to_string()),
-            ApiError::Throttled {
-                limit,
-                retry_after_secs,
-            }
-            | ApiError::LoginBackoff {
-                limit,
-                retry_after_secs,
-            } => resp
-                .with_unique_header("Retry-After", retry_after_secs.to_string())
-                .with_unique_header(
-                    "RateLimit-Policy",
-                    format!("\"{}\";q={};w={}", limit.name, limit.quota, limit.window),
-                )
-                .with_unique_header(
-                    "RateLimit",
-                    format!("\"{}\";r=0;t={retry_after_secs}", limit.name),
-                ),
-            ApiError::MethodNotAllowed { allow } => resp.with_unique_header("Allow", allow),
-            _ => resp,
-        }
-    }
 }
 
-/// RFC 6749 §5.2 / RFC 7591 §3.2.2 / RFC 6750 §3: `{"error", "error_description"}`.
-fn oauth_response(e: &OAuthError) -> Response {
-    let body =
-        serde_json::to_vec(&json!({"error": e.code(), "error_description": e.description()}))
-            .unwrap_or_default();
-    let resp = Response::from_data("application/json", body)
-        .with_status_code(e.status())
-        .with_unique_header("Pragma", "no-cache");
-    match e {
-        OAuthError::InvalidClient { basic: true, .. } => resp.with_unique_header(
-            "WWW-Authenticate",
-            "Basic realm=\"gharart-id\", charset=\"UTF-8\"",
-        ),
-        OAuthError::InvalidToken(_) => {
-            resp.with_unique_header("WWW-Authenticate", "Bearer error=\"invalid_token\"")
+/// Errors answered with an HTML page that names the problem and the request ID.
+#[derive(Debug)]
+pub enum PageError {
+    BadRequest(String),
+    /// The authorization endpoint refused to redirect (unknown client, redirect URI, loop).
+    Authorize(Refusal),
+    Csrf,
+    Stale,
+    /// Any other failure on a page route (busy database, bad sign-in input, …).
+    Failed {
+        status: u16,
+        code: &'static str,
+        message: String,
+    },
+}
+
+impl PageError {
+    pub fn status(&self) -> u16 {
+        match self {
+            PageError::Csrf => 403,
+            PageError::Authorize(Refusal::Loop { .. }) => 429,
+            PageError::Failed { status, .. } => *status,
+            PageError::BadRequest(_) | PageError::Authorize(_) | PageError::Stale => 400,
         }
-        OAuthError::InsufficientScope(_) => {
-            resp.with_unique_header("WWW-Authenticate", "Bearer error=\"insufficient_scope\"")
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            PageError::BadRequest(_) | PageError::Authorize(Refusal::BadRequest(_)) => {
+                "bad_request"
+            }
+            PageError::Authorize(Refusal::MissingClient) => "client_id_missing",
+            PageError::Authorize(Refusal::UnknownClient(_)) => "unknown_client",
+            PageError::Authorize(Refusal::RedirectRequired { .. }) => "redirect_uri_required",
+            PageError::Authorize(Refusal::RedirectMismatch { .. }) => "redirect_uri_mismatch",
+            PageError::Authorize(Refusal::Loop { .. }) => "authorize_loop",
+            PageError::Csrf => "csrf_token_invalid",
+            PageError::Stale => "authorization_stale",
+            PageError::Failed { code, .. } => code,
         }
-        OAuthError::TemporarilyUnavailable {
-            retry_after_secs, ..
-        } => resp.with_unique_header("Retry-After", retry_after_secs.to_string()),
-        _ => resp,
     }
 }
 
@@ -318,6 +266,27 @@ impl From<OAuthError> for ApiError {
 impl From<PageError> for ApiError {
     fn from(e: PageError) -> Self {
         ApiError::Page(e)
+    }
+}
+
+impl From<Exceeded> for ApiError {
+    fn from(e: Exceeded) -> Self {
+        match e {
+            Exceeded::Quota {
+                limit,
+                retry_after_secs,
+            } => ApiError::Throttled {
+                limit,
+                retry_after_secs,
+            },
+            Exceeded::Backoff {
+                limit,
+                retry_after_secs,
+            } => ApiError::LoginBackoff {
+                limit,
+                retry_after_secs,
+            },
+        }
     }
 }
 
@@ -378,7 +347,7 @@ impl Outage {
         }
     }
 
-    fn message(self) -> &'static str {
+    pub fn message(self) -> &'static str {
         match self {
             Outage::Overloaded => {
                 "the server is busy hashing passwords; nothing was changed; retry after the given delay"
@@ -400,120 +369,5 @@ impl Outage {
                 "the server cannot read or write its database right now; retry after the given delay"
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn all() -> Vec<ApiError> {
-        use ApiError::*;
-        vec![
-            MalformedJson,
-            ApiError::invalid_field("x", "m"),
-            BodyTooLarge { limit: 1 },
-            UnsupportedMediaType,
-            NotFound,
-            MethodNotAllowed {
-                allow: "GET".into(),
-            },
-            InvalidToken("t"),
-            InsufficientScope(Some("profile")),
-            Unavailable {
-                retry_after_secs: 1,
-                outage: Outage::Overloaded,
-            },
-            Throttled {
-                limit: crate::core::throttle::DEFAULT_LIMITS[0],
-                retry_after_secs: 1,
-            },
-            LoginBackoff {
-                limit: crate::core::throttle::DEFAULT_LIMITS[1],
-                retry_after_secs: 1,
-            },
-            DailyLimitReached {
-                budget: "ip",
-                limit: 1,
-                reset_at: "t".into(),
-                retry_after_secs: 1,
-            },
-            IdempotencyKeyMismatch,
-            IdempotencyInProgress,
-            HandleTaken,
-            EmailTaken,
-            WeakPassword {
-                field: "password",
-                reason: "w",
-            },
-            CodeInvalid,
-            CodeExpired { resend_route: "/r" },
-            CodeExhausted { resend_route: "/r" },
-            InvalidCredentials,
-            ConfirmationRequired,
-            AccountDisabled,
-            RefreshTokenInvalid,
-            RefreshTokenExpired,
-            RefreshTokenReused,
-            SessionRevoked,
-            RefreshInProgress {
-                retry_after_secs: 1,
-            },
-            Internal("x".into()),
-            // The connection layer's refusals (src/http/conn).
-            Refused(Refusal::Malformed("x")),
-            Refused(Refusal::TimedOut),
-            Refused(Refusal::HeadTooLarge),
-            Refused(Refusal::UnsupportedCoding),
-            Refused(Refusal::Version),
-        ]
-    }
-
-    #[test]
-    fn codes_are_unique_snake_case() {
-        let codes: Vec<&str> = all().iter().map(ApiError::code).collect();
-        let mut sorted = codes.clone();
-        sorted.sort();
-        sorted.dedup();
-        assert_eq!(sorted.len(), codes.len());
-        assert!(
-            codes
-                .iter()
-                .all(|c| c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
-        );
-    }
-
-    #[test]
-    fn the_openapi_document_lists_every_code_with_its_status() {
-        for e in all() {
-            let listed = crate::http::openapi::V2_ERRORS
-                .iter()
-                .any(|(status, codes)| *status == e.status() && codes.contains(&e.code()));
-            assert!(
-                listed,
-                "{} ({}) is missing from openapi::V2_ERRORS",
-                e.code(),
-                e.status()
-            );
-        }
-        let total: usize = crate::http::openapi::V2_ERRORS
-            .iter()
-            .map(|(_, c)| c.len())
-            .sum();
-        assert_eq!(
-            total,
-            all().len(),
-            "openapi::V2_ERRORS lists a code that ApiError does not have"
-        );
-    }
-
-    #[test]
-    fn internal_detail_never_reaches_the_client() {
-        let resp = ApiError::Internal("secret path /etc/x".into()).into_response("req_1");
-        let (mut body, _) = resp.data.into_reader_and_size();
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut body, &mut text).unwrap();
-        assert!(!text.contains("secret path"));
-        assert!(text.contains("req_1"));
     }
 }
