@@ -14,7 +14,7 @@ use gharart_id::http::dispatch;
 use gharart_id::http::routes::ROUTES;
 use gharart_id::commands::args::ServeArgs;
 use gharart_id::core::clock::Clock;
-use gharart_id::core::config::Config;
+use gharart_id::commands::flags;
 use gharart_id::http::server::{self, Running};
 use libfuzzer_sys::fuzz_target;
 use rouille::Request;
@@ -55,7 +55,7 @@ fn fixture() -> &'static Fixture {
         ])
         .expect("serve flags")
         .args;
-        let mut config = Config::from_args(args).expect("a config");
+        let mut config = flags::config(args).expect("a config");
         config.demo = true;
         let running = server::start(config, Clock::System).expect("a server");
         let seeded = gharart_id::domain::demo::seed(&running.core).expect("a seeded team");

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::store::backup;
+use crate::store::engine::backup;
 
 pub fn run(db: &Path, file: &Path) -> Result<(), String> {
     if !db.exists() {

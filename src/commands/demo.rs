@@ -2,8 +2,8 @@
 //! a seeded campaign team and OAuth app, mail shown at `/demo/mailbox`; loopback only.
 
 use crate::commands::args::ServeArgs;
+use crate::commands::flags;
 use crate::core::clock::Clock;
-use crate::core::config::Config;
 use crate::domain::demo;
 use crate::http::server;
 use std::io::Write;
@@ -18,7 +18,7 @@ pub fn run(mut args: ServeArgs) -> Result<(), String> {
             Some(dir)
         }
     };
-    let mut config = Config::from_args(args)?;
+    let mut config = flags::config(args)?;
     let loopback = config
         .listen
         .parse::<std::net::SocketAddr>()

@@ -1,8 +1,8 @@
 //! `gharart-id keys list|rotate|export`: the signing keys of the key file.
 
 use crate::commands::args::{KeyedDbArgs, KeysCommand};
+use crate::core::clock::parse_duration;
 use crate::core::clock::{Clock, rfc3339};
-use crate::core::config::parse_duration;
 use crate::core::keys::KeyRing;
 use crate::core::token::opaque::b64url;
 

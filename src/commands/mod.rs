@@ -4,6 +4,7 @@ pub mod args;
 pub mod backup;
 pub mod clients;
 pub mod demo;
+pub mod flags;
 pub mod keys;
 pub mod mail;
 pub mod reports;

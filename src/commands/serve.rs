@@ -2,13 +2,13 @@
 //! until SIGTERM or SIGINT, then stop gracefully and exit 0.
 
 use crate::commands::args::ServeArgs;
+use crate::commands::flags;
 use crate::core::clock::Clock;
-use crate::core::config::Config;
 use crate::http::server;
 use std::io::Write;
 
 pub fn run(args: ServeArgs) -> Result<(), String> {
-    let config = Config::from_args(args)?;
+    let config = flags::config(args)?;
     let db_path = config.db_path.clone();
     let running = server::start(config, Clock::System)?;
     let mut out = std::io::stdout();

@@ -3,8 +3,8 @@
 //! revoked, reuse detected at …), with its time window. Exit 0 when valid, 1 when not.
 
 use crate::commands::args::TokenCommand;
+use crate::core::clock::parse_duration;
 use crate::core::clock::{Clock, Timestamp, rfc3339, span};
-use crate::core::config::parse_duration;
 use crate::core::keys::KeyRing;
 use crate::core::token::jwt::{self, LEEWAY_SECS};
 use crate::core::token::opaque::sha256;

@@ -7,8 +7,8 @@ use std::io::{IsTerminal, Write};
 
 use super::terminal::one_line;
 use crate::commands::args::UsersCommand;
+use crate::core::clock::parse_duration;
 use crate::core::clock::{Clock, Timestamp, next_time_of_day, parse_rfc3339, rfc3339};
-use crate::core::config::parse_duration;
 use crate::core::keys::KeyRing;
 use crate::domain::auth::invite::{self, Invitation, Invitee, Outcome};
 use crate::domain::auth::onboarding::{self, Resent, Selection};

@@ -8,7 +8,8 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use crate::store::request_log::{self, RequestRecord};
+use crate::store::request_log;
+pub use crate::store::request_log::RequestRecord;
 use crate::store::{Db, StoreError};
 
 /// At most this many records wait in memory; beyond it the oldest are dropped (and logged).

@@ -6,5 +6,7 @@ pub mod auth;
 pub mod daily;
 pub mod demo;
 pub mod error;
+pub mod idempotency;
 pub mod oauth;
+pub mod ops;
 pub mod support;

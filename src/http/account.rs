@@ -13,7 +13,7 @@ use crate::domain::auth::pats::{self, CreatedPat};
 use crate::domain::auth::{reset, signup};
 use crate::domain::error::ApiError;
 use crate::http::html::{self, account as view, forms};
-use crate::store::users;
+use crate::http::openapi::{Op, page};
 
 /// The error text of a refused action, with its request ID for support.
 fn why(e: &ApiError, ctx: &Ctx<'_>) -> String {
@@ -32,10 +32,7 @@ fn for_the_form(e: &ApiError) -> bool {
 /// `GET /` → what this is, and where to go.
 pub fn get_home(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let handle = match browser(core, ctx)? {
-        Some(b) => core
-            .db
-            .read(|c| users::find_by_id(c, &b.user_id))?
-            .map(|u| u.handle),
+        Some(b) => account::handle_of(core, &b.user_id)?,
         None => None,
     };
     Ok(html::html(
@@ -87,19 +84,12 @@ pub fn post_signup(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     }
 }
 
-fn is_invited_without_password(core: &Core, email: &str) -> Result<bool, ApiError> {
-    Ok(core
-        .db
-        .read(|c| users::find_by_email(c, email))?
-        .is_some_and(|u| u.password_hash.is_none()))
-}
-
 /// `GET /signup/confirm?email=`.
 pub fn get_confirm(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let params = query(ctx)?;
     let email = params.get("email").unwrap_or("");
     let csrf = Csrf::of(ctx)?;
-    let invited = is_invited_without_password(core, email)?;
+    let invited = signup::is_invited_without_password(core, email)?;
     Ok(csrf.page(
         core,
         200,
@@ -128,7 +118,7 @@ pub fn post_confirm(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         )),
         Err(e) if for_the_form(&e) => {
             let csrf = Csrf::of(ctx)?;
-            let invited = is_invited_without_password(core, email)?;
+            let invited = signup::is_invited_without_password(core, email)?;
             Ok(html::html(
                 e.status(),
                 forms::confirm(&csrf.token(core), email, Some(&why(&e, ctx)), None, invited),
@@ -143,7 +133,7 @@ pub fn post_resend(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let form = checked_form(core, ctx)?;
     let email = form.get("email").unwrap_or("");
     let csrf = Csrf::of(ctx)?;
-    let invited = is_invited_without_password(core, email)?;
+    let invited = signup::is_invited_without_password(core, email)?;
     match signup::resend(core, email, ctx.now) {
         Ok(()) => Ok(html::html(
             200,
@@ -374,4 +364,91 @@ pub fn post_revoke_app(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError>
         account::revoke_app(core, b, form.get("client_id").unwrap_or(""), ctx.now)?;
         Ok((None, "The app's access is revoked.".into()))
     })
+}
+
+/// This area's operations in the OpenAPI document (`openapi::document`).
+pub fn operations() -> Vec<Op> {
+    vec![
+        page("get", "/", "Home: what this is, and links", 200),
+        page("get", "/signup", "The sign-up page", 200),
+        page(
+            "post",
+            "/signup",
+            "Sign up from the page; 303 to /signup/confirm, or the form again with the reason",
+            303,
+        ),
+        page(
+            "get",
+            "/signup/confirm",
+            "The confirm page (takes ?email=), with \"send a new code\"",
+            200,
+        ),
+        page(
+            "post",
+            "/signup/confirm",
+            "Confirm from the page (an invited account also chooses its password)",
+            200,
+        ),
+        page(
+            "post",
+            "/signup/resend",
+            "Send a new code from the page",
+            200,
+        ),
+        page("get", "/password/forgot", "The forgot-password page", 200),
+        page(
+            "post",
+            "/password/forgot",
+            "Mail a reset code; 303 to /password/reset",
+            303,
+        ),
+        page(
+            "get",
+            "/password/reset",
+            "The reset page (takes ?email=)",
+            200,
+        ),
+        page(
+            "post",
+            "/password/reset",
+            "Set a new password with the code",
+            200,
+        ),
+        page(
+            "get",
+            "/account",
+            "The account page: profile, sessions, tokens, apps, debug panel (303 to sign in without a session)",
+            200,
+        ),
+        page(
+            "post",
+            "/account/tokens",
+            "Create a personal access token from the page (shown once)",
+            201,
+        ),
+        page(
+            "post",
+            "/account/tokens/revoke",
+            "Revoke a personal access token from the page",
+            200,
+        ),
+        page(
+            "post",
+            "/account/sessions/revoke",
+            "Revoke one session from the page",
+            200,
+        ),
+        page(
+            "post",
+            "/account/sessions/revoke-others",
+            "Sign out everywhere else",
+            200,
+        ),
+        page(
+            "post",
+            "/account/apps/revoke",
+            "Withdraw an app's access",
+            200,
+        ),
+    ]
 }

@@ -9,6 +9,7 @@ use super::{Ctx, json, json_bytes, principal, to_json};
 use crate::core::Core;
 use crate::domain::auth::{login, reset, session, signup};
 use crate::domain::error::ApiError;
+use crate::http::openapi::{Bearer, Op, accepted, email_body, obj, r, s};
 
 /// `POST /v2/auth/signup` → 201 `{user, confirmation}`.
 pub fn post_signup(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
@@ -115,4 +116,184 @@ pub fn post_password_forgot_confirm(core: &Core, ctx: &Ctx<'_>) -> Result<Respon
         ctx.now,
     )?;
     json(200, &outcome)
+}
+
+/// This area's operations in the OpenAPI document (`openapi::document`).
+pub fn operations() -> Vec<Op> {
+    vec![
+        Op {
+            method: "post",
+            path: "/v2/auth/signup",
+            summary: "Create an unconfirmed account and mail its code",
+            tag: "identity",
+            bearer: Bearer::None,
+            request: Some(obj(
+                &["handle", "email", "password"],
+                json!({"handle": {"type": "string", "pattern": "^[A-Za-z0-9_-]{3,32}$"}, "email": s(), "password": {"type": "string", "minLength": 8}, "displayName": s()}),
+            )),
+            success: (
+                201,
+                "Created",
+                Some(obj(
+                    &["user", "confirmation"],
+                    json!({"user": r("User"), "confirmation": obj(&["sentTo", "expiresAt"], json!({"sentTo": s(), "expiresAt": {"type": "string", "format": "date-time"}}))}),
+                )),
+            ),
+            errors: &[
+                "invalid_field",
+                "weak_password",
+                "handle_taken",
+                "email_taken",
+                "throttled",
+                "daily_limit_reached",
+            ],
+            idempotent: true,
+        },
+        Op {
+            method: "post",
+            path: "/v2/auth/signup/confirm",
+            summary: "Confirm an email with its code (an invited account also sets its password)",
+            tag: "identity",
+            bearer: Bearer::None,
+            request: Some(obj(
+                &["email", "code"],
+                json!({"email": s(), "code": {"type": "string", "pattern": "^[0-9]{6}$"}, "password": s()}),
+            )),
+            success: (
+                200,
+                "Confirmed",
+                Some(obj(&["user"], json!({"user": r("User")}))),
+            ),
+            errors: &[
+                "code_invalid",
+                "code_expired",
+                "code_exhausted",
+                "invalid_field",
+                "weak_password",
+                "throttled",
+                "daily_limit_reached",
+            ],
+            idempotent: true,
+        },
+        Op {
+            method: "post",
+            path: "/v2/auth/signup/resend",
+            summary: "Send a new confirmation code (same answer for any email)",
+            tag: "identity",
+            bearer: Bearer::None,
+            request: Some(email_body()),
+            success: (202, "Accepted", Some(accepted())),
+            errors: &["invalid_field", "throttled", "daily_limit_reached"],
+            idempotent: true,
+        },
+        Op {
+            method: "post",
+            path: "/v2/auth/login",
+            summary: "Sign in with handle or email and password",
+            tag: "identity",
+            bearer: Bearer::None,
+            request: Some(obj(
+                &["login", "password"],
+                json!({"login": s(), "password": s()}),
+            )),
+            success: (200, "A session", Some(r("Session"))),
+            errors: &[
+                "invalid_credentials",
+                "confirmation_required",
+                "account_disabled",
+                "invalid_field",
+                "throttled",
+                "login_backoff",
+                "unavailable",
+            ],
+            idempotent: false,
+        },
+        Op {
+            method: "post",
+            path: "/v2/auth/refresh",
+            summary: "Rotate a refresh token",
+            tag: "identity",
+            bearer: Bearer::None,
+            request: Some(obj(&["refreshToken"], json!({"refreshToken": s()}))),
+            success: (200, "A session", Some(r("Session"))),
+            errors: &[
+                "refresh_token_invalid",
+                "refresh_token_expired",
+                "refresh_token_reused",
+                "session_revoked",
+                "refresh_in_progress",
+                "invalid_field",
+                "throttled",
+            ],
+            idempotent: false,
+        },
+        Op {
+            method: "post",
+            path: "/v2/auth/logout",
+            summary: "Revoke this session, or every session of the user",
+            tag: "identity",
+            bearer: Bearer::Required,
+            request: Some(obj(&[], json!({"allSessions": {"type": "boolean"}}))),
+            success: (204, "Signed out", None),
+            errors: &[
+                "invalid_token",
+                "session_revoked",
+                "insufficient_scope",
+                "invalid_field",
+                "daily_limit_reached",
+            ],
+            idempotent: true,
+        },
+        Op {
+            method: "get",
+            path: "/v2/auth/me",
+            summary: "The caller's profile, session and credential (needs scope profile)",
+            tag: "identity",
+            bearer: Bearer::Required,
+            request: None,
+            success: (200, "Who is calling", Some(r("Me"))),
+            errors: &["invalid_token", "session_revoked", "insufficient_scope"],
+            idempotent: false,
+        },
+        Op {
+            method: "post",
+            path: "/v2/auth/password/forgot",
+            summary: "Mail a reset code (same answer for any email)",
+            tag: "identity",
+            bearer: Bearer::None,
+            request: Some(email_body()),
+            success: (202, "Accepted", Some(accepted())),
+            errors: &["invalid_field", "throttled", "daily_limit_reached"],
+            idempotent: true,
+        },
+        Op {
+            method: "post",
+            path: "/v2/auth/password/forgot/confirm",
+            summary: "Set a new password with a reset code; revokes every session and PAT",
+            tag: "identity",
+            bearer: Bearer::None,
+            request: Some(obj(
+                &["email", "code", "newPassword"],
+                json!({"email": s(), "code": s(), "newPassword": s()}),
+            )),
+            success: (
+                200,
+                "Reset",
+                Some(obj(
+                    &["passwordReset", "sessionsRevoked"],
+                    json!({"passwordReset": {"type": "boolean"}, "sessionsRevoked": {"type": "integer"}}),
+                )),
+            ),
+            errors: &[
+                "weak_password",
+                "code_invalid",
+                "code_expired",
+                "code_exhausted",
+                "invalid_field",
+                "throttled",
+                "daily_limit_reached",
+            ],
+            idempotent: true,
+        },
+    ]
 }

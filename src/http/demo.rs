@@ -14,6 +14,7 @@ use crate::domain::error::ApiError;
 use crate::domain::error::PageError;
 use crate::domain::oauth::{clients, pkce, token};
 use crate::http::html::{self, demo as view};
+use crate::http::openapi::{Op, page};
 
 const COOKIE: &str = "gharart_demo";
 const SCOPE: &str = "profile email offline_access";
@@ -103,4 +104,28 @@ pub fn get_callback(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let page = view::callback(&token_json, &part(0), &part(1));
     Ok(html::html(200, page)
         .with_additional_header("Set-Cookie", html::set_cookie(core, COOKIE, "", 0)))
+}
+
+/// This area's operations in the OpenAPI document (`openapi::document`).
+pub fn operations() -> Vec<Op> {
+    vec![
+        page(
+            "get",
+            "/demo/mailbox",
+            "The demo's mailbox (gharart-id demo only)",
+            200,
+        ),
+        page(
+            "get",
+            "/demo/start",
+            "The demo app starts an authorization with PKCE (gharart-id demo only)",
+            303,
+        ),
+        page(
+            "get",
+            "/demo/callback",
+            "The demo app exchanges its code and shows the claims (gharart-id demo only)",
+            200,
+        ),
+    ]
 }

@@ -11,14 +11,15 @@ use rouille::{Request, Response};
 
 use crate::core::Core;
 use crate::core::clock::Timestamp;
+use crate::core::requests::RequestRecord;
 use crate::core::token::opaque::{b64url, new_name, sha256};
 use crate::domain::daily::{self, Budget};
 use crate::domain::error::{ApiError, Outage};
+use crate::domain::idempotency::{self, Start};
 use crate::http::conn::{Refused, Service};
-use crate::http::idempotency::{self, Start};
+use crate::http::idempotency as replay;
 use crate::http::routes::{ROUTES, Route};
 use crate::http::{Ctx, read_body, render};
-use crate::store::request_log::RequestRecord;
 
 /// Answers one request. Never panics, never answers without `X-Request-Id`.
 pub fn handle(core: &Core, req: &Request) -> Response {
@@ -157,10 +158,10 @@ fn run(core: &Core, ctx: &mut Ctx<'_>, route: &Route) -> Result<Response, ApiErr
         .concat(),
     );
     match idempotency::start(core, &caller, key, &body_hash, ctx.now)? {
-        Start::Replay(resp) => Ok(resp),
+        Start::Replay(answer) => Ok(replay::replay(answer)),
         Start::Run => {
             let resp = (route.handler)(core, ctx).unwrap_or_else(|e| ctx.render_error(e));
-            idempotency::finish(core, &caller, key, resp)
+            replay::finish(core, &caller, key, resp)
         }
     }
 }

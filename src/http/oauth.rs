@@ -10,6 +10,8 @@ use crate::core::urlenc::Params;
 use crate::domain::auth::session;
 use crate::domain::error::ApiError;
 use crate::domain::oauth::{OAuthError, clients, inspect, metadata, token};
+use crate::http::openapi::{Bearer, Op, obj, r, s};
+use serde_json::json;
 
 /// The form body of a token-endpoint style request (RFC 6749 §3.2: form-urlencoded, no repeats).
 fn form(ctx: &Ctx<'_>) -> Result<Params, OAuthError> {
@@ -114,4 +116,74 @@ pub fn post_introspect(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError>
         200,
         &inspect::introspect(core, token, ctx.now)?,
     )?))
+}
+
+/// This area's operations in the OpenAPI document (`openapi::document`).
+pub fn operations() -> Vec<Op> {
+    vec![
+        Op {
+            method: "get",
+            path: "/.well-known/oauth-authorization-server",
+            summary: "Authorization server metadata (RFC 8414)",
+            tag: "oauth",
+            bearer: Bearer::None,
+            request: None,
+            success: (200, "Metadata", Some(json!({"type": "object"}))),
+            errors: &[],
+            idempotent: false,
+        },
+        Op {
+            method: "post",
+            path: "/oauth/register",
+            summary: "Dynamic client registration (RFC 7591)",
+            tag: "oauth",
+            bearer: Bearer::Required,
+            request: Some(r("ClientMetadata")),
+            success: (201, "Registered", Some(r("ClientMetadata"))),
+            errors: &["oauth"],
+            idempotent: false,
+        },
+        Op {
+            method: "post",
+            path: "/oauth/token",
+            summary: "Token endpoint: authorization_code, refresh_token, client_credentials",
+            tag: "oauth",
+            bearer: Bearer::None,
+            request: Some(obj(
+                &["grant_type"],
+                json!({"grant_type": {"enum": ["authorization_code", "refresh_token", "client_credentials"]}, "code": s(), "redirect_uri": s(), "code_verifier": s(), "refresh_token": s(), "scope": s(), "client_id": s(), "client_secret": s()}),
+            )),
+            success: (200, "Tokens", Some(r("TokenResponse"))),
+            errors: &["oauth"],
+            idempotent: false,
+        },
+        Op {
+            method: "post",
+            path: "/oauth/revoke",
+            summary: "Token revocation (RFC 7009)",
+            tag: "oauth",
+            bearer: Bearer::None,
+            request: Some(obj(
+                &["token"],
+                json!({"token": s(), "token_type_hint": s()}),
+            )),
+            success: (200, "Revoked (also for unknown tokens)", None),
+            errors: &["oauth"],
+            idempotent: false,
+        },
+        Op {
+            method: "post",
+            path: "/oauth/introspect",
+            summary: "Token introspection (RFC 7662) for confidential clients",
+            tag: "oauth",
+            bearer: Bearer::None,
+            request: Some(obj(
+                &["token"],
+                json!({"token": s(), "token_type_hint": s()}),
+            )),
+            success: (200, "The token's state", Some(r("Introspection"))),
+            errors: &["oauth"],
+            idempotent: false,
+        },
+    ]
 }

@@ -5,36 +5,29 @@ use serde_json::json;
 
 use super::{Ctx, json};
 use crate::core::Core;
-use crate::core::metrics::Gauges;
 use crate::domain::error::ApiError;
-use crate::store::outbox::{self, State};
-use crate::store::sessions;
+use crate::domain::ops;
+use crate::http::openapi::{Bearer, Op, obj};
 
 /// `GET /healthz` → 200 `{"status":"ok","mail":{"pending":N,"oldestPendingSeconds":S}}` when
-/// the database answers and its writer is open (a relay that is down does not make it 503),
-/// else 503 `unavailable` with the `reason`.
+/// the database answers and its writer is open, else 503 `unavailable` with the `reason`.
 pub fn get_healthz(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    core.db.ping()?;
-    let (pending, oldest) = core.db.read(outbox::pending_summary)?;
-    let oldest = oldest.map_or(0, |t| (ctx.now - t).max(0));
+    let health = ops::health(core, ctx.now)?;
     json(
         200,
-        &json!({ "status": "ok", "mail": { "pending": pending, "oldestPendingSeconds": oldest } }),
+        &json!({
+            "status": "ok",
+            "mail": {
+                "pending": health.mail_pending,
+                "oldestPendingSeconds": health.oldest_pending_seconds,
+            },
+        }),
     )
 }
 
 /// `GET /metrics` → 200 Prometheus text format.
 pub fn get_metrics(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let active_sessions = core.db.read(|c| sessions::count_active(c, ctx.now))?;
-    let queue = core.db.read(outbox::count_by_state)?;
-    let in_state = |s: State| queue.iter().find(|(st, _)| *st == s).map_or(0, |(_, n)| *n);
-    let gauges = Gauges {
-        mail_pending: in_state(State::Pending),
-        mail_failed: in_state(State::Failed),
-        active_sessions,
-        db_size_bytes: core.db.size_bytes(),
-        wal_checkpoints: core.db.checkpoints_done(),
-    };
+    let gauges = ops::gauges(core, ctx.now)?;
     Ok(Response::from_data(
         "text/plain; version=0.0.4; charset=utf-8",
         core.metrics.render(&gauges),
@@ -44,4 +37,60 @@ pub fn get_metrics(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
 /// `GET /openapi.json` → 200 the OpenAPI 3.1 document.
 pub fn get_openapi(core: &Core, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     json(200, &crate::http::openapi::document(&core.issuer))
+}
+
+/// This area's operations in the OpenAPI document (`openapi::document`).
+pub fn operations() -> Vec<Op> {
+    vec![
+        Op {
+            method: "get",
+            path: "/healthz",
+            summary: "Health: 200 when the database answers and can be written (a relay that is down does not make it 503), with the mail queue's pending count and the age of its oldest message; else 503 unavailable with its reason",
+            tag: "operations",
+            bearer: Bearer::None,
+            request: None,
+            success: (
+                200,
+                "Healthy",
+                Some(obj(
+                    &["status", "mail"],
+                    json!({
+                        "status": {"const": "ok"},
+                        "mail": {
+                            "type": "object",
+                            "required": ["pending", "oldestPendingSeconds"],
+                            "properties": {
+                                "pending": {"type": "integer", "minimum": 0, "description": "Messages waiting for delivery (held by --send-after included)"},
+                                "oldestPendingSeconds": {"type": "integer", "minimum": 0, "description": "How long the oldest pending message has been ready to go"}
+                            }
+                        }
+                    }),
+                )),
+            ),
+            errors: &["unavailable"],
+            idempotent: false,
+        },
+        Op {
+            method: "get",
+            path: "/metrics",
+            summary: "Prometheus metrics (text format 0.0.4)",
+            tag: "operations",
+            bearer: Bearer::None,
+            request: None,
+            success: (200, "Metrics", None),
+            errors: &["unavailable"],
+            idempotent: false,
+        },
+        Op {
+            method: "get",
+            path: "/openapi.json",
+            summary: "This document",
+            tag: "operations",
+            bearer: Bearer::None,
+            request: None,
+            success: (200, "OpenAPI 3.1", Some(json!({"type": "object"}))),
+            errors: &[],
+            idempotent: false,
+        },
+    ]
 }

@@ -10,9 +10,12 @@ use crate::core::token::opaque::{b64url, sha256};
 use crate::core::urlenc::Params;
 use crate::domain::auth::account::{self, Browser};
 use crate::domain::auth::login;
+use crate::domain::auth::login::BROWSER_SESSION_SECS;
 use crate::domain::error::{ApiError, PageError};
 use crate::domain::oauth::authorize::{self, Decision, Next};
-use crate::http::html::{self, BROWSER_SESSION_SECS, CSRF_COOKIE, SESSION_COOKIE, forms, views};
+use crate::http::html::{self, CSRF_COOKIE, SESSION_COOKIE, forms, views};
+use crate::http::openapi::{Bearer, Op, obj, page, s};
+use serde_json::json;
 
 /// The request's CSRF cookie value, and whether it is new (to be set with the page).
 pub struct Csrf {
@@ -139,11 +142,7 @@ pub fn get_authorize(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         Next::Consent(view) => {
             let csrf = Csrf::of(ctx)?;
             let who = match user {
-                Some(id) => core
-                    .db
-                    .read(|c| crate::store::users::find_by_id(c, id))?
-                    .map(|u| u.handle)
-                    .unwrap_or_default(),
+                Some(id) => account::handle_of(core, id)?.unwrap_or_default(),
                 None => String::new(),
             };
             Ok(csrf.page(core, 200, views::consent(&view, &csrf.token(core), &who)))
@@ -269,4 +268,88 @@ pub fn get_script(_app: &Core, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         Response::from_data("text/javascript; charset=utf-8", html::COPY_SCRIPT)
             .with_public_cache(3600),
     )
+}
+
+/// This area's operations in the OpenAPI document (`openapi::document`).
+pub fn operations() -> Vec<Op> {
+    vec![
+        Op {
+            method: "get",
+            path: "/oauth/authorize",
+            summary: "Authorization endpoint: sign-in and consent pages, then a 303 to the client (PKCE S256 required)",
+            tag: "oauth",
+            bearer: Bearer::None,
+            request: None,
+            success: (
+                303,
+                "Redirect to the client with code, state and iss (or error)",
+                None,
+            ),
+            errors: &["page"],
+            idempotent: false,
+        },
+        Op {
+            method: "post",
+            path: "/oauth/authorize/decision",
+            summary: "The consent form's target (CSRF-protected)",
+            tag: "oauth",
+            bearer: Bearer::None,
+            request: Some(obj(
+                &["csrf_token", "request_id", "decision"],
+                json!({"csrf_token": s(), "request_id": s(), "decision": {"enum": ["approve", "deny"]}}),
+            )),
+            success: (303, "Redirect to the client", None),
+            errors: &["page"],
+            idempotent: false,
+        },
+        Op {
+            method: "get",
+            path: "/login",
+            summary: "The sign-in page",
+            tag: "pages",
+            bearer: Bearer::None,
+            request: None,
+            success: (200, "HTML", None),
+            errors: &["page"],
+            idempotent: false,
+        },
+        Op {
+            method: "post",
+            path: "/login",
+            summary: "Sign in from the page (CSRF-protected); 303 back, or the form again with the API's status (401, 403, 429, 503)",
+            tag: "pages",
+            bearer: Bearer::None,
+            request: Some(obj(
+                &["csrf_token", "login", "password"],
+                json!({"csrf_token": s(), "login": s(), "password": s(), "return_to": s()}),
+            )),
+            success: (303, "Signed in", None),
+            errors: &["page"],
+            idempotent: false,
+        },
+        Op {
+            method: "get",
+            path: "/assets/style.css",
+            summary: "The pages' stylesheet",
+            tag: "pages",
+            bearer: Bearer::None,
+            request: None,
+            success: (200, "CSS", None),
+            errors: &[],
+            idempotent: false,
+        },
+        page(
+            "get",
+            "/logout",
+            "A page with a sign-out button (a GET never signs out)",
+            200,
+        ),
+        page("post", "/logout", "Sign this browser out", 200),
+        page(
+            "get",
+            "/assets/copy.js",
+            "The pages' one script (copy buttons; the pages work without it)",
+            200,
+        ),
+    ]
 }

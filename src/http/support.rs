@@ -7,6 +7,8 @@ use crate::core::Core;
 use crate::domain::auth::session;
 use crate::domain::error::ApiError;
 use crate::domain::support::{self, NewReport};
+use crate::http::openapi::{Bearer, Op, obj, s};
+use serde_json::json;
 
 /// `POST /v2/support/report` → 201 `{reportId, receivedAt, requestRecordAttached}`. A bearer
 /// credential is optional, and an invalid one does not stop the report.
@@ -38,4 +40,29 @@ pub fn post_report(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
             ctx.now,
         )?,
     )
+}
+
+/// This area's operations in the OpenAPI document (`openapi::document`).
+pub fn operations() -> Vec<Op> {
+    vec![Op {
+        method: "post",
+        path: "/v2/support/report",
+        summary: "Send support a report naming a request ID",
+        tag: "support",
+        bearer: Bearer::Optional,
+        request: Some(obj(
+            &["summary", "details"],
+            json!({"summary": {"type": "string", "minLength": 1, "maxLength": 200}, "details": {"type": "string", "maxLength": 10000}, "handle": s(), "sessionId": s(), "requestId": s(), "reproArtifact": s()}),
+        )),
+        success: (
+            201,
+            "Received",
+            Some(obj(
+                &["reportId", "receivedAt"],
+                json!({"reportId": s(), "receivedAt": {"type": "string", "format": "date-time"}, "requestRecordAttached": {"type": "boolean"}}),
+            )),
+        ),
+        errors: &["invalid_field", "throttled", "daily_limit_reached"],
+        idempotent: true,
+    }]
 }

@@ -9,8 +9,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use gharart_id::commands::args::ServeArgs;
+use gharart_id::commands::flags;
 use gharart_id::core::clock::Clock;
-use gharart_id::core::config::Config;
 use gharart_id::http::server::{self, Running};
 use serde_json::{Value, json};
 
@@ -72,7 +72,7 @@ impl TestServer {
     pub fn start_demo() -> (TestServer, Vec<(String, String)>) {
         let dir = tempfile::tempdir().unwrap();
         let clock = Clock::manual(T0);
-        let mut config = Config::from_args(args(dir.path(), &[])).unwrap();
+        let mut config = flags::config(args(dir.path(), &[])).unwrap();
         config.demo = true;
         let running = server::start(config, clock.clone()).unwrap();
         let seeded = gharart_id::domain::demo::seed(&running.core).unwrap();
@@ -99,7 +99,7 @@ impl TestServer {
     fn start_at(start: i64, extra: &[&str]) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let clock = Clock::manual(start);
-        let config = Config::from_args(args(dir.path(), extra)).unwrap();
+        let config = flags::config(args(dir.path(), extra)).unwrap();
         let running = server::start(config, clock.clone()).unwrap();
         TestServer {
             addr: running.addr,
@@ -114,7 +114,7 @@ impl TestServer {
         if let Some(r) = self.running.take() {
             r.stop();
         }
-        let config = Config::from_args(args(self.dir.path(), extra)).unwrap();
+        let config = flags::config(args(self.dir.path(), extra)).unwrap();
         let running = server::start(config, self.clock.clone()).unwrap();
         self.addr = running.addr;
         self.running = Some(running);

@@ -56,6 +56,14 @@ pub fn browser(core: &Core, cookie: &str, now: Timestamp) -> Result<Option<Brows
     }))
 }
 
+/// The handle of the user `user_id`, if the account still exists.
+pub fn handle_of(core: &Core, user_id: &str) -> Result<Option<String>, ApiError> {
+    Ok(core
+        .db
+        .read(|c| users::find_by_id(c, user_id))?
+        .map(|u| u.handle))
+}
+
 /// Everything the account page shows.
 pub struct Overview {
     pub user: UserRow,

@@ -2,15 +2,13 @@
 //! file's pepper (so a copied database does not reveal them), single use, at most 3 live per
 //! user and purpose, 5 wrong tries across the live codes kill them all.
 
-use rusqlite::Transaction;
-
 use crate::core::clock::Timestamp;
 use crate::core::token::opaque::{RandomUnavailable, ct_eq, hmac_sha256, new_id, random_bytes};
 use crate::core::token::seal::{self, SealKey};
 use crate::domain::error::ApiError;
 use crate::store::outbox::{self, Kind, NewMessage};
 use crate::store::users::UserRow;
-use crate::store::{StoreError, codes};
+use crate::store::{StoreError, Tx, codes};
 
 /// Wrong tries, counted across a user's live codes of one purpose, that kill those codes.
 pub const MAX_WRONG_TRIES: i64 = 5;
@@ -126,7 +124,7 @@ impl Mailing<'_> {
 /// the message may first be sent. Older live codes stay valid (at most 3 live at once). Returns
 /// the expiry.
 pub fn issue(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     pepper: &[u8; 32],
     user: &UserRow,
     mailing: &Mailing<'_>,
@@ -179,7 +177,7 @@ pub fn issue(
 /// every code of the purpose is used up. A wrong try counts; the 5th kills the live codes.
 /// The caller must commit whatever the verdict, so that the count sticks.
 pub fn check(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     pepper: &[u8; 32],
     user_id: &str,
     purpose: Purpose,

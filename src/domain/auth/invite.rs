@@ -12,7 +12,7 @@ use crate::core::token::opaque::new_id;
 use crate::store::outbox::Kind;
 use crate::store::sessions::{self, RevokeReason};
 use crate::store::users::{self, NewUser};
-use crate::store::{Db, StoreError, oauth, pats};
+use crate::store::{Db, StoreError, Tx, oauth, pats};
 
 const BATCH: usize = 250;
 
@@ -54,7 +54,7 @@ pub fn invite(
     progress: &mut dyn FnMut(usize),
 ) -> Result<Vec<Outcome>, StoreError> {
     let mut outcomes = Vec::with_capacity(rows.len());
-    let run = |tx: &rusqlite::Transaction<'_>, batch: &[Invitee]| {
+    let run = |tx: &Tx<'_>, batch: &[Invitee]| {
         batch
             .iter()
             .map(|row| invite_one(tx, pepper, row, how, now))
@@ -74,7 +74,7 @@ pub fn invite(
 }
 
 fn invite_one(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Tx<'_>,
     pepper: &[u8; 32],
     row: &Invitee,
     how: &Invitation,

@@ -7,9 +7,12 @@ use crate::core::clock::Timestamp;
 use crate::core::password::{self, Verdict};
 use crate::core::token::opaque::sha256;
 use crate::domain::error::ApiError;
-use crate::store::oauth;
 use crate::store::sessions::{self, NewSession};
 use crate::store::users::{self, UserRow};
+use crate::store::{Tx, oauth};
+
+/// How long a browser stays signed in to the pages.
+pub const BROWSER_SESSION_SECS: i64 = 7 * 86_400;
 
 /// Checks a login name (handle or email) and password, with the login throttle, and upgrades an
 /// old hash. Errors: `invalid_credentials` (unknown login or wrong password, alike),
@@ -89,7 +92,7 @@ pub fn sign_in_browser(
     let user = check_credentials(core, login, password, now)?;
     let cookie = fresh_id("bs_")?;
     let session_id = fresh_id("ses_")?;
-    let expires_at = now + crate::http::html::BROWSER_SESSION_SECS;
+    let expires_at = now + BROWSER_SESSION_SECS;
     core.db.write(|tx| {
         start_session(tx, &session_id, &user.id, now, expires_at, user_agent)?;
         oauth::insert_browser_session(
@@ -106,7 +109,7 @@ pub fn sign_in_browser(
 
 /// Starts a first-party session (client and scope none: it holds every scope).
 fn start_session(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Tx<'_>,
     id: &str,
     user_id: &str,
     now: Timestamp,

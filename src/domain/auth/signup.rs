@@ -175,6 +175,15 @@ pub fn confirm(
     })?
 }
 
+/// Whether `email` belongs to an invited account that has no password yet (its confirmation
+/// sets one).
+pub fn is_invited_without_password(core: &Core, email: &str) -> Result<bool, ApiError> {
+    Ok(core
+        .db
+        .read(|c| users::find_by_email(c, email))?
+        .is_some_and(|u| u.password_hash.is_none()))
+}
+
 /// Sends a new confirmation code to an unconfirmed account; silently does nothing otherwise,
 /// so the answer does not tell whether the email is registered.
 pub fn resend(core: &Core, email: &str, now: Timestamp) -> Result<(), ApiError> {

@@ -17,8 +17,6 @@ use crate::domain::oauth::authorize::Refusal;
 
 pub const SESSION_COOKIE: &str = "gharart_session";
 pub const CSRF_COOKIE: &str = "gharart_csrf";
-/// How long a browser stays signed in to the pages.
-pub const BROWSER_SESSION_SECS: i64 = 7 * 86_400;
 
 pub const STYLESHEET: &str = include_str!("style.css");
 /// The one script: it shows the copy buttons (the pages work without it).

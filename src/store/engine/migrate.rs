@@ -6,7 +6,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::StoreError;
 
-pub const SCHEMA: &str = include_str!("../../schema.sql");
+pub const SCHEMA: &str = include_str!("../../../schema.sql");
 
 /// The version `schema.sql` describes.
 pub const SCHEMA_VERSION: i64 = 5;
@@ -137,7 +137,7 @@ mod tests {
     fn a_version_1_file_climbs_to_the_current_version() {
         // Version 1 and 3 files differ by an index that step 2 adds and step 3 drops.
         let mut c = Connection::open_in_memory().unwrap();
-        c.execute_batch(include_str!("../../tests/fixtures/schema-v3.sql"))
+        c.execute_batch(include_str!("../../../tests/fixtures/schema-v3.sql"))
             .unwrap();
         c.execute_batch("PRAGMA user_version = 1;").unwrap();
         crate::store::users::insert(&c, &crate::store::fixture::user_u1()).unwrap();
@@ -187,7 +187,7 @@ mod tests {
     #[test]
     fn a_version_4_outbox_keeps_its_messages_and_delivers_the_unsent_ones() {
         let mut c = Connection::open_in_memory().unwrap();
-        c.execute_batch(include_str!("../../tests/fixtures/schema-v4.sql"))
+        c.execute_batch(include_str!("../../../tests/fixtures/schema-v4.sql"))
             .unwrap();
         c.execute_batch(
             "PRAGMA user_version = 4;
