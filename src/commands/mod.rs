@@ -1,4 +1,5 @@
-//! The subcommands of the binary, each a function from its parsed arguments to an exit status.
+//! The command line: its grammar (`args`), the `serve` flags made into a `Config` (`flags`), and
+//! the subcommands, each a function from its parsed arguments to an exit status.
 
 pub mod args;
 pub mod backup;

@@ -1,7 +1,7 @@
 //! The background thread: writes the request log in batches, reloads the key file when
 //! `keys rotate` changed it, and sweeps what has expired (codes, idempotency keys, daily counts,
 //! request records, throttle windows, OAuth leftovers, the codes of failed mail). Mail has its
-//! own thread (`mail::courier`), so a stalled relay holds nothing here.
+//! own thread (`core::mail::courier`), so a stalled relay holds nothing here.
 
 use std::path::Path;
 use std::sync::Arc;

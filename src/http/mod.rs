@@ -1,7 +1,11 @@
-//! The HTTP layer: the connection layer (`conn`) that reads requests and writes answers, the
-//! route areas' handlers, and the plumbing they share: the request context (body read once, under the
-//! route's cap, since rouille has none), typed field access with `invalid_field` errors, bearer
-//! parsing, authentication with the daily account budget, and JSON responses.
+//! The HTTP layer, the only code that knows rouille: the connection layer (`conn`) that reads
+//! requests and writes answers, the dispatcher and its route table (`dispatch`, `routes`), the
+//! one error rendering (`render`), the pages' HTML (`html`), the OpenAPI document (`openapi`),
+//! the server's start and stop (`server`), and each route area's handlers with its operations'
+//! documentation (`auth`, `tokens`, `oauth`, `pages`, `account`, …). Here: what they share, the
+//! request context (body read once, under the route's cap, since rouille has none), typed field
+//! access with `invalid_field` errors, bearer parsing, authentication with the daily account
+//! budget, and JSON responses.
 
 pub mod account;
 pub mod auth;

@@ -1,6 +1,6 @@
 //! The route table: every route served, its handler, and the policy the dispatcher applies around
 //! it (per-IP throttle, daily write budget, idempotency, body cap, HTML errors). It doubles as the
-//! checklist of the OpenAPI document (`openapi.rs`, and the drift test).
+//! checklist of the OpenAPI document (`openapi`, and the drift test).
 
 use rouille::Response;
 

@@ -1,5 +1,5 @@
 //! Mail: every message is written to the outbox in the transaction that creates it
-//! (`auth::codes`), and the courier thread delivers it after the commit: through the SMTP relay
+//! (`domain::auth::codes`), and the courier thread delivers it after the commit: through the SMTP relay
 //! of `--smtp-url` (`relay`), to `--mail-dir` and the demo mailbox (`sink`), or to the log. What
 //! a message says is `message`; when to try again is `schedule`.
 

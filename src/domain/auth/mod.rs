@@ -1,5 +1,5 @@
 //! The identity domain: signup and confirmation, login, sessions and refresh, password reset.
-//! No rouille types here; every function that checks an expiry takes `now`.
+//! No HTTP type here; every function that checks an expiry takes `now`.
 
 pub mod account;
 pub mod codes;

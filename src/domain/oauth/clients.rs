@@ -288,7 +288,7 @@ pub fn find(core: &Core, id: &str) -> Result<Option<Arc<ClientRow>>, OAuthError>
 }
 
 /// The client `id`: from the cache while nothing has committed since it was read (see
-/// `auth::cache`), else from the database (every token request authenticates its client).
+/// `core::cache`), else from the database (every token request authenticates its client).
 fn cached(core: &Core, id: &str) -> Result<Option<Arc<ClientRow>>, StoreError> {
     core.client_rows.get_or_load(id, core.db.version()?, || {
         Ok(core.db.read(|c| clients::find(c, id))?.map(Arc::new))

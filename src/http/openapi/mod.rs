@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::http;
 
-/// The `/v2` error codes, by HTTP status (API.md and `error.rs`).
+/// The `/v2` error codes, by HTTP status (API.md and `domain::error`).
 pub const V2_ERRORS: &[(u16, &[&str])] = &[
     (
         400,

@@ -1,4 +1,4 @@
-//! `Changes`: a version number of the whole database, for the credential caches (`auth::cache`):
+//! `Changes`: a version number of the whole database, for the credential caches (`core::cache`):
 //! what was read while it held one value is still true while it holds it.
 //!
 //! This process's own commits move it at once: every write moves it before it returns, so a
