@@ -48,9 +48,44 @@ CREATE TABLE sessions (
     -- When the recent generations were rotated out, as `second:first_generation` pairs (see
     -- src/store/rotations.rs): a retry of a rotation is honoured inside the reuse interval.
     -- Entries older than the interval are dropped on rotation.
-    rotations         TEXT NOT NULL DEFAULT ''
+    rotations         TEXT NOT NULL DEFAULT '',
+    -- How the sign-in behind the session was made (RFC 8176 values, space-separated): `pwd`,
+    -- `pwd otp mfa` after a TOTP code, `pwd mfa` after a recovery code. Its tokens carry it.
+    amr               TEXT NOT NULL DEFAULT 'pwd'
 );
 CREATE INDEX sessions_by_user ON sessions(user_id);
+
+-- A user's TOTP (RFC 6238): the secret sealed under the key file (token/seal.rs, context the
+-- user id), pending until a code confirms it; `last_step` is the last step whose code was
+-- accepted, so it and every earlier one are refused.
+CREATE TABLE totp (
+    user_id       TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    sealed_secret BLOB NOT NULL,
+    active        INTEGER NOT NULL DEFAULT 0,
+    created_at    INTEGER NOT NULL,
+    last_step     INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+-- Recovery codes: their HMAC under the key file's pepper, never the code; single use.
+CREATE TABLE recovery_codes (
+    user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    code_mac   BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    used_at    INTEGER,
+    PRIMARY KEY (user_id, code_mac)
+) WITHOUT ROWID;
+
+-- The second step of a password sign-in: the `mfaToken` by its SHA-256, alive 5 minutes,
+-- ended by its session or by the 5th wrong code.
+CREATE TABLE mfa_challenges (
+    token_hash BLOB PRIMARY KEY,
+    user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    user_agent TEXT,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    failures   INTEGER NOT NULL DEFAULT 0,
+    ended_at   INTEGER
+) WITHOUT ROWID;
 
 CREATE TABLE codes (
     id         INTEGER PRIMARY KEY,
@@ -202,7 +237,8 @@ CREATE TABLE oauth_requests (
     created_at     INTEGER NOT NULL,
     expires_at     INTEGER NOT NULL,
     decision_url   TEXT,
-    code_hash      BLOB
+    code_hash      BLOB,
+    amr            TEXT NOT NULL DEFAULT 'pwd'
 );
 
 -- Authorization codes: only their SHA-256; single use; the session issued from one is recorded so
@@ -219,7 +255,8 @@ CREATE TABLE oauth_codes (
     created_at     INTEGER NOT NULL,
     expires_at     INTEGER NOT NULL,
     used_at        INTEGER,
-    session_id     TEXT
+    session_id     TEXT,
+    amr            TEXT NOT NULL DEFAULT 'pwd'       -- the browser sign-in's, for the tokens
 );
 
 -- Access JWTs revoked before they expire (RFC 7009); rows go once the token would have expired.

@@ -22,6 +22,6 @@ if ((${#missing[@]})); then
 fi
 npm ci --prefix tests/browser --no-audit --no-fund --silent
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
-  openapi-spec-validator prometheus-client aiosmtpd trustme schemathesis
+  openapi-spec-validator prometheus-client aiosmtpd trustme schemathesis pyotp
 
 cargo test "$@"

@@ -271,8 +271,8 @@ pub enum UsersCommand {
         #[arg(long, env = "GHARART_INVITE_CODE_TTL", default_value = "72h")]
         invite_code_ttl: String,
     },
-    /// List users, with each one's onboarding state: invited, delivery_failed, code_expired,
-    /// confirmed or disabled.
+    /// List users, with each one's onboarding state (invited, delivery_failed, code_expired,
+    /// confirmed or disabled) and whether a second factor guards their sign-in (`mfa`).
     List {
         #[command(flatten)]
         db: DbArgs,
@@ -298,6 +298,13 @@ pub enum UsersCommand {
     },
     /// Disable a user: no more sign-ins; every session and personal access token is revoked.
     Disable {
+        #[command(flatten)]
+        db: DbArgs,
+        handle: String,
+    },
+    /// Remove a user's second factors (TOTP and recovery codes) and revoke their sessions: the
+    /// way back for a teammate who lost the phone and the codes. The password still works.
+    MfaReset {
         #[command(flatten)]
         db: DbArgs,
         handle: String,

@@ -11,6 +11,7 @@ use crate::core::clock::parse_duration;
 use crate::core::clock::{Clock, Timestamp, next_time_of_day, parse_rfc3339, rfc3339};
 use crate::core::keys::KeyRing;
 use crate::domain::auth::invite::{self, Invitation, Invitee, Outcome};
+use crate::domain::auth::mfa;
 use crate::domain::auth::onboarding::{self, Resent, Selection};
 
 pub fn run(cmd: UsersCommand) -> Result<(), String> {
@@ -140,7 +141,9 @@ pub fn run(cmd: UsersCommand) -> Result<(), String> {
         UsersCommand::List { db } => {
             let db = super::open_existing(&db.db)?;
             let rows = onboarding::roster(&db, now).map_err(|e| e.to_string())?;
+            let enrolled = mfa::enrolled(&db).map_err(|e| e.to_string())?;
             for (u, state) in rows {
+                let factor = if enrolled.contains(&u.id) { "mfa" } else { "-" };
                 let origin = if u.invited { "invited" } else { "signed up" };
                 let detail = if u.email_confirmed || u.disabled {
                     format!("{origin} {}", rfc3339(u.created_at))
@@ -152,7 +155,7 @@ pub fn run(cmd: UsersCommand) -> Result<(), String> {
                     )
                 };
                 crate::out!(
-                    "{:<32} {:<40} {:<16} {detail}",
+                    "{:<32} {:<40} {:<16} {factor:<4} {detail}",
                     one_line(&u.handle),
                     one_line(&u.email),
                     state.as_str()
@@ -224,6 +227,17 @@ pub fn run(cmd: UsersCommand) -> Result<(), String> {
                 Err(format!("{missing} handles matched no user"))
             } else {
                 Ok(())
+            }
+        }
+        UsersCommand::MfaReset { db, handle } => {
+            let db = super::open_existing(&db.db)?;
+            if mfa::reset(&db, &handle, now).map_err(|e| e.to_string())? {
+                crate::out!(
+                    "reset {handle}: second factors removed, sessions revoked; the password signs in alone"
+                );
+                Ok(())
+            } else {
+                Err(format!("no user {handle}"))
             }
         }
         UsersCommand::Disable { db, handle } => {

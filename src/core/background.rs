@@ -11,7 +11,9 @@ use std::time::{Duration, SystemTime};
 
 use crate::core::Core;
 use crate::core::keys::KeyRing;
-use crate::store::{StoreError, codes, daily, idempotency, oauth, outbox, request_log, sessions};
+use crate::store::{
+    StoreError, codes, daily, idempotency, mfa, oauth, outbox, request_log, sessions,
+};
 
 const TICK: Duration = Duration::from_secs(1);
 const SWEEP_TICKS: u64 = 60;
@@ -110,6 +112,7 @@ fn sweep(core: &Core) -> Result<(), StoreError> {
     core.db
         .write(|tx| sessions::delete_ended(tx, now - ENDED_SESSION_KEEP_SECS))?;
     core.db.write(|tx| oauth::sweep(tx, now))?;
+    core.db.write(|tx| mfa::sweep(tx, now))?;
     core.db.write(|tx| outbox::forget_expired_codes(tx, now))?;
     core.db
         .write(|tx| idempotency::delete_before(tx, now - IDEMPOTENCY_KEEP_SECS))?;

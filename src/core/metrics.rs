@@ -29,6 +29,7 @@ struct Counters {
     throttled: BTreeMap<&'static str, u64>,
     codes_sent: BTreeMap<&'static str, u64>,
     connections_refused: BTreeMap<&'static str, u64>,
+    mfa_verifications: BTreeMap<(&'static str, &'static str), u64>,
 }
 
 /// What the scrape reads from the database.
@@ -119,6 +120,12 @@ impl Metrics {
     /// A login attempt: `ok` or `failed`.
     pub fn login(&self, result: &'static str) {
         self.with(|c| *c.logins.entry(result).or_default() += 1);
+    }
+
+    /// A second-factor code checked: `method` `totp` or `recovery` (for a wrong code, what its
+    /// shape suggests), `result` `ok` or `invalid`.
+    pub fn mfa_verification(&self, method: &'static str, result: &'static str) {
+        self.with(|c| *c.mfa_verifications.entry((method, result)).or_default() += 1);
     }
 
     /// A refresh: `ok`, `reused`, `expired`, `revoked`, `invalid` (also a malformed or missing
@@ -217,6 +224,18 @@ impl Metrics {
             "purpose",
             &c.codes_sent,
         );
+        header(
+            &mut out,
+            "gharart_mfa_verifications_total",
+            "counter",
+            "Second-factor codes checked, by method and result.",
+        );
+        for ((method, result), n) in &c.mfa_verifications {
+            let _ = writeln!(
+                out,
+                "gharart_mfa_verifications_total{{method=\"{method}\",result=\"{result}\"}} {n}"
+            );
+        }
         labelled(
             &mut out,
             "gharart_connections_refused_total",

@@ -76,6 +76,15 @@ pub enum ApiError {
     RefreshInProgress {
         retry_after_secs: u64,
     },
+    /// A TOTP set-up was asked for while one is active.
+    MfaAlreadyEnabled,
+    /// A second-factor action without the factor it needs (nothing to confirm, remove or regenerate).
+    MfaNotEnabled,
+    /// The `mfaToken` is unknown, used, or killed by wrong codes.
+    MfaTokenInvalid,
+    MfaTokenExpired,
+    /// A wrong code at the second step of sign-in (401, unlike `code_invalid`'s 400 elsewhere).
+    MfaCodeInvalid,
     /// An OAuth endpoint's error, in the RFC's shape (`{"error", "error_description"}`).
     OAuth(OAuthError),
     /// An error of the browser pages, answered with an HTML page.
@@ -97,12 +106,18 @@ impl ApiError {
         match self {
             MalformedJson | CodeInvalid | CodeExpired { .. } | CodeExhausted { .. } => 400,
             InvalidToken(_) | InvalidCredentials | RefreshTokenInvalid | RefreshTokenExpired
-            | RefreshTokenReused | SessionRevoked => 401,
+            | RefreshTokenReused | SessionRevoked | MfaTokenInvalid | MfaTokenExpired
+            | MfaCodeInvalid => 401,
             InsufficientScope(_) | ConfirmationRequired | AccountDisabled => 403,
             Refused { status, .. } => *status,
             NotFound => 404,
             MethodNotAllowed { .. } => 405,
-            HandleTaken | EmailTaken | RefreshInProgress { .. } | IdempotencyInProgress => 409,
+            HandleTaken
+            | EmailTaken
+            | RefreshInProgress { .. }
+            | IdempotencyInProgress
+            | MfaAlreadyEnabled
+            | MfaNotEnabled => 409,
             BodyTooLarge { .. } => 413,
             UnsupportedMediaType => 415,
             InvalidField { .. } | WeakPassword { .. } | IdempotencyKeyMismatch => 422,
@@ -146,6 +161,11 @@ impl ApiError {
             RefreshTokenReused => "refresh_token_reused",
             SessionRevoked => "session_revoked",
             RefreshInProgress { .. } => "refresh_in_progress",
+            MfaAlreadyEnabled => "mfa_already_enabled",
+            MfaNotEnabled => "mfa_not_enabled",
+            MfaTokenInvalid => "mfa_token_invalid",
+            MfaTokenExpired => "mfa_token_expired",
+            MfaCodeInvalid => "code_invalid",
             Internal(_) => "internal_error",
             OAuth(e) => e.code(),
             Page(e) => e.code(),
@@ -198,6 +218,11 @@ impl ApiError {
             }
             SessionRevoked => "the session was revoked; sign in again".into(),
             RefreshInProgress { .. } => "another refresh of this session is in progress; retry shortly".into(),
+            MfaAlreadyEnabled => "two-step sign-in is already on; turn it off first to set it up again".into(),
+            MfaNotEnabled => "no two-step sign-in to act on: set it up with POST /v2/auth/mfa/totp (and confirm it) first".into(),
+            MfaTokenInvalid => "this mfaToken is unknown, already used, or ended by too many wrong codes: sign in again with the password".into(),
+            MfaTokenExpired => "this mfaToken has expired (it lives 5 minutes): sign in again with the password".into(),
+            MfaCodeInvalid => "the code is wrong or already used: enter the current code from your authenticator app, or a recovery code".into(),
             Internal(_) => "internal error".into(),
             OAuth(e) => e.description(),
             Page(e) => e.code().replace('_', " "),

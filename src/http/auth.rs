@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::{Ctx, json, json_bytes, principal, to_json};
 use crate::core::Core;
+use crate::domain::auth::login::SignIn;
 use crate::domain::auth::{login, reset, session, signup};
 use crate::domain::error::ApiError;
 use crate::http::openapi::{Bearer, Op, accepted, email_body, obj, r, s};
@@ -42,15 +43,38 @@ pub fn post_signup_resend(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiErr
     json(202, &json!({ "accepted": true }))
 }
 
-/// `POST /v2/auth/login` → 200 session.
+/// `POST /v2/auth/login` → 200 session, or 200 `{mfaRequired, mfaToken, methods, expiresAt}`
+/// when the user has a second factor.
 pub fn post_login(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let body = ctx.json()?;
     let ua = ctx.user_agent();
-    let view = login::login(
+    match login::login(
         core,
         body.string("login")?,
         body.string("password")?,
         ua.as_deref(),
+        ctx.now,
+    )? {
+        SignIn::Done(view) => {
+            ctx.set_user(&view.user.id);
+            json(200, &view)
+        }
+        SignIn::SecondStep(challenge) => {
+            if let Some(user) = &challenge.user {
+                ctx.set_user(&user.id);
+            }
+            json(200, &challenge)
+        }
+    }
+}
+
+/// `POST /v2/auth/login/mfa` → 200 session.
+pub fn post_login_mfa(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let body = ctx.json()?;
+    let view = login::login_mfa(
+        core,
+        body.string("mfaToken")?,
+        body.string("code")?,
         ctx.now,
     )?;
     ctx.set_user(&view.user.id);
@@ -196,10 +220,37 @@ pub fn operations() -> Vec<Op> {
                 &["login", "password"],
                 json!({"login": s(), "password": s()}),
             )),
-            success: (200, "A session", Some(r("Session"))),
+            success: (
+                200,
+                "A session, or the second step's challenge when the user has TOTP",
+                Some(json!({"oneOf": [r("Session"), r("MfaChallenge")]})),
+            ),
             errors: &[
                 "invalid_credentials",
                 "confirmation_required",
+                "account_disabled",
+                "invalid_field",
+                "throttled",
+                "login_backoff",
+                "unavailable",
+            ],
+            idempotent: false,
+        },
+        Op {
+            method: "post",
+            path: "/v2/auth/login/mfa",
+            summary: "The second step of sign-in: the mfaToken and a TOTP or recovery code (a wrong code is 401 code_invalid; the 5th ends the token)",
+            tag: "identity",
+            bearer: Bearer::None,
+            request: Some(obj(
+                &["mfaToken", "code"],
+                json!({"mfaToken": s(), "code": s()}),
+            )),
+            success: (200, "A session", Some(r("Session"))),
+            errors: &[
+                "mfa_token_invalid",
+                "mfa_token_expired",
+                "code_invalid",
                 "account_disabled",
                 "invalid_field",
                 "throttled",

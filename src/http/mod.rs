@@ -14,6 +14,7 @@ pub mod demo;
 pub mod dispatch;
 pub mod html;
 pub mod idempotency;
+pub mod mfa;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;

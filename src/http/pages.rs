@@ -10,7 +10,7 @@ use crate::core::token::opaque::{b64url, sha256};
 use crate::core::urlenc::Params;
 use crate::domain::auth::account::{self, Browser};
 use crate::domain::auth::login;
-use crate::domain::auth::login::BROWSER_SESSION_SECS;
+use crate::domain::auth::login::{BROWSER_SESSION_SECS, SignIn};
 use crate::domain::error::{ApiError, PageError};
 use crate::domain::oauth::authorize::{self, Decision, Next};
 use crate::http::html::{self, CSRF_COOKIE, SESSION_COOKIE, forms, views};
@@ -110,7 +110,7 @@ fn browser_key(ctx: &Ctx<'_>) -> String {
 pub fn get_authorize(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let params = query(ctx)?;
     let b = browser(core, ctx)?;
-    let user = b.as_ref().map(|b| b.user_id.as_str());
+    let user = b.as_ref().map(|b| (b.user_id.as_str(), b.amr.as_str()));
     match authorize::start(
         core,
         &params,
@@ -142,7 +142,7 @@ pub fn get_authorize(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         Next::Consent(view) => {
             let csrf = Csrf::of(ctx)?;
             let who = match user {
-                Some(id) => account::handle_of(core, id)?.unwrap_or_default(),
+                Some((id, _)) => account::handle_of(core, id)?.unwrap_or_default(),
                 None => String::new(),
             };
             Ok(csrf.page(core, 200, views::consent(&view, &csrf.token(core), &who)))
@@ -207,14 +207,20 @@ pub fn post_login(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         ua.as_deref(),
         ctx.now,
     ) {
-        Ok((user, cookie)) => {
-            ctx.set_user(&user.id);
-            let set = html::set_cookie(core, SESSION_COOKIE, &cookie, BROWSER_SESSION_SECS);
-            let resp = match return_to {
-                Some(target) => see_other(target),
-                None => html::html(200, views::signed_in(&user.handle)),
-            };
-            Ok(resp.with_additional_header("Set-Cookie", set))
+        Ok(SignIn::Done((user, cookie))) => Ok(signed_in(
+            core,
+            ctx,
+            (&user.id, &user.handle),
+            &cookie,
+            return_to,
+        )),
+        Ok(SignIn::SecondStep(challenge)) => {
+            if let Some(user) = &challenge.user {
+                ctx.set_user(&user.id);
+            }
+            let csrf = Csrf::of(ctx)?;
+            let page = views::second_step(&csrf.token(core), &challenge.mfa_token, return_to, None);
+            Ok(csrf.page(core, 200, page))
         }
         Err(
             e @ (ApiError::InvalidCredentials
@@ -235,6 +241,57 @@ pub fn post_login(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         }
         Err(other) => Err(other),
     }
+}
+
+/// `POST /login/mfa` → the second step: 303 back to where the sign-in started, the code form
+/// again with 401 for a wrong code, or the sign-in form for a dead or expired `mfa_token`.
+pub fn post_login_mfa(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let form = checked_form(core, ctx)?;
+    let return_to = safe_return(form.get("return_to"));
+    let mfa_token = form.get("mfa_token").unwrap_or("");
+    match login::sign_in_browser_mfa(core, mfa_token, form.get("code").unwrap_or(""), ctx.now) {
+        Ok((user, cookie)) => Ok(signed_in(
+            core,
+            ctx,
+            (&user.id, &user.handle),
+            &cookie,
+            return_to,
+        )),
+        Err(e @ (ApiError::MfaCodeInvalid | ApiError::LoginBackoff { .. })) => {
+            let csrf = Csrf::of(ctx)?;
+            let page =
+                views::second_step(&csrf.token(core), mfa_token, return_to, Some(&e.message()));
+            Ok(html::html(e.status(), page))
+        }
+        Err(
+            e @ (ApiError::MfaTokenInvalid
+            | ApiError::MfaTokenExpired
+            | ApiError::AccountDisabled
+            | ApiError::Unavailable { .. }),
+        ) => {
+            let csrf = Csrf::of(ctx)?;
+            let page = views::sign_in(&csrf.token(core), return_to, None, Some(&e.message()), "");
+            Ok(html::html(e.status(), page))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// The answer to a completed sign-in: the session cookie, and a 303 back or the signed-in page.
+fn signed_in(
+    core: &Core,
+    ctx: &Ctx<'_>,
+    (user_id, handle): (&str, &str),
+    cookie: &str,
+    return_to: Option<&str>,
+) -> Response {
+    ctx.set_user(user_id);
+    let set = html::set_cookie(core, SESSION_COOKIE, cookie, BROWSER_SESSION_SECS);
+    let resp = match return_to {
+        Some(target) => see_other(target),
+        None => html::html(200, views::signed_in(handle)),
+    };
+    resp.with_additional_header("Set-Cookie", set)
 }
 
 /// `GET /logout` → a page with a sign-out button (a GET never signs out).
@@ -322,6 +379,20 @@ pub fn operations() -> Vec<Op> {
             request: Some(obj(
                 &["csrf_token", "login", "password"],
                 json!({"csrf_token": s(), "login": s(), "password": s(), "return_to": s()}),
+            )),
+            success: (303, "Signed in", None),
+            errors: &["page"],
+            idempotent: false,
+        },
+        Op {
+            method: "post",
+            path: "/login/mfa",
+            summary: "The second step of sign-in from the page (CSRF-protected): a TOTP or recovery code; 303 back, the code form again with 401, or the sign-in form when the step has ended",
+            tag: "pages",
+            bearer: Bearer::None,
+            request: Some(obj(
+                &["csrf_token", "mfa_token", "code"],
+                json!({"csrf_token": s(), "mfa_token": s(), "code": s(), "return_to": s()}),
             )),
             success: (303, "Signed in", None),
             errors: &["page"],

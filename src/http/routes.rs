@@ -7,7 +7,7 @@ use rouille::Response;
 use crate::core::Core;
 use crate::core::config::BODY_LIMIT;
 use crate::domain::error::ApiError;
-use crate::http::{Ctx, account, auth, demo, oauth, ops, pages, support, tokens};
+use crate::http::{Ctx, account, auth, demo, mfa, oauth, ops, pages, support, tokens};
 
 pub type Handler = fn(&Core, &Ctx<'_>) -> Result<Response, ApiError>;
 
@@ -100,6 +100,46 @@ pub const ROUTES: &[Route] = &[
             record_success: true,
             ..READ
         },
+    },
+    Route {
+        method: "POST",
+        path: "/v2/auth/login/mfa",
+        handler: auth::post_login_mfa,
+        policy: Policy {
+            ip_limit: Some("login-ip"),
+            record_success: true,
+            ..READ
+        },
+    },
+    Route {
+        method: "GET",
+        path: "/v2/auth/mfa",
+        handler: mfa::get_mfa,
+        policy: READ,
+    },
+    Route {
+        method: "POST",
+        path: "/v2/auth/mfa/totp",
+        handler: mfa::post_totp,
+        policy: write(None, false),
+    },
+    Route {
+        method: "DELETE",
+        path: "/v2/auth/mfa/totp",
+        handler: mfa::delete_totp,
+        policy: write(None, false),
+    },
+    Route {
+        method: "POST",
+        path: "/v2/auth/mfa/totp/confirm",
+        handler: mfa::post_totp_confirm,
+        policy: write(None, false),
+    },
+    Route {
+        method: "POST",
+        path: "/v2/auth/mfa/recovery-codes",
+        handler: mfa::post_recovery_codes,
+        policy: write(None, false),
     },
     Route {
         method: "POST",
@@ -210,6 +250,16 @@ pub const ROUTES: &[Route] = &[
         method: "POST",
         path: "/login",
         handler: pages::post_login,
+        policy: Policy {
+            ip_limit: Some("login-ip"),
+            record_success: true,
+            ..PAGE
+        },
+    },
+    Route {
+        method: "POST",
+        path: "/login/mfa",
+        handler: pages::post_login_mfa,
         policy: Policy {
             ip_limit: Some("login-ip"),
             record_success: true,

@@ -8,6 +8,7 @@ pub mod clients;
 pub mod codes;
 pub mod daily;
 pub mod idempotency;
+pub mod mfa;
 pub mod oauth;
 pub mod outbox;
 pub mod pats;

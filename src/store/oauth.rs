@@ -55,13 +55,13 @@ pub fn browser_session(
     conn: &Connection,
     id_hash: &[u8],
     now: Timestamp,
-) -> Result<Option<(String, String)>, StoreError> {
+) -> Result<Option<(String, String, String)>, StoreError> {
     Ok(conn
         .prepare_cached(
-            "SELECT b.user_id, b.session_id FROM browser_sessions b JOIN sessions s ON s.id = b.session_id
+            "SELECT b.user_id, b.session_id, s.amr FROM browser_sessions b JOIN sessions s ON s.id = b.session_id
               WHERE b.id_hash = ?1 AND b.expires_at > ?2 AND s.revoked_at IS NULL AND s.expires_at > ?2",
         )?
-        .query_row(params![id_hash, now], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(params![id_hash, now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?)
 }
 
@@ -130,6 +130,8 @@ pub struct Grant {
     pub code_challenge: String,
     pub browser_key: String,
     pub expires_at: Timestamp,
+    /// How the browser's sign-in was made (RFC 8176, space-separated), for the tokens.
+    pub amr: String,
 }
 
 /// A pending authorization request and, once decided, where its decision sent the browser.
@@ -152,6 +154,7 @@ fn grant_from(row: &Row<'_>) -> rusqlite::Result<Grant> {
         code_challenge: row.get("code_challenge")?,
         browser_key: row.get("browser_key")?,
         expires_at: row.get("expires_at")?,
+        amr: row.get("amr")?,
     })
 }
 
@@ -163,17 +166,17 @@ pub fn insert_request(
     now: Timestamp,
 ) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO oauth_requests (id, client_id, user_id, redirect_uri, redirect_given, scope, state, code_challenge, browser_key, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO oauth_requests (id, client_id, user_id, redirect_uri, redirect_given, scope, state, code_challenge, browser_key, created_at, expires_at, amr)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
-    .execute(params![id, g.client_id, g.user_id, g.redirect_uri, g.redirect_given, g.scope, state, g.code_challenge, g.browser_key, now, g.expires_at])?;
+    .execute(params![id, g.client_id, g.user_id, g.redirect_uri, g.redirect_given, g.scope, state, g.code_challenge, g.browser_key, now, g.expires_at, g.amr])?;
     Ok(())
 }
 
 pub fn find_request(conn: &Connection, id: &str) -> Result<Option<RequestRow>, StoreError> {
     Ok(conn
         .prepare_cached(
-            "SELECT id, client_id, user_id, redirect_uri, redirect_given, scope, state, code_challenge, browser_key, expires_at, decision_url, code_hash
+            "SELECT id, client_id, user_id, redirect_uri, redirect_given, scope, state, code_challenge, browser_key, expires_at, decision_url, code_hash, amr
                FROM oauth_requests WHERE id = ?1",
         )?
         .query_row([id], |r| {
@@ -217,17 +220,17 @@ pub fn insert_code(
     now: Timestamp,
 ) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO oauth_codes (code_hash, client_id, user_id, redirect_uri, redirect_given, scope, code_challenge, browser_key, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO oauth_codes (code_hash, client_id, user_id, redirect_uri, redirect_given, scope, code_challenge, browser_key, created_at, expires_at, amr)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
-    .execute(params![code_hash, g.client_id, g.user_id, g.redirect_uri, g.redirect_given, g.scope, g.code_challenge, g.browser_key, now, g.expires_at])?;
+    .execute(params![code_hash, g.client_id, g.user_id, g.redirect_uri, g.redirect_given, g.scope, g.code_challenge, g.browser_key, now, g.expires_at, g.amr])?;
     Ok(())
 }
 
 pub fn find_code(conn: &Connection, code_hash: &[u8]) -> Result<Option<CodeRow>, StoreError> {
     Ok(conn
         .prepare_cached(
-            "SELECT client_id, user_id, redirect_uri, redirect_given, scope, code_challenge, browser_key, expires_at, used_at, session_id
+            "SELECT client_id, user_id, redirect_uri, redirect_given, scope, code_challenge, browser_key, expires_at, used_at, session_id, amr
                FROM oauth_codes WHERE code_hash = ?1",
         )?
         .query_row([code_hash], |r| {

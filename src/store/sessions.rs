@@ -60,6 +60,8 @@ pub struct SessionRow {
     pub scope: Option<String>,
     /// When the recent generations were rotated out.
     pub rotations: Rotations,
+    /// How the sign-in behind the session was made (RFC 8176, space-separated).
+    pub amr: String,
 }
 
 impl SessionRow {
@@ -80,6 +82,7 @@ impl SessionRow {
             client_id: row.get(9)?,
             scope: row.get(10)?,
             rotations: Rotations::parse(row.get_ref(11)?.as_str().unwrap_or("")),
+            amr: row.get(12)?,
         })
     }
 }
@@ -93,15 +96,17 @@ pub struct NewSession<'a> {
     pub user_agent: Option<&'a str>,
     pub client_id: Option<&'a str>,
     pub scope: Option<&'a str>,
+    /// How its sign-in was made (RFC 8176, space-separated: `pwd`, `pwd otp mfa`, …).
+    pub amr: &'a str,
 }
 
 /// Starts a session at generation 0.
 pub fn insert(conn: &Connection, s: &NewSession<'_>) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, client_id, scope)
-         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, client_id, scope, amr)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
-    .execute(params![s.id, s.user_id, s.now, s.expires_at, s.user_agent, s.client_id, s.scope])?;
+    .execute(params![s.id, s.user_id, s.now, s.expires_at, s.user_agent, s.client_id, s.scope, s.amr])?;
     Ok(())
 }
 
@@ -110,7 +115,7 @@ pub fn find(conn: &Connection, id: &str) -> Result<Option<SessionRow>, StoreErro
     Ok(conn
         .prepare_cached(
             "SELECT id, user_id, generation, created_at, last_used_at, expires_at, revoked_at, revoke_reason, reused_generation,
-                    client_id, scope, rotations
+                    client_id, scope, rotations, amr
                FROM sessions WHERE id = ?1",
         )?
         .query_row([id], SessionRow::from_row)
@@ -294,6 +299,7 @@ mod tests {
                     user_agent: Some("curl"),
                     client_id: None,
                     scope: None,
+                    amr: "pwd",
                 },
             )
         })

@@ -143,6 +143,19 @@ impl TestServer {
         post(self.addr, path, &body, Some(token))
     }
 
+    pub fn delete_auth(&self, path: &str, body: Value, token: &str) -> Resp {
+        request(
+            self.addr,
+            "DELETE",
+            path,
+            &[
+                ("Authorization", &format!("Bearer {token}")),
+                ("Content-Type", "application/json"),
+            ],
+            body.to_string().as_bytes(),
+        )
+    }
+
     pub fn get_auth(&self, path: &str, token: &str) -> Resp {
         request(
             self.addr,

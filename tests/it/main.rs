@@ -18,6 +18,7 @@ mod idempotency;
 mod login;
 mod mail;
 mod mail_queue;
+mod mfa;
 mod oauth;
 mod oauth_register;
 mod oauth_support;

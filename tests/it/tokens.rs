@@ -61,7 +61,7 @@ fn pat_lifecycle() {
     assert_eq!(me["session"], Value::Null);
     assert_eq!(
         me["credential"],
-        json!({"type": "pat", "scopes": ["profile"], "expiresAt": "2026-12-28T12:00:00Z"})
+        json!({"type": "pat", "scopes": ["profile"], "expiresAt": "2026-12-28T12:00:00Z", "amr": []})
     );
 
     let list = s.get_auth("/v2/auth/tokens", at).json();

@@ -25,6 +25,10 @@ pub struct Claims {
     pub scope: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub client_id: Option<String>,
+    /// How the user signed in (RFC 8176): `["pwd"]`, `["pwd", "otp", "mfa"]`, …; absent from a
+    /// client's own token.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub amr: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -228,6 +232,7 @@ mod tests {
             sid: Some("ses_1".into()),
             scope: "profile".into(),
             client_id: None,
+            amr: vec!["pwd".into()],
         }
     }
 

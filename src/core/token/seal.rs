@@ -12,6 +12,8 @@ const NONCE_LEN: usize = 24;
 
 /// The purpose of the key that seals the code of a queued message (`outbox.sealed_code`).
 pub const OUTBOX: &str = "outbox";
+/// The purpose of the key that seals a user's TOTP secret (`totp.sealed_secret`, context the user id).
+pub const TOTP: &str = "totp";
 
 /// A sealing key for one use (`purpose` names it, so keys for different uses never coincide).
 pub struct SealKey([u8; 32]);

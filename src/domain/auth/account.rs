@@ -20,6 +20,8 @@ use crate::store::users::{self, UserRow};
 pub struct Browser {
     pub user_id: String,
     pub session_id: String,
+    /// How the browser signed in (`sessions.amr`).
+    pub amr: String,
 }
 
 impl Browser {
@@ -40,7 +42,7 @@ impl Browser {
 
 /// The browser behind a session cookie, if it is live and its account usable.
 pub fn browser(core: &Core, cookie: &str, now: Timestamp) -> Result<Option<Browser>, ApiError> {
-    let Some((user_id, session_id)) = core
+    let Some((user_id, session_id, amr)) = core
         .db
         .read(|c| oauth::browser_session(c, &sha256(cookie.as_bytes()), now))?
     else {
@@ -53,6 +55,7 @@ pub fn browser(core: &Core, cookie: &str, now: Timestamp) -> Result<Option<Brows
     Ok(usable.then_some(Browser {
         user_id,
         session_id,
+        amr,
     }))
 }
 
@@ -94,6 +97,7 @@ pub fn overview(core: &Core, b: &Browser, now: Timestamp) -> Result<Overview, Ap
         Some(&b.session_id),
         &core.config.scopes.join(" "),
         None,
+        &b.amr,
         now,
     )?;
     Ok(Overview {

@@ -1,6 +1,7 @@
 //! Password login (`POST /v2/auth/login` and the sign-in page): the hash runs whether or not the
 //! account exists, so timing does not reveal which logins are registered; then a session starts.
 
+use super::mfa::{self, Challenge};
 use super::{SessionState, SessionView, fresh_id, hash_password, hashing, session_view};
 use crate::core::Core;
 use crate::core::clock::Timestamp;
@@ -57,44 +58,117 @@ pub fn check_credentials(
     Ok(user)
 }
 
-/// Checks the credentials and starts an API session. Errors as [`check_credentials`].
+/// The outcome of a right password: a session, or the second step when a factor is active.
+pub enum SignIn<T> {
+    Done(T),
+    SecondStep(Box<Challenge>),
+}
+
+/// Checks the credentials and starts an API session, or answers the challenge of the second
+/// step when the user has TOTP. Errors as [`check_credentials`].
 pub fn login(
     core: &Core,
     login: &str,
     password: &str,
     user_agent: Option<&str>,
     now: Timestamp,
-) -> Result<SessionView, ApiError> {
+) -> Result<SignIn<SessionView>, ApiError> {
     let user = check_credentials(core, login, password, now)?;
+    if let Some(challenge) = mfa::challenge_if_enabled(core, &user, user_agent, now)? {
+        return Ok(SignIn::SecondStep(Box::new(challenge)));
+    }
+    api_session(core, &user, PASSWORD, user_agent, now).map(SignIn::Done)
+}
+
+/// The second step of [`login`]: the `mfaToken` and a code start the API session.
+pub fn login_mfa(
+    core: &Core,
+    mfa_token: &str,
+    code: &str,
+    now: Timestamp,
+) -> Result<SessionView, ApiError> {
+    let passed = mfa::pass(core, mfa_token, code, now)?;
+    api_session(
+        core,
+        &passed.user,
+        passed.method.amr(),
+        passed.user_agent.as_deref(),
+        now,
+    )
+}
+
+/// The `amr` of a password sign-in without a second factor.
+const PASSWORD: &str = "pwd";
+
+fn api_session(
+    core: &Core,
+    user: &UserRow,
+    amr: &str,
+    user_agent: Option<&str>,
+    now: Timestamp,
+) -> Result<SessionView, ApiError> {
     let session_id = fresh_id("ses_")?;
     let expires_at = now + core.config.lifetimes.refresh_absolute;
     core.db
-        .write(|tx| start_session(tx, &session_id, &user.id, now, expires_at, user_agent))?;
+        .write(|tx| start_session(tx, &session_id, &user.id, now, expires_at, user_agent, amr))?;
     let state = SessionState {
         id: &session_id,
         generation: 0,
         last_used_at: now,
         expires_at,
+        amr,
     };
-    session_view(core, &user, &state, now)
+    session_view(core, user, &state, now)
 }
 
 /// Checks the credentials and starts a browser session for the pages, backed by a first-party
 /// session (so it is listed and revoked like any other); returns the user and the session
-/// cookie's value (only its SHA-256 is stored).
+/// cookie's value (only its SHA-256 is stored). With TOTP active, the challenge of the second
+/// step instead.
 pub fn sign_in_browser(
     core: &Core,
     login: &str,
     password: &str,
     user_agent: Option<&str>,
     now: Timestamp,
-) -> Result<(UserRow, String), ApiError> {
+) -> Result<SignIn<(UserRow, String)>, ApiError> {
     let user = check_credentials(core, login, password, now)?;
+    if let Some(challenge) = mfa::challenge_if_enabled(core, &user, user_agent, now)? {
+        return Ok(SignIn::SecondStep(Box::new(challenge)));
+    }
+    browser_session(core, user, PASSWORD, user_agent, now).map(SignIn::Done)
+}
+
+/// The second step of [`sign_in_browser`].
+pub fn sign_in_browser_mfa(
+    core: &Core,
+    mfa_token: &str,
+    code: &str,
+    now: Timestamp,
+) -> Result<(UserRow, String), ApiError> {
+    let passed = mfa::pass(core, mfa_token, code, now)?;
+    let user_agent = passed.user_agent.clone();
+    browser_session(
+        core,
+        passed.user,
+        passed.method.amr(),
+        user_agent.as_deref(),
+        now,
+    )
+}
+
+fn browser_session(
+    core: &Core,
+    user: UserRow,
+    amr: &str,
+    user_agent: Option<&str>,
+    now: Timestamp,
+) -> Result<(UserRow, String), ApiError> {
     let cookie = fresh_id("bs_")?;
     let session_id = fresh_id("ses_")?;
     let expires_at = now + BROWSER_SESSION_SECS;
     core.db.write(|tx| {
-        start_session(tx, &session_id, &user.id, now, expires_at, user_agent)?;
+        start_session(tx, &session_id, &user.id, now, expires_at, user_agent, amr)?;
         oauth::insert_browser_session(
             tx,
             &sha256(cookie.as_bytes()),
@@ -115,6 +189,7 @@ fn start_session(
     now: Timestamp,
     expires_at: Timestamp,
     user_agent: Option<&str>,
+    amr: &str,
 ) -> Result<(), crate::store::StoreError> {
     sessions::insert(
         tx,
@@ -126,6 +201,7 @@ fn start_session(
             user_agent,
             client_id: None,
             scope: None,
+            amr,
         },
     )
 }

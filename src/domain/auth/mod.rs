@@ -5,6 +5,7 @@ pub mod account;
 pub mod codes;
 pub mod invite;
 pub mod login;
+pub mod mfa;
 pub mod onboarding;
 pub mod pats;
 pub mod reset;
@@ -68,6 +69,8 @@ pub struct SessionState<'a> {
     pub generation: i64,
     pub last_used_at: Timestamp,
     pub expires_at: Timestamp,
+    /// How the session's sign-in was made (`sessions.amr`).
+    pub amr: &'a str,
 }
 
 /// Signs an access token (API.md, Tokens) and returns it with its expiry.
@@ -77,6 +80,7 @@ pub fn mint_access_token(
     sid: Option<&str>,
     scope: &str,
     client_id: Option<&str>,
+    amr: &str,
     now: Timestamp,
 ) -> Result<(String, Timestamp), ApiError> {
     let exp = now + core.config.lifetimes.access;
@@ -90,6 +94,11 @@ pub fn mint_access_token(
         sid: sid.map(str::to_owned),
         scope: scope.to_owned(),
         client_id: client_id.map(str::to_owned),
+        amr: amr
+            .split(' ')
+            .filter(|m| !m.is_empty())
+            .map(str::to_owned)
+            .collect(),
     };
     let token = jwt::sign(&core.keys(), &claims)
         .ok_or_else(|| ApiError::Internal("no current signing key".into()))?;
@@ -110,6 +119,7 @@ pub fn session_view(
         Some(s.id),
         &core.config.scopes.join(" "),
         None,
+        s.amr,
         now,
     )?;
     let refresh_token = refresh::mint(core.keys().refresh_secret(), s.id, s.generation);

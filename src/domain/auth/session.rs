@@ -38,6 +38,7 @@ pub fn refresh(core: &Core, token: &str, now: Timestamp) -> Result<SessionView, 
         generation: s.generation,
         last_used_at: s.last_used_at,
         expires_at: s.expires_at,
+        amr: &s.amr,
     };
     session_view(core, &user, &state, now)
 }
@@ -327,11 +328,22 @@ pub struct CredentialInfo {
     pub kind: &'static str,
     pub scopes: Vec<String>,
     pub expires_at: String,
+    /// How the sign-in behind the credential was made (RFC 8176); empty for a PAT and a
+    /// client's own token.
+    pub amr: Vec<String>,
+}
+
+/// The user as `/v2/auth/me` shows it: with whether a second factor is active.
+#[derive(Debug, Serialize)]
+pub struct MeUser {
+    #[serde(flatten)]
+    pub user: UserView,
+    pub mfa: bool,
 }
 
 #[derive(Debug, Serialize)]
 pub struct Me {
-    pub user: UserView,
+    pub user: MeUser,
     pub session: Option<SessionInfo>,
     pub credential: CredentialInfo,
 }
@@ -351,7 +363,10 @@ pub fn me(core: &Core, who: &Principal) -> Result<Me, ApiError> {
         expires_at: rfc3339(s.expires_at),
     });
     Ok(Me {
-        user: UserView::from(user),
+        user: MeUser {
+            user: UserView::from(user),
+            mfa: super::mfa::is_active(core, &user.id)?,
+        },
         session,
         credential: CredentialInfo {
             kind: match who.credential {
@@ -360,6 +375,12 @@ pub fn me(core: &Core, who: &Principal) -> Result<Me, ApiError> {
             },
             scopes: who.scopes.clone(),
             expires_at: rfc3339(who.expires_at),
+            amr: who
+                .session
+                .as_deref()
+                .filter(|_| who.credential != Credential::Pat)
+                .map(|s| s.amr.split(' ').map(str::to_owned).collect())
+                .unwrap_or_default(),
         },
     })
 }

@@ -209,11 +209,12 @@ fn check<'a>(
     })
 }
 
-/// Handles `GET /oauth/authorize` for a browser that is `user` (if signed in), known as `browser`.
+/// Handles `GET /oauth/authorize` for a browser signed in as `user` (its id and the `amr` of its
+/// sign-in), known as `browser`.
 pub fn start(
     core: &Core,
     params: &Params,
-    user: Option<&str>,
+    user: Option<(&str, &str)>,
     browser: &str,
     request_id: &str,
     now: Timestamp,
@@ -243,7 +244,7 @@ pub fn start(
             request_ids: starts.into_iter().map(|s| s.request_id).collect(),
         }));
     }
-    let user = match (user, req.prompt) {
+    let (user, amr) = match (user, req.prompt) {
         (Some(u), p) if p != Some("login") => u,
         (_, Some("none")) => {
             return Ok(Next::Redirect(error_redirect(
@@ -268,6 +269,7 @@ pub fn start(
         code_challenge: req.challenge.to_owned(),
         browser_key: browser.to_owned(),
         expires_at: now + REQUEST_TTL_SECS,
+        amr: amr.to_owned(),
     };
     let consented = core
         .db

@@ -169,6 +169,7 @@ fn code_grant(
                     user_agent: None,
                     client_id: Some(&client.id),
                     scope: Some(&g.scope),
+                    amr: &g.amr,
                 },
             )?;
             Ok::<_, crate::store::StoreError>(true)
@@ -181,15 +182,13 @@ fn code_grant(
     let refresh_token = client
         .allows_grant("refresh_token")
         .then(|| refresh::mint(core.keys().refresh_secret(), &session_id, 0));
-    respond(
-        core,
-        &g.user_id,
-        Some(&session_id),
-        &g.scope,
-        &client.id,
-        refresh_token,
-        now,
-    )
+    let issued = Issued {
+        sub: &g.user_id,
+        sid: Some(&session_id),
+        scope: &g.scope,
+        amr: &g.amr,
+    };
+    respond(core, &issued, &client.id, refresh_token, now)
 }
 
 fn refresh_grant(
@@ -217,15 +216,13 @@ fn refresh_grant(
         &s.id,
         s.generation,
     ));
-    respond(
-        core,
-        &user.id,
-        Some(&s.id),
-        &scope,
-        &client.id,
-        refresh_token,
-        now,
-    )
+    let issued = Issued {
+        sub: &user.id,
+        sid: Some(&s.id),
+        scope: &scope,
+        amr: &s.amr,
+    };
+    respond(core, &issued, &client.id, refresh_token, now)
 }
 
 fn client_credentials_grant(
@@ -249,25 +246,45 @@ fn client_credentials_grant(
         Some(asked) => scope_list(asked).join(" "),
         None => client.scope.clone(),
     };
-    respond(core, &client.id, None, &scope, &client.id, None, now)
+    let issued = Issued {
+        sub: &client.id,
+        sid: None,
+        scope: &scope,
+        amr: "",
+    };
+    respond(core, &issued, &client.id, None, now)
+}
+
+/// What an access token is issued for: its subject, session, scope and `amr`.
+struct Issued<'a> {
+    sub: &'a str,
+    sid: Option<&'a str>,
+    scope: &'a str,
+    amr: &'a str,
 }
 
 fn respond(
     core: &Core,
-    sub: &str,
-    sid: Option<&str>,
-    scope: &str,
+    issued: &Issued<'_>,
     client_id: &str,
     refresh_token: Option<String>,
     now: Timestamp,
 ) -> Result<TokenResponse, OAuthError> {
-    let (access_token, exp) =
-        mint_access_token(core, sub, sid, scope, Some(client_id), now).map_err(oauth_error)?;
+    let (access_token, exp) = mint_access_token(
+        core,
+        issued.sub,
+        issued.sid,
+        issued.scope,
+        Some(client_id),
+        issued.amr,
+        now,
+    )
+    .map_err(oauth_error)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
         expires_in: exp - now,
-        scope: scope.to_owned(),
+        scope: issued.scope.to_owned(),
         refresh_token,
     })
 }

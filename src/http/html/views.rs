@@ -53,6 +53,38 @@ pub fn sign_in(
     layout("Sign in", &body)
 }
 
+/// The second step of sign-in: a code from the authenticator app, or a recovery code.
+pub fn second_step(
+    csrf: &str,
+    mfa_token: &str,
+    return_to: Option<&str>,
+    error: Option<&str>,
+) -> String {
+    let error = error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    let return_to = return_to
+        .map(|r| {
+            format!(
+                "<input type=\"hidden\" name=\"return_to\" value=\"{}\">",
+                escape(r)
+            )
+        })
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>Two-step sign-in</h1>{error}<p>Enter the 6-digit code from your authenticator app, or one of your recovery codes.</p>\
+         <form method=\"post\" action=\"/login/mfa\">\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{}\"><input type=\"hidden\" name=\"mfa_token\" value=\"{}\">{return_to}\
+         <label for=\"code\">Code</label>\
+         <input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" autocapitalize=\"none\" required autofocus>\
+         <div class=\"actions\"><button type=\"submit\">Verify</button></div></form>\
+         <p><a href=\"/login\">Start again</a></p>",
+        escape(csrf),
+        escape(mfa_token)
+    );
+    layout("Two-step sign-in", &body)
+}
+
 /// The consent page: the client, where it will send you back, and what it asks for.
 pub fn consent(view: &ConsentView, csrf: &str, signed_in_as: &str) -> String {
     let scopes: String = view

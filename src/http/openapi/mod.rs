@@ -28,6 +28,9 @@ pub const V2_ERRORS: &[(u16, &[&str])] = &[
             "refresh_token_expired",
             "refresh_token_reused",
             "session_revoked",
+            "mfa_token_invalid",
+            "mfa_token_expired",
+            "code_invalid",
         ],
     ),
     (
@@ -47,6 +50,8 @@ pub const V2_ERRORS: &[(u16, &[&str])] = &[
             "email_taken",
             "refresh_in_progress",
             "idempotency_in_progress",
+            "mfa_already_enabled",
+            "mfa_not_enabled",
         ],
     ),
     (408, &["request_timeout"]),
@@ -112,6 +117,7 @@ fn operations() -> Vec<Op> {
     [
         http::auth::operations(),
         http::tokens::operations(),
+        http::mfa::operations(),
         http::support::operations(),
         http::oauth::operations(),
         http::pages::operations(),
@@ -217,7 +223,13 @@ fn operation(op: &Op) -> Value {
                 "unsupported_media_type",
                 "internal_error",
             ]) {
-                by_status.entry(status_of(code)).or_default().push(code);
+                // At the second step of sign-in a wrong code is 401, as a wrong password is.
+                let status = if op.path == "/v2/auth/login/mfa" && code == "code_invalid" {
+                    401
+                } else {
+                    status_of(code)
+                };
+                by_status.entry(status).or_default().push(code);
             }
             if op.method == "get" {
                 by_status.retain(|st, _| ![400, 413, 415].contains(st));
@@ -305,10 +317,11 @@ pub fn document(issuer: &str) -> Value {
                 "OAuthError": obj(&["error"], json!({"error": s(), "error_description": s()})),
                 "User": obj(&["id", "handle", "email", "emailConfirmed", "displayName", "createdAt"], json!({"id": s(), "handle": s(), "email": s(), "emailConfirmed": {"type": "boolean"}, "displayName": {"type": ["string", "null"]}, "createdAt": {"type": "string", "format": "date-time"}})),
                 "Session": obj(&["accessToken", "tokenType", "expiresIn", "expiresAt", "refreshToken", "refreshExpiresAt", "sessionId", "user"], json!({"accessToken": s(), "tokenType": {"const": "Bearer"}, "expiresIn": {"type": "integer"}, "expiresAt": {"type": "string", "format": "date-time"}, "refreshToken": s(), "refreshExpiresAt": {"type": "string", "format": "date-time"}, "sessionId": s(), "user": r("User")})),
-                "Me": obj(&["user", "session", "credential"], json!({"user": r("User"), "session": {"oneOf": [{"type": "null"}, obj(&["id", "createdAt", "idleExpiresAt", "expiresAt"], json!({"id": s(), "createdAt": s(), "idleExpiresAt": s(), "expiresAt": s()}))]}, "credential": obj(&["type", "scopes", "expiresAt"], json!({"type": {"enum": ["jwt", "pat"]}, "scopes": {"type": "array", "items": s()}, "expiresAt": s()}))})),
+                "Me": obj(&["user", "session", "credential"], json!({"user": {"allOf": [r("User"), obj(&["mfa"], json!({"mfa": {"type": "boolean", "description": "a second factor (TOTP) is active"}}))]}, "session": {"oneOf": [{"type": "null"}, obj(&["id", "createdAt", "idleExpiresAt", "expiresAt"], json!({"id": s(), "createdAt": s(), "idleExpiresAt": s(), "expiresAt": s()}))]}, "credential": obj(&["type", "scopes", "expiresAt", "amr"], json!({"type": {"enum": ["jwt", "pat"]}, "scopes": {"type": "array", "items": s()}, "expiresAt": s(), "amr": {"type": "array", "items": s(), "description": "RFC 8176: [pwd], [pwd, otp, mfa] after a TOTP code, [pwd, mfa] after a recovery code; empty for a PAT"}}))})),
                 "Pat": obj(&["id", "name", "scopes", "createdAt", "expiresAt", "lastUsedAt"], json!({"id": s(), "name": s(), "scopes": {"type": "array", "items": s()}, "createdAt": s(), "expiresAt": s(), "lastUsedAt": {"type": ["string", "null"]}})),
                 "PatCreated": obj(&["id", "token", "name", "scopes", "expiresAt"], json!({"id": s(), "token": {"type": "string", "pattern": "^gha_pat_"}, "name": s(), "scopes": {"type": "array", "items": s()}, "expiresAt": s()})),
                 "ClientMetadata": obj(&[], json!({"client_id": s(), "client_secret": s(), "client_id_issued_at": {"type": "integer"}, "client_secret_expires_at": {"type": "integer"}, "redirect_uris": {"type": "array", "items": s()}, "grant_types": {"type": "array", "items": s()}, "response_types": {"type": "array", "items": s()}, "token_endpoint_auth_method": s(), "client_name": s(), "scope": s()})),
+                "MfaChallenge": obj(&["mfaRequired", "mfaToken", "methods", "expiresAt"], json!({"mfaRequired": {"const": true}, "mfaToken": s(), "methods": {"type": "array", "items": {"enum": ["totp", "recovery"]}}, "expiresAt": {"type": "string", "format": "date-time"}})),
                 "TokenResponse": obj(&["access_token", "token_type", "expires_in", "scope"], json!({"access_token": s(), "token_type": {"const": "Bearer"}, "expires_in": {"type": "integer"}, "scope": s(), "refresh_token": s()})),
                 "Introspection": obj(&["active"], json!({"active": {"type": "boolean"}, "scope": s(), "client_id": s(), "sub": s(), "exp": {"type": "integer"}, "iat": {"type": "integer"}, "iss": s(), "token_type": s()})),
             }

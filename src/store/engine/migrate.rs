@@ -9,7 +9,7 @@ use super::StoreError;
 pub const SCHEMA: &str = include_str!("../../../schema.sql");
 
 /// The version `schema.sql` describes.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// `(version reached, SQL)` for each step after version 1, in order; a change to `schema.sql`
 /// appends its step here.
@@ -59,6 +59,37 @@ const STEPS: &[(i64, &str)] = &[
          CREATE INDEX outbox_due ON outbox(next_at) WHERE state = 'pending';
          CREATE INDEX outbox_by_user ON outbox(user_id, id);
          CREATE INDEX outbox_by_addr ON outbox(to_addr, created_at);",
+    ),
+    // Second factors (issue 17): TOTP, recovery codes, the challenges of the second step, and
+    // how each session's sign-in was made (`amr`). Sessions of version 5 were password sign-ins.
+    (
+        6,
+        "ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT 'pwd';
+         ALTER TABLE oauth_codes ADD COLUMN amr TEXT NOT NULL DEFAULT 'pwd';
+         ALTER TABLE oauth_requests ADD COLUMN amr TEXT NOT NULL DEFAULT 'pwd';
+         CREATE TABLE totp (
+             user_id       TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+             sealed_secret BLOB NOT NULL,
+             active        INTEGER NOT NULL DEFAULT 0,
+             created_at    INTEGER NOT NULL,
+             last_step     INTEGER NOT NULL DEFAULT 0
+         ) WITHOUT ROWID;
+         CREATE TABLE recovery_codes (
+             user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+             code_mac   BLOB NOT NULL,
+             created_at INTEGER NOT NULL,
+             used_at    INTEGER,
+             PRIMARY KEY (user_id, code_mac)
+         ) WITHOUT ROWID;
+         CREATE TABLE mfa_challenges (
+             token_hash BLOB PRIMARY KEY,
+             user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+             user_agent TEXT,
+             created_at INTEGER NOT NULL,
+             expires_at INTEGER NOT NULL,
+             failures   INTEGER NOT NULL DEFAULT 0,
+             ended_at   INTEGER
+         ) WITHOUT ROWID;",
     ),
 ];
 
@@ -141,18 +172,12 @@ mod tests {
             .unwrap();
         c.execute_batch("PRAGMA user_version = 1;").unwrap();
         crate::store::users::insert(&c, &crate::store::fixture::user_u1()).unwrap();
-        for id in ["s1", "s2"] {
-            let session = crate::store::sessions::NewSession {
-                id,
-                user_id: "u1",
-                now: 90,
-                expires_at: 1000,
-                user_agent: None,
-                client_id: None,
-                scope: None,
-            };
-            crate::store::sessions::insert(&c, &session).unwrap();
-        }
+        // Sessions as version 1 wrote them (no columns of later versions).
+        c.execute_batch(
+            "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at)
+               VALUES ('s1', 'u1', 90, 90, 1000), ('s2', 'u1', 90, 90, 1000);",
+        )
+        .unwrap();
         c.execute_batch(
             "UPDATE sessions SET generation = 8 WHERE id = 's1';
              INSERT INTO session_rotations

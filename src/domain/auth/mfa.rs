@@ -1,0 +1,506 @@
+//! Second factors (API.md, "Second factors"): TOTP enrolment (a pending secret, confirmed by a
+//! code), ten single-use recovery codes, removal and regeneration, and the second step of a
+//! password sign-in (the `mfaToken`). The secret is sealed under the key file; recovery codes and
+//! `mfaToken`s are stored as MACs and hashes. A code is checked against every candidate (three
+//! TOTP steps and every unused recovery code) whatever matches, so the time taken does not tell
+//! which check failed.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+use super::session::Principal;
+use super::{UserView, fresh_id};
+use crate::core::Core;
+use crate::core::clock::{Timestamp, rfc3339};
+use crate::core::token::opaque::{RandomUnavailable, ct_eq, hmac_sha256, random_bytes, sha256};
+use crate::core::token::seal::{self, SealKey};
+use crate::core::token::totp;
+use crate::domain::error::ApiError;
+use crate::store::sessions::{self, RevokeReason};
+use crate::store::users::{self, UserRow};
+use crate::store::{Db, StoreError, Tx, mfa, oauth};
+
+/// How long an `mfaToken` answers.
+pub const CHALLENGE_SECS: i64 = 300;
+/// The wrong code that kills an `mfaToken`.
+const CHALLENGE_FAILURES: i64 = 5;
+/// Recovery codes per set.
+const RECOVERY_CODES: usize = 10;
+/// Characters of a recovery code (base32: 50 bits), shown as two groups of five.
+const RECOVERY_LEN: usize = 10;
+
+/// What a second-factor code proved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Totp,
+    Recovery,
+}
+
+impl Method {
+    /// The `amr` (RFC 8176) of a password sign-in completed with this method.
+    pub fn amr(self) -> &'static str {
+        match self {
+            Method::Totp => "pwd otp mfa",
+            Method::Recovery => "pwd mfa",
+        }
+    }
+
+    /// The `method` label of `gharart_mfa_verifications_total`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Method::Totp => "totp",
+            Method::Recovery => "recovery",
+        }
+    }
+}
+
+/// `GET /v2/auth/mfa`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    pub totp: Option<TotpStatus>,
+    pub passkeys: Vec<serde_json::Value>,
+    pub recovery_codes_left: usize,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TotpStatus {
+    /// False while the set-up waits for its confirming code.
+    pub enabled: bool,
+    pub created_at: String,
+}
+
+/// A started TOTP set-up: the secret as text and as the URI a QR code carries.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Enrolment {
+    pub secret: String,
+    pub otpauth_uri: String,
+}
+
+/// A fresh set of recovery codes, shown once.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveryCodes {
+    pub recovery_codes: Vec<String>,
+}
+
+/// The answer to a right password when a second factor is active.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Challenge {
+    pub mfa_required: bool,
+    pub mfa_token: String,
+    pub methods: [&'static str; 2],
+    pub expires_at: String,
+    /// Who signs in (for the sign-in page's second step), not part of the API body.
+    #[serde(skip)]
+    pub user: Option<UserView>,
+}
+
+/// Whether the user has an active TOTP (what `user.mfa` and the second step go by).
+pub fn is_active(core: &Core, user_id: &str) -> Result<bool, ApiError> {
+    Ok(core
+        .db
+        .read(|c| mfa::find_totp(c, user_id))?
+        .is_some_and(|t| t.active))
+}
+
+/// The caller's second factors.
+pub fn status(core: &Core, who: &Principal) -> Result<Status, ApiError> {
+    who.require_user()?;
+    let (totp, left) = core.db.read_snapshot(|c| {
+        Ok::<_, StoreError>((
+            mfa::find_totp(c, &who.user_id)?,
+            mfa::unused_recovery_codes(c, &who.user_id)?.len(),
+        ))
+    })?;
+    Ok(Status {
+        totp: totp.map(|t| TotpStatus {
+            enabled: t.active,
+            created_at: rfc3339(t.created_at),
+        }),
+        passkeys: Vec::new(),
+        recovery_codes_left: left,
+    })
+}
+
+/// Starts (or restarts) a TOTP set-up for the caller, a signed-in session's owner: 409
+/// `mfa_already_enabled` while one is active.
+pub fn start_totp(core: &Core, who: &Principal, now: Timestamp) -> Result<Enrolment, ApiError> {
+    who.require_first_party()?;
+    let user = user_of(who)?;
+    let secret = totp::new_secret().map_err(internal)?;
+    let sealed = totp_key(core)
+        .seal(user.id.as_bytes(), &secret)
+        .map_err(internal)?;
+    core.db.write(|tx| {
+        if mfa::find_totp(tx, &user.id)?.is_some_and(|t| t.active) {
+            return Err(ApiError::MfaAlreadyEnabled);
+        }
+        mfa::put_pending_totp(tx, &user.id, &sealed, now)?;
+        Ok(())
+    })?;
+    Ok(Enrolment {
+        secret: totp::base32(&secret),
+        otpauth_uri: totp::otpauth_uri(&issuer_host(&core.issuer), &user.handle, &secret),
+    })
+}
+
+/// Confirms the pending set-up with a current code: TOTP guards sign-in from now on, and the
+/// first set of recovery codes is returned (once).
+pub fn confirm_totp(
+    core: &Core,
+    who: &Principal,
+    code: &str,
+    now: Timestamp,
+) -> Result<RecoveryCodes, ApiError> {
+    who.require_first_party()?;
+    let pepper = *core.keys().code_pepper();
+    let (codes, macs) = new_recovery_codes(&pepper, &who.user_id)?;
+    let key = totp_key(core);
+    let verdict = core.db.write(|tx| {
+        let Some(row) = mfa::find_totp(tx, &who.user_id)? else {
+            return Ok(Err(ApiError::MfaNotEnabled));
+        };
+        if row.active {
+            return Ok(Err(ApiError::MfaAlreadyEnabled));
+        }
+        let secret = key
+            .open(who.user_id.as_bytes(), &row.sealed_secret)
+            .ok_or_else(|| StoreError::Broken("a TOTP secret does not open".into()))?;
+        match matching_step(&secret, code, row.last_step, now) {
+            Some(step) => {
+                mfa::activate_totp(tx, &who.user_id, step)?;
+                mfa::replace_recovery_codes(tx, &who.user_id, &macs, now)?;
+                Ok(Ok(()))
+            }
+            None => Ok::<_, StoreError>(Err(ApiError::CodeInvalid)),
+        }
+    })?;
+    match &verdict {
+        Ok(()) => core.metrics.mfa_verification("totp", "ok"),
+        Err(ApiError::CodeInvalid) => core.metrics.mfa_verification("totp", "invalid"),
+        Err(_) => {}
+    }
+    verdict?;
+    Ok(RecoveryCodes {
+        recovery_codes: codes,
+    })
+}
+
+/// Removes TOTP and the recovery codes, given a current code or a recovery code: 400
+/// `code_invalid` otherwise.
+pub fn remove_totp(
+    core: &Core,
+    who: &Principal,
+    code: &str,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    with_factor(core, who, code, now, |tx| {
+        mfa::delete_all(tx, &who.user_id).map(drop)
+    })
+}
+
+/// A fresh set of recovery codes, given a current code or a recovery code; the old set dies.
+pub fn regenerate_recovery_codes(
+    core: &Core,
+    who: &Principal,
+    code: &str,
+    now: Timestamp,
+) -> Result<RecoveryCodes, ApiError> {
+    let pepper = *core.keys().code_pepper();
+    let (codes, macs) = new_recovery_codes(&pepper, &who.user_id)?;
+    with_factor(core, who, code, now, |tx| {
+        mfa::replace_recovery_codes(tx, &who.user_id, &macs, now)
+    })?;
+    Ok(RecoveryCodes {
+        recovery_codes: codes,
+    })
+}
+
+/// Runs `change` in the transaction that accepts `code` (a TOTP or a recovery code, spent) for
+/// the caller's active factor: 400 `code_invalid` if it is wrong, 409 `mfa_not_enabled` without
+/// an active factor.
+fn with_factor(
+    core: &Core,
+    who: &Principal,
+    code: &str,
+    now: Timestamp,
+    change: impl FnOnce(&Tx<'_>) -> Result<(), StoreError>,
+) -> Result<(), ApiError> {
+    who.require_first_party()?;
+    let pepper = *core.keys().code_pepper();
+    let key = totp_key(core);
+    let verdict = core.db.write(|tx| {
+        Ok::<_, StoreError>(
+            match verify_in(tx, &key, &pepper, &who.user_id, code, now)? {
+                Verified::Yes(method) => {
+                    change(tx)?;
+                    Ok(method)
+                }
+                Verified::No => Err(ApiError::CodeInvalid),
+                Verified::NotEnabled => Err(ApiError::MfaNotEnabled),
+            },
+        )
+    })?;
+    match &verdict {
+        Ok(method) => core.metrics.mfa_verification(method.label(), "ok"),
+        Err(ApiError::CodeInvalid) => core
+            .metrics
+            .mfa_verification(shape_of(code).label(), "invalid"),
+        Err(_) => {}
+    }
+    verdict.map(drop)
+}
+
+/// After a right password: the challenge of the second step if `user` has an active TOTP,
+/// else `None` (the sign-in is complete).
+pub fn challenge_if_enabled(
+    core: &Core,
+    user: &UserRow,
+    user_agent: Option<&str>,
+    now: Timestamp,
+) -> Result<Option<Challenge>, ApiError> {
+    if !is_active(core, &user.id)? {
+        return Ok(None);
+    }
+    let token = fresh_id("mfa_")?;
+    let expires_at = now + CHALLENGE_SECS;
+    core.db.write(|tx| {
+        mfa::insert_challenge(
+            tx,
+            &sha256(token.as_bytes()),
+            &user.id,
+            user_agent,
+            now,
+            expires_at,
+        )
+    })?;
+    Ok(Some(Challenge {
+        mfa_required: true,
+        mfa_token: token,
+        methods: ["totp", "recovery"],
+        expires_at: rfc3339(expires_at),
+        user: Some(UserView::from(user)),
+    }))
+}
+
+/// A completed second step: who signed in, how (`amr`), and the user agent of the first step.
+pub struct Passed {
+    pub user: UserRow,
+    pub method: Method,
+    pub user_agent: Option<String>,
+}
+
+/// The second step: `code` (a TOTP or a recovery code) against the challenge of `mfa_token`.
+/// Errors: 401 `mfa_token_invalid` (unknown, used, or killed by wrong codes),
+/// `mfa_token_expired`, `code_invalid` (the 5th kills the token), `login_backoff` (per user, as
+/// the first step), `account_disabled`.
+pub fn pass(core: &Core, mfa_token: &str, code: &str, now: Timestamp) -> Result<Passed, ApiError> {
+    let hash = sha256(mfa_token.as_bytes());
+    let challenge = core
+        .db
+        .read(|c| mfa::find_challenge(c, &hash))?
+        .filter(|c| !c.ended)
+        .ok_or(ApiError::MfaTokenInvalid)?;
+    if challenge.expires_at <= now {
+        return Err(ApiError::MfaTokenExpired);
+    }
+    let throttle_key = format!("mfa:{}", challenge.user_id);
+    core.throttle.login_gate(&throttle_key, now)?;
+    let pepper = *core.keys().code_pepper();
+    let key = totp_key(core);
+    let user_id = challenge.user_id.clone();
+    let outcome = core.db.write(|tx| {
+        let verified = verify_in(tx, &key, &pepper, &user_id, code, now)?;
+        let Verified::Yes(method) = verified else {
+            mfa::fail_challenge(tx, &hash, CHALLENGE_FAILURES, now)?;
+            return Ok::<_, StoreError>(Err(ApiError::MfaCodeInvalid));
+        };
+        if !mfa::end_challenge(tx, &hash, now)? {
+            return Ok(Err(ApiError::MfaTokenInvalid));
+        }
+        let user = users::find_by_id(tx, &user_id)?
+            .ok_or_else(|| StoreError::Broken("a challenge without its user".into()))?;
+        Ok(Ok((user, method)))
+    })?;
+    match outcome {
+        Ok((user, method)) => {
+            core.throttle.login_succeeded(&throttle_key);
+            core.metrics.mfa_verification(method.label(), "ok");
+            if user.disabled {
+                return Err(ApiError::AccountDisabled);
+            }
+            Ok(Passed {
+                user,
+                method,
+                user_agent: challenge.user_agent,
+            })
+        }
+        Err(e) => {
+            if matches!(e, ApiError::MfaCodeInvalid) {
+                core.throttle.login_failed(&throttle_key, now);
+                core.metrics
+                    .mfa_verification(shape_of(code).label(), "invalid");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// `users mfa-reset HANDLE`: removes every second factor of the user, ends their open
+/// challenges, and revokes their sessions (a lost phone and lost codes: the way back in is the
+/// password alone, once). Returns false if there is no such user.
+pub fn reset(db: &Db, handle: &str, now: Timestamp) -> Result<bool, StoreError> {
+    db.write(|tx| {
+        let Some(user) = users::find_by_handle(tx, &handle.to_lowercase())? else {
+            return Ok(false);
+        };
+        mfa::end_challenges_of(tx, &user.id, now)?;
+        mfa::delete_all(tx, &user.id)?;
+        sessions::revoke_all_for_user(tx, &user.id, RevokeReason::Revoked, now)?;
+        oauth::delete_browser_sessions_for_user(tx, &user.id)?;
+        Ok(true)
+    })
+}
+
+/// The ids of the users with an active TOTP (for `users list`).
+pub fn enrolled(db: &Db) -> Result<HashSet<String>, StoreError> {
+    Ok(db.read(mfa::users_with_totp)?.into_iter().collect())
+}
+
+enum Verified {
+    Yes(Method),
+    No,
+    NotEnabled,
+}
+
+/// Checks `code` against the user's active TOTP (the steps around `now`, each accepted once)
+/// and unused recovery codes, spending what matched. Every candidate is computed and compared
+/// whatever the code looks like.
+fn verify_in(
+    tx: &Tx<'_>,
+    key: &SealKey,
+    pepper: &[u8; 32],
+    user_id: &str,
+    code: &str,
+    now: Timestamp,
+) -> Result<Verified, StoreError> {
+    let Some(row) = mfa::find_totp(tx, user_id)?.filter(|t| t.active) else {
+        return Ok(Verified::NotEnabled);
+    };
+    let secret = key
+        .open(user_id.as_bytes(), &row.sealed_secret)
+        .ok_or_else(|| StoreError::Broken("a TOTP secret does not open".into()))?;
+    let step = matching_step(&secret, code, row.last_step, now);
+    let recovery_mac = recovery_mac(
+        pepper,
+        user_id,
+        &normalize_recovery(code).unwrap_or_default(),
+    );
+    let unused = mfa::unused_recovery_codes(tx, user_id)?;
+    let recovery = unused.iter().fold(None, |hit, mac| {
+        if ct_eq(mac, &recovery_mac) {
+            Some(mac)
+        } else {
+            hit
+        }
+    });
+    if let Some(step) = step
+        && mfa::spend_step(tx, user_id, step)?
+    {
+        return Ok(Verified::Yes(Method::Totp));
+    }
+    if let Some(mac) = recovery.filter(|_| normalize_recovery(code).is_some())
+        && mfa::use_recovery_code(tx, user_id, mac, now)?
+    {
+        return Ok(Verified::Yes(Method::Recovery));
+    }
+    Ok(Verified::No)
+}
+
+/// The step, one either side of now's, whose code `code` is and which is later than
+/// `last_step` (a spent step and every earlier one are refused). All three are computed.
+fn matching_step(secret: &[u8], code: &str, last_step: i64, now: Timestamp) -> Option<i64> {
+    let given = totp::normalize(code).unwrap_or_default();
+    let current = totp::step_of(now);
+    let mut found = None;
+    for step in [current - 1, current, current + 1] {
+        let expected = totp::code_at(secret, step);
+        if ct_eq(expected.as_bytes(), given.as_bytes()) && step > last_step && found.is_none() {
+            found = Some(step);
+        }
+    }
+    found
+}
+
+const RECOVERY_ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+
+/// A new set of recovery codes (`xxxxx-xxxxx`) and their MACs.
+fn new_recovery_codes(
+    pepper: &[u8; 32],
+    user_id: &str,
+) -> Result<(Vec<String>, Vec<[u8; 32]>), ApiError> {
+    let mut codes = Vec::with_capacity(RECOVERY_CODES);
+    let mut macs = Vec::with_capacity(RECOVERY_CODES);
+    for _ in 0..RECOVERY_CODES {
+        let bytes = random_bytes::<RECOVERY_LEN>().map_err(internal)?;
+        let plain: String = bytes
+            .iter()
+            .map(|b| char::from(RECOVERY_ALPHABET[usize::from(b & 0x1f)]))
+            .collect();
+        macs.push(recovery_mac(pepper, user_id, &plain));
+        codes.push(format!("{}-{}", &plain[..5], &plain[5..]));
+    }
+    Ok((codes, macs))
+}
+
+/// A recovery code as typed (any case, spaces and dashes anywhere), or `None` if it cannot be one.
+fn normalize_recovery(text: &str) -> Option<String> {
+    let plain: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    (plain.len() == RECOVERY_LEN && plain.bytes().all(|b| RECOVERY_ALPHABET.contains(&b)))
+        .then_some(plain)
+}
+
+fn recovery_mac(pepper: &[u8; 32], user_id: &str, plain: &str) -> [u8; 32] {
+    hmac_sha256(
+        pepper,
+        &[b"recovery\n", user_id.as_bytes(), b"\n", plain.as_bytes()],
+    )
+}
+
+fn totp_key(core: &Core) -> SealKey {
+    SealKey::derive(core.keys().code_pepper(), seal::TOTP)
+}
+
+fn user_of(who: &Principal) -> Result<&UserRow, ApiError> {
+    who.user
+        .as_deref()
+        .ok_or(ApiError::InvalidToken("the token's user does not exist"))
+}
+
+/// The issuer's host, as the label of an authenticator entry.
+fn issuer_host(issuer: &str) -> String {
+    let rest = issuer.split_once("://").map_or(issuer, |(_, r)| r);
+    rest.split('/').next().unwrap_or(rest).to_owned()
+}
+
+/// The method a code's shape suggests, for counting a wrong one.
+fn shape_of(code: &str) -> Method {
+    if totp::normalize(code).is_some() {
+        Method::Totp
+    } else {
+        Method::Recovery
+    }
+}
+
+fn internal(e: RandomUnavailable) -> ApiError {
+    ApiError::Internal(e.to_string())
+}
