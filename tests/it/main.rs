@@ -19,6 +19,7 @@ mod login;
 mod mail;
 mod mail_queue;
 mod mfa;
+mod mfa_pages;
 mod oauth;
 mod oauth_register;
 mod oauth_support;

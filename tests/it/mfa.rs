@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::common::*;
 
 /// The code an authenticator app shows for `secret` at `at` (pyotp, installed by tests/run.sh).
-fn authenticator(secret: &str, at: i64) -> String {
+pub fn authenticator(secret: &str, at: i64) -> String {
     let out = std::process::Command::new("python3")
         .args([
             "-c",
@@ -28,7 +28,7 @@ fn authenticator(secret: &str, at: i64) -> String {
 
 /// Sets up and confirms TOTP for `handle` at the server's time; returns the session body, the
 /// secret and the recovery codes.
-fn enrolled(s: &TestServer, handle: &str) -> (Value, String, Vec<String>) {
+pub fn enrolled(s: &TestServer, handle: &str) -> (Value, String, Vec<String>) {
     let session = s.ready_user(handle);
     let token = session["accessToken"].as_str().unwrap().to_owned();
     let started = s.post_auth("/v2/auth/mfa/totp", json!({}), &token);
@@ -69,7 +69,7 @@ fn second_step(s: &TestServer, mfa_token: &str, code: &str) -> Resp {
     )
 }
 
-fn claims_of(access_token: &str) -> Value {
+pub fn claims_of(access_token: &str) -> Value {
     let payload = access_token.split('.').nth(1).unwrap();
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload)
