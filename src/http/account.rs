@@ -12,6 +12,7 @@ use crate::domain::auth::account::{self, Browser};
 use crate::domain::auth::pats::{self, CreatedPat};
 use crate::domain::auth::{reset, signup};
 use crate::domain::error::ApiError;
+use crate::http::html::mfa as mfa_view;
 use crate::http::html::{self, account as view, forms};
 use crate::http::openapi::{Op, page};
 
@@ -226,7 +227,7 @@ pub fn post_reset(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
 }
 
 /// The signed-in browser, or a 303 to the sign-in page.
-fn signed_in(core: &Core, ctx: &Ctx<'_>) -> Result<Result<Browser, Response>, ApiError> {
+pub(super) fn signed_in(core: &Core, ctx: &Ctx<'_>) -> Result<Result<Browser, Response>, ApiError> {
     Ok(browser(core, ctx)?.ok_or_else(|| see_other("/login?return_to=/account")))
 }
 
@@ -259,12 +260,19 @@ pub fn get_account(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     }
 }
 
+/// What an account action shows once, beside its notice.
+pub(super) enum Shown {
+    Nothing,
+    Token(CreatedPat),
+    Mfa(mfa_view::Shown),
+}
+
 /// Runs an account action after the CSRF check and the sign-in check, then shows the page with
 /// its outcome (errors the user can act on are shown on the page with their request ID).
-fn account_action(
+pub(super) fn account_action(
     core: &Core,
     ctx: &Ctx<'_>,
-    action: impl FnOnce(&Browser, &Params) -> Result<(Option<CreatedPat>, String), ApiError>,
+    action: impl FnOnce(&Browser, &Params) -> Result<(Shown, String), ApiError>,
 ) -> Result<Response, ApiError> {
     let form = checked_form(core, ctx)?;
     let b = match signed_in(core, ctx)? {
@@ -272,10 +280,16 @@ fn account_action(
         Err(redirect) => return Ok(redirect),
     };
     match action(&b, &form) {
-        Ok((created, notice)) => {
+        Ok((shown, notice)) => {
+            let (created, mfa) = match &shown {
+                Shown::Token(t) => (Some(t), None),
+                Shown::Mfa(m) => (None, Some(m)),
+                Shown::Nothing => (None, None),
+            };
             let status = if created.is_some() { 201 } else { 200 };
             let extras = view::Extras {
-                created: created.as_ref(),
+                created,
+                mfa,
                 notice: Some(&notice),
                 error: None,
             };
@@ -322,7 +336,7 @@ pub fn post_token(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
             ctx.now,
         )?;
         let notice = format!("Token {} created.", created.name);
-        Ok((Some(created), notice))
+        Ok((Shown::Token(created), notice))
     })
 }
 
@@ -335,7 +349,7 @@ pub fn post_revoke_token(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiErro
             form.get("token_id").unwrap_or(""),
             ctx.now,
         )?;
-        Ok((None, "The token is revoked.".into()))
+        Ok((Shown::Nothing, "The token is revoked.".into()))
     })
 }
 
@@ -344,7 +358,7 @@ pub fn post_revoke_session(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiEr
     account_action(core, ctx, |b, form| {
         account::revoke_session(core, b, form.get("session_id").unwrap_or(""), ctx.now)?;
         Ok((
-            None,
+            Shown::Nothing,
             "The session is revoked: its tokens no longer work.".into(),
         ))
     })
@@ -354,7 +368,10 @@ pub fn post_revoke_session(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiEr
 pub fn post_revoke_others(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     account_action(core, ctx, |b, _| {
         let n = account::revoke_other_sessions(core, b, ctx.now)?;
-        Ok((None, format!("Signed out everywhere else ({n} sessions).")))
+        Ok((
+            Shown::Nothing,
+            format!("Signed out everywhere else ({n} sessions)."),
+        ))
     })
 }
 
@@ -362,7 +379,7 @@ pub fn post_revoke_others(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiErr
 pub fn post_revoke_app(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     account_action(core, ctx, |b, form| {
         account::revoke_app(core, b, form.get("client_id").unwrap_or(""), ctx.now)?;
-        Ok((None, "The app's access is revoked.".into()))
+        Ok((Shown::Nothing, "The app's access is revoked.".into()))
     })
 }
 

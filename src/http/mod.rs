@@ -8,6 +8,7 @@
 //! budget, and JSON responses.
 
 pub mod account;
+pub mod account_mfa;
 pub mod auth;
 pub mod conn;
 pub mod demo;

@@ -7,7 +7,7 @@ use rouille::Response;
 use crate::core::Core;
 use crate::core::config::BODY_LIMIT;
 use crate::domain::error::ApiError;
-use crate::http::{Ctx, account, auth, demo, mfa, oauth, ops, pages, support, tokens};
+use crate::http::{Ctx, account, account_mfa, auth, demo, mfa, oauth, ops, pages, support, tokens};
 
 pub type Handler = fn(&Core, &Ctx<'_>) -> Result<Response, ApiError>;
 
@@ -348,6 +348,30 @@ pub const ROUTES: &[Route] = &[
         method: "POST",
         path: "/account/tokens",
         handler: account::post_token,
+        policy: page_write(None),
+    },
+    Route {
+        method: "POST",
+        path: "/account/mfa/totp",
+        handler: account_mfa::post_setup,
+        policy: page_write(None),
+    },
+    Route {
+        method: "POST",
+        path: "/account/mfa/totp/confirm",
+        handler: account_mfa::post_confirm,
+        policy: page_write(None),
+    },
+    Route {
+        method: "POST",
+        path: "/account/mfa/recovery-codes",
+        handler: account_mfa::post_recovery_codes,
+        policy: page_write(None),
+    },
+    Route {
+        method: "POST",
+        path: "/account/mfa/totp/remove",
+        handler: account_mfa::post_remove,
         policy: page_write(None),
     },
     Route {

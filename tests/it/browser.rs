@@ -118,28 +118,45 @@ fn oauth_sign_in_and_consent_in_chromium() {
     );
 }
 
-#[test]
-fn self_service_pages_and_the_demo_in_chromium() {
-    require_browser();
-    let (s, _) = TestServer::start_demo();
-    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-shots");
-    std::fs::create_dir_all(&shots).unwrap();
-    let out = Command::new("node")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/self_service.mjs"))
-        .env("BASE_URL", format!("http://{}", s.addr))
-        .env("HANDLE", "bauble")
-        .env("PASSWORD", PASSWORD)
-        .env("SHOTS", &shots)
-        .output()
-        .unwrap();
+/// Runs `tests/browser/SCRIPT` with `envs` and screenshots into `shots`; returns the JSON line
+/// it prints last.
+fn run_script(script: &str, envs: &[(&str, &str)], shots: &Path) -> Value {
+    let mut cmd = Command::new("node");
+    cmd.arg(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/browser")
+            .join(script),
+    )
+    .env("SHOTS", shots);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let run: Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
-        .unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    serde_json::from_str(stdout.lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+#[test]
+fn self_service_pages_and_the_demo_in_chromium() {
+    require_browser();
+    let (s, _) = TestServer::start_demo();
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-shots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let run = run_script(
+        "self_service.mjs",
+        &[
+            ("BASE_URL", &format!("http://{}", s.addr)),
+            ("HANDLE", "bauble"),
+            ("PASSWORD", PASSWORD),
+        ],
+        &shots,
+    );
     assert_eq!(run["afterSignup"], "/signup/confirm", "{run}");
     assert_eq!(
         run["codeFound"], true,
@@ -195,4 +212,66 @@ fn self_service_pages_and_the_demo_in_chromium() {
     ] {
         assert!(shots.join(format!("{name}.png")).exists(), "{name}.png");
     }
+}
+
+#[test]
+fn two_step_sign_in_set_up_and_used_in_chromium() {
+    require_browser();
+    let s = TestServer::start();
+    s.ready_user("wreath");
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-shots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let run = run_script(
+        "two_step.mjs",
+        &[
+            ("BASE_URL", &format!("http://{}", s.addr)),
+            ("HANDLE", "wreath"),
+            ("PASSWORD", PASSWORD),
+            ("NOW", &s.clock.now().to_string()),
+        ],
+        &shots,
+    );
+    assert!(run["offText"].as_str().unwrap().starts_with("Off"), "{run}");
+    assert_eq!(run["qrVisible"], true, "{run}");
+    assert!(run["qrWidth"].as_i64().unwrap() >= 150, "{run}");
+    assert_eq!(run["secretLength"], 32);
+    assert!(
+        run["wrongCodeAlert"].as_str().unwrap().contains("code"),
+        "{run}"
+    );
+    assert_eq!(run["recoveryCodes"], 10, "{run}");
+    assert!(
+        run["onText"]
+            .as_str()
+            .unwrap()
+            .contains("10 recovery codes left"),
+        "{run}"
+    );
+    assert_eq!(run["secondStepShown"], true, "{run}");
+    assert_eq!(run["secondStepTitle"], "Two-step sign-in · gharart-id");
+    assert_eq!(run["afterSecondStep"], "/account", "{run}");
+    for (page, w) in run["widths"].as_object().unwrap() {
+        assert!(
+            w.as_i64().unwrap() <= 375,
+            "{page} scrolls sideways at 375 px: {w}"
+        );
+    }
+    // What the page set up is what the API sees.
+    let session = s.post(
+        "/v2/auth/login",
+        json!({"login": "wreath", "password": PASSWORD}),
+    );
+    assert_eq!(session.json()["mfaRequired"], true);
+    let mfa_token = session.json()["mfaToken"].as_str().unwrap().to_owned();
+    let secret = run["secret"].as_str().unwrap();
+    let code = crate::mfa::authenticator(secret, s.clock.now() - 30);
+    let replayed = s.post(
+        "/v2/auth/login/mfa",
+        json!({"mfaToken": mfa_token, "code": code}),
+    );
+    assert_eq!(
+        replayed.error_code(),
+        "code_invalid",
+        "a step before the spent one"
+    );
 }

@@ -116,3 +116,21 @@ fn playbook_authorize_loop_shows_the_difference_and_the_loop() {
         "the request IDs involved: {out}"
     );
 }
+
+#[test]
+fn playbook_lost_second_factor_shows_the_codes_and_the_way_back() {
+    let out = run_playbook("playbook_lost_second_factor.sh", &[]);
+    let wrong = out
+        .lines()
+        .filter(|l| l.starts_with("wrong code") && l.contains(" 401 code_invalid "))
+        .count();
+    assert_eq!(wrong, 5, "{out}");
+    assert!(out.contains("mfa_token_invalid"), "{out}");
+    assert!(out.contains(" mfa "), "users list shows the factor: {out}");
+    assert!(out.contains("second factors removed"), "{out}");
+    assert!(
+        out.contains("old session") && out.contains("session_revoked"),
+        "{out}"
+    );
+    assert!(out.contains("fixed:"), "{out}");
+}

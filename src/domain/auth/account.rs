@@ -3,6 +3,7 @@
 //! session), and what they can end. Tokens go through `auth::pats` and sessions through the same
 //! store calls as the API, so the page and the API never disagree.
 
+use super::mfa;
 use super::pats::{self, PatView};
 use super::session::{Credential, Principal};
 use super::{fresh_id, mint_access_token};
@@ -77,6 +78,8 @@ pub struct Overview {
     /// An access token for this browser's session, for trying the API (issued now).
     pub access_token: String,
     pub access_expires_at: Timestamp,
+    /// The second factors.
+    pub mfa: mfa::Status,
 }
 
 pub fn overview(core: &Core, b: &Browser, now: Timestamp) -> Result<Overview, ApiError> {
@@ -108,6 +111,7 @@ pub fn overview(core: &Core, b: &Browser, now: Timestamp) -> Result<Overview, Ap
         recent,
         access_token,
         access_expires_at,
+        mfa: mfa::status(core, &b.principal(core, now))?,
     })
 }
 

@@ -131,7 +131,7 @@ pub fn status(core: &Core, who: &Principal) -> Result<Status, ApiError> {
 /// `mfa_already_enabled` while one is active.
 pub fn start_totp(core: &Core, who: &Principal, now: Timestamp) -> Result<Enrolment, ApiError> {
     who.require_first_party()?;
-    let user = user_of(who)?;
+    let user = user_of(core, who)?;
     let secret = totp::new_secret().map_err(internal)?;
     let sealed = totp_key(core)
         .seal(user.id.as_bytes(), &secret)
@@ -480,9 +480,14 @@ fn totp_key(core: &Core) -> SealKey {
     SealKey::derive(core.keys().code_pepper(), seal::TOTP)
 }
 
-fn user_of(who: &Principal) -> Result<&UserRow, ApiError> {
-    who.user
-        .as_deref()
+/// The caller's user: as read with the credential, or from the database (a browser's
+/// principal carries none).
+fn user_of(core: &Core, who: &Principal) -> Result<UserRow, ApiError> {
+    if let Some(user) = who.user.as_deref() {
+        return Ok(user.clone());
+    }
+    core.db
+        .read(|c| users::find_by_id(c, &who.user_id))?
         .ok_or(ApiError::InvalidToken("the token's user does not exist"))
 }
 

@@ -3,7 +3,7 @@
 //! user's recent request IDs).
 
 use super::forms::{form, input, message};
-use super::{escape, layout};
+use super::{escape, layout, mfa};
 use crate::core::clock::{Timestamp, rfc3339, span};
 use crate::domain::auth::account::Overview;
 use crate::domain::auth::pats::CreatedPat;
@@ -16,6 +16,8 @@ fn ago(t: Timestamp, now: Timestamp) -> String {
 #[derive(Default, Clone, Copy)]
 pub struct Extras<'a> {
     pub created: Option<&'a CreatedPat>,
+    /// A TOTP set-up to confirm, or recovery codes to show once.
+    pub mfa: Option<&'a mfa::Shown>,
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
 }
@@ -31,6 +33,7 @@ pub fn page(
 ) -> String {
     let Extras {
         created,
+        mfa: shown,
         notice,
         error,
     } = *extras;
@@ -53,6 +56,7 @@ pub fn page(
             escape(&c.token)
         ));
     }
+    body.push_str(&mfa::section(&o.mfa, shown, csrf));
     body.push_str("<h2>Sessions</h2><ul class=\"rows\">");
     for s in &o.sessions {
         let label = match (&s.client_id, s.id == this_session) {

@@ -6,6 +6,8 @@
 pub mod account;
 pub mod demo;
 pub mod forms;
+pub mod mfa;
+pub mod qr;
 pub mod views;
 
 use rouille::Response;

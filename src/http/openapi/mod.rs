@@ -122,6 +122,7 @@ fn operations() -> Vec<Op> {
         http::oauth::operations(),
         http::pages::operations(),
         http::account::operations(),
+        http::account_mfa::operations(),
         http::demo::operations(),
         http::ops::operations(),
     ]

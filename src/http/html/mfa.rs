@@ -1,0 +1,91 @@
+//! The "Two-step sign-in" section of the account page: set up an authenticator app (a QR code and
+//! the secret as text, then a code to confirm), the recovery codes shown once, a fresh set, and
+//! turning it off. Every form works without JavaScript.
+
+use super::forms::{form, input};
+use super::{escape, qr};
+use crate::domain::auth::mfa::{Enrolment, Status};
+
+/// What the section shows once, after an action: a set-up to confirm, or new recovery codes.
+pub enum Shown {
+    Totp(Enrolment),
+    RecoveryCodes(Vec<String>),
+}
+
+const EITHER_CODE: &str = "Code from your authenticator app, or a recovery code";
+
+fn code_input(label: &str) -> String {
+    input(
+        label,
+        "code",
+        "text",
+        "",
+        "inputmode=\"numeric\" autocomplete=\"one-time-code\" autocapitalize=\"none\" required",
+    )
+}
+
+/// The section.
+pub fn section(status: &Status, shown: Option<&Shown>, csrf: &str) -> String {
+    let mut out = String::from("<h2 id=\"two-step\">Two-step sign-in</h2>");
+    match shown {
+        Some(Shown::Totp(e)) => {
+            let picture =
+                qr::svg(&e.otpauth_uri, "QR code of the authenticator set-up").unwrap_or_default();
+            out.push_str(&format!(
+                "<section class=\"secret\" aria-live=\"polite\"><p>Scan this with your authenticator app, or enter the secret by hand.</p>\
+                 {picture}<label for=\"totp_secret\">Secret</label><input type=\"text\" id=\"totp_secret\" readonly value=\"{}\">\
+                 <p>Then enter the code it shows to finish.</p>{}</section>",
+                escape(&e.secret),
+                form("/account/mfa/totp/confirm", csrf, &code_input("Code from your authenticator app"), "Turn on two-step sign-in")
+            ));
+        }
+        Some(Shown::RecoveryCodes(codes)) => {
+            let items: String = codes
+                .iter()
+                .map(|c| format!("<li><code>{}</code></li>", escape(c)))
+                .collect();
+            out.push_str(&format!(
+                "<section class=\"secret\" aria-live=\"polite\"><h3>Your recovery codes</h3>\
+                 <p>Keep them somewhere safe: each signs you in once without your phone. They are shown this once.</p>\
+                 <ul class=\"codes\" id=\"recovery_codes\">{items}</ul></section>"
+            ));
+        }
+        None => {}
+    }
+    match &status.totp {
+        Some(t) if t.enabled => {
+            out.push_str(&format!(
+                "<p>On since {}: signing in asks for a code from your authenticator app. {} recovery codes left.</p>",
+                escape(&t.created_at),
+                status.recovery_codes_left
+            ));
+            out.push_str(&form(
+                "/account/mfa/recovery-codes",
+                csrf,
+                &code_input(EITHER_CODE)
+                    .replace("id=\"code\"", "id=\"code_recovery\"")
+                    .replace("for=\"code\"", "for=\"code_recovery\""),
+                "New recovery codes",
+            ));
+            out.push_str(&form(
+                "/account/mfa/totp/remove",
+                csrf,
+                &code_input(EITHER_CODE)
+                    .replace("id=\"code\"", "id=\"code_off\"")
+                    .replace("for=\"code\"", "for=\"code_off\""),
+                "Turn off two-step sign-in",
+            ));
+        }
+        _ if matches!(shown, Some(Shown::Totp(_))) => {}
+        _ => {
+            out.push_str("<p>Off: your password alone signs you in.</p>");
+            out.push_str(&form(
+                "/account/mfa/totp",
+                csrf,
+                "",
+                "Set up an authenticator app",
+            ));
+        }
+    }
+    out
+}
