@@ -94,6 +94,14 @@ const FIRST_BACKOFF_SECS: i64 = 30;
 /// Above this many tracked keys, expired entries are swept before a new one is added.
 const SWEEP_ABOVE: usize = 100_000;
 
+/// Whose failures a back-off counts: a login name's passwords, or a user's second-factor codes.
+/// Kept apart, so that no login text can name (and lock) a user's second step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Subject {
+    Login,
+    SecondFactor,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Failures {
     count: u32,
@@ -108,7 +116,7 @@ pub struct Throttle {
     enabled: bool,
     limits: Vec<Limit>,
     windows: Mutex<Windows>,
-    failures: Mutex<HashMap<String, Failures>>,
+    failures: Mutex<HashMap<(Subject, String), Failures>>,
 }
 
 impl Throttle {
@@ -153,11 +161,42 @@ impl Throttle {
 
     /// 429 `login_backoff` while `login` is in its back-off after repeated failures.
     pub fn login_gate(&self, login: &str, now: Timestamp) -> Result<(), Exceeded> {
+        self.gate(Subject::Login, login, now)
+    }
+
+    /// Records a failed login; from the quota-th failure in the window on, each failure blocks the
+    /// login for a back-off that doubles, capped at the window.
+    pub fn login_failed(&self, login: &str, now: Timestamp) {
+        self.failed(Subject::Login, login, now);
+    }
+
+    /// A successful login clears the failures of its login name.
+    pub fn login_succeeded(&self, login: &str) {
+        self.succeeded(Subject::Login, login);
+    }
+
+    /// 429 `login_backoff` while the user's second-factor codes are in their back-off (the same
+    /// `login-failures` limit as passwords, counted apart from them).
+    pub fn factor_gate(&self, user_id: &str, now: Timestamp) -> Result<(), Exceeded> {
+        self.gate(Subject::SecondFactor, user_id, now)
+    }
+
+    /// Records a wrong second-factor code of the user.
+    pub fn factor_failed(&self, user_id: &str, now: Timestamp) {
+        self.failed(Subject::SecondFactor, user_id, now);
+    }
+
+    /// A right second-factor code clears the user's failures.
+    pub fn factor_succeeded(&self, user_id: &str) {
+        self.succeeded(Subject::SecondFactor, user_id);
+    }
+
+    fn gate(&self, subject: Subject, key: &str, now: Timestamp) -> Result<(), Exceeded> {
         let Some(limit) = self.limit("login-failures").filter(|_| self.enabled) else {
             return Ok(());
         };
         let failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        match failures.get(login) {
+        match failures.get(&(subject, key.to_owned())) {
             Some(f) if f.blocked_until > now => Err(Exceeded::Backoff {
                 limit,
                 retry_after_secs: (f.blocked_until - now) as u64,
@@ -166,9 +205,7 @@ impl Throttle {
         }
     }
 
-    /// Records a failed login; from the quota-th failure in the window on, each failure blocks the
-    /// login for a back-off that doubles, capped at the window.
-    pub fn login_failed(&self, login: &str, now: Timestamp) {
+    fn failed(&self, subject: Subject, key: &str, now: Timestamp) {
         let Some(limit) = self.limit("login-failures").filter(|_| self.enabled) else {
             return;
         };
@@ -176,11 +213,13 @@ impl Throttle {
         if failures.len() > SWEEP_ABOVE {
             failures.retain(|_, f| now - f.last <= limit.window || f.blocked_until > now);
         }
-        let f = failures.entry(login.to_owned()).or_insert(Failures {
-            count: 0,
-            last: now,
-            blocked_until: 0,
-        });
+        let f = failures
+            .entry((subject, key.to_owned()))
+            .or_insert(Failures {
+                count: 0,
+                last: now,
+                blocked_until: 0,
+            });
         if now - f.last > limit.window {
             f.count = 0;
         }
@@ -192,12 +231,11 @@ impl Throttle {
         }
     }
 
-    /// A successful login clears the failures of its login name.
-    pub fn login_succeeded(&self, login: &str) {
+    fn succeeded(&self, subject: Subject, key: &str) {
         self.failures
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(login);
+            .remove(&(subject, key.to_owned()));
     }
 
     /// Drops windows and failure records that can no longer refuse anything.
@@ -284,6 +322,23 @@ mod tests {
             t.hit("signup-ip", "1.2.3.4", start + 3600).is_ok(),
             "a new window"
         );
+    }
+
+    #[test]
+    fn no_login_text_reaches_a_users_second_factor_back_off() {
+        let t = throttle();
+        for i in 0..10 {
+            t.login_failed("usr_1", 100 + i);
+        }
+        assert!(t.login_gate("usr_1", 110).is_err());
+        assert!(t.factor_gate("usr_1", 110).is_ok(), "counted apart");
+        for i in 0..10 {
+            t.factor_failed("usr_2", 100 + i);
+        }
+        assert!(t.factor_gate("usr_2", 110).is_err());
+        assert!(t.login_gate("usr_2", 110).is_ok());
+        t.factor_succeeded("usr_2");
+        assert!(t.factor_gate("usr_2", 110).is_ok());
     }
 
     #[test]

@@ -257,18 +257,25 @@ pub fn post_login_mfa(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> 
             &cookie,
             return_to,
         )),
-        Err(e @ (ApiError::MfaCodeInvalid | ApiError::LoginBackoff { .. })) => {
+        // The sign-in goes on: the code form again, with the same mfa_token.
+        Err(
+            e @ (ApiError::MfaCodeInvalid
+            | ApiError::LoginBackoff { .. }
+            | ApiError::Unavailable { .. }),
+        ) => {
             let csrf = Csrf::of(ctx)?;
             let page =
                 views::second_step(&csrf.token(core), mfa_token, return_to, Some(&e.message()));
             Ok(html::html(e.status(), page))
         }
-        Err(
-            e @ (ApiError::MfaTokenInvalid
-            | ApiError::MfaTokenExpired
-            | ApiError::AccountDisabled
-            | ApiError::Unavailable { .. }),
-        ) => {
+        // The sign-in is over: the password form again.
+        Err(e @ (ApiError::MfaTokenInvalid | ApiError::MfaTokenExpired)) => {
+            let csrf = Csrf::of(ctx)?;
+            let reason = "This sign-in has ended (too many wrong codes, already used, or more than 5 minutes old). Sign in again.";
+            let page = views::sign_in(&csrf.token(core), return_to, None, Some(reason), "");
+            Ok(html::html(e.status(), page))
+        }
+        Err(e @ ApiError::AccountDisabled) => {
             let csrf = Csrf::of(ctx)?;
             let page = views::sign_in(&csrf.token(core), return_to, None, Some(&e.message()), "");
             Ok(html::html(e.status(), page))

@@ -62,12 +62,14 @@ try {
   result.widths.setup = await width(page);
   await shot(page, "two-step-setup");
 
-  // A wrong code first: the form again with the reason, nothing turned on.
+  // A wrong code first: the form again with the reason and the same set-up, nothing turned on.
   await page.fill("form[action='/account/mfa/totp/confirm'] input[name=code]", "000000");
   await Promise.all([page.waitForNavigation(), page.click("form[action='/account/mfa/totp/confirm'] button")]);
   result.wrongCodeAlert = (await page.textContent("[role=alert]")) || "";
-  await Promise.all([page.waitForNavigation(), page.click("form[action='/account/mfa/totp'] button")]);
   const secretAgain = await page.inputValue("#totp_secret");
+  result.sameSecretAfterWrongCode = secretAgain === secret;
+  await page.goto(`${base}/account`);
+  result.sameSecretAfterReload = (await page.inputValue("#totp_secret")) === secret;
   await page.fill("form[action='/account/mfa/totp/confirm'] input[name=code]", totp(secretAgain, now));
   await Promise.all([page.waitForNavigation(), page.click("form[action='/account/mfa/totp/confirm'] button")]);
   result.recoveryCodes = await page.locator("#recovery_codes li").count();

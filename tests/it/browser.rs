@@ -239,6 +239,14 @@ fn two_step_sign_in_set_up_and_used_in_chromium() {
         run["wrongCodeAlert"].as_str().unwrap().contains("code"),
         "{run}"
     );
+    assert_eq!(
+        (
+            run["sameSecretAfterWrongCode"].as_bool(),
+            run["sameSecretAfterReload"].as_bool()
+        ),
+        (Some(true), Some(true)),
+        "a mistyped code or a reload keeps the set-up the user scanned: {run}"
+    );
     assert_eq!(run["recoveryCodes"], 10, "{run}");
     assert!(
         run["onText"]

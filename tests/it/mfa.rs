@@ -226,6 +226,10 @@ fn five_wrong_codes_end_the_token_and_it_expires_after_five_minutes() {
         (dead.status, dead.error_code().as_str()),
         (401, "mfa_token_invalid")
     );
+    // The ended token spent nothing: the same code still finishes a new sign-in.
+    let token = password_step(&s, "garland");
+    assert_eq!(second_step(&s, &token, &right).status, 200);
+    s.clock.advance(30);
 
     let token = password_step(&s, "garland");
     s.clock.advance(301);
@@ -301,6 +305,40 @@ fn recovery_codes_are_single_use_regenerate_and_turn_totp_off() {
 }
 
 #[test]
+fn wrong_codes_on_the_factor_itself_meet_the_same_back_off() {
+    let s = TestServer::start_with(&["--throttle", "on"]);
+    let (session, secret, _) = enrolled(&s, "candle");
+    let access = session["accessToken"].as_str().unwrap().to_owned();
+    for _ in 0..10 {
+        let wrong = s.delete_auth("/v2/auth/mfa/totp", json!({"code": "000000"}), &access);
+        assert_eq!(wrong.error_code(), "code_invalid");
+    }
+    // The next step's code (one step of drift): right, but the back-off comes first.
+    let right = authenticator(&secret, s.clock.now() + 30);
+    let blocked = s.delete_auth("/v2/auth/mfa/totp", json!({"code": right}), &access);
+    assert_eq!(
+        (blocked.status, blocked.error_code().as_str()),
+        (429, "login_backoff")
+    );
+    assert!(blocked.header("Retry-After").is_some());
+    assert_eq!(
+        s.get_auth("/v2/auth/mfa", &access).json()["totp"]["enabled"],
+        true
+    );
+    // The same user's second step waits too; a login name is counted apart (see the unit test).
+    let token = password_step(&s, "candle");
+    let step = second_step(&s, &token, &right);
+    assert_eq!(step.error_code(), "login_backoff");
+    s.clock.advance(31);
+    let later = authenticator(&secret, s.clock.now());
+    assert_eq!(
+        second_step(&s, &token, &later).status,
+        200,
+        "after the back-off"
+    );
+}
+
+#[test]
 fn a_pat_cannot_manage_factors_and_bad_bodies_change_nothing() {
     let s = TestServer::start();
     let (session, _, _) = enrolled(&s, "bauble");
@@ -315,6 +353,11 @@ fn a_pat_cannot_manage_factors_and_bad_bodies_change_nothing() {
         .as_str()
         .unwrap()
         .to_owned();
+    let status_by_pat = s.get_auth("/v2/auth/mfa", &pat);
+    assert_eq!(
+        status_by_pat.status, 403,
+        "a PAT does not learn how the account is guarded"
+    );
     let by_pat = s.post_auth("/v2/auth/mfa/totp/confirm", json!({"code": "123456"}), &pat);
     assert_eq!(
         (by_pat.status, by_pat.error_code().as_str()),
@@ -381,6 +424,7 @@ fn a_password_reset_keeps_the_factor_and_mfa_reset_removes_it() {
     let s = TestServer::start_now(&[]);
     let (session, secret, _) = enrolled(&s, "nutmeg");
     let access = session["accessToken"].as_str().unwrap().to_owned();
+    let before_reset = password_step(&s, "nutmeg");
     assert_eq!(
         s.post(
             "/v2/auth/password/forgot",
@@ -397,6 +441,12 @@ fn a_password_reset_keeps_the_factor_and_mfa_reset_removes_it() {
         json!({"email": email_of("nutmeg"), "code": code, "newPassword": PASSWORD}),
     );
     assert_eq!(reset.status, 200, "{}", reset.text());
+    let old = second_step(&s, &before_reset, "123456");
+    assert_eq!(
+        old.error_code(),
+        "mfa_token_invalid",
+        "a second step begun with the old password ended"
+    );
     let token = password_step(&s, "nutmeg");
     s.clock.advance(30);
     assert_eq!(

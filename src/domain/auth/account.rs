@@ -80,6 +80,8 @@ pub struct Overview {
     pub access_expires_at: Timestamp,
     /// The second factors.
     pub mfa: mfa::Status,
+    /// A TOTP set-up waiting for its confirming code.
+    pub pending_totp: Option<mfa::Enrolment>,
 }
 
 pub fn overview(core: &Core, b: &Browser, now: Timestamp) -> Result<Overview, ApiError> {
@@ -112,6 +114,7 @@ pub fn overview(core: &Core, b: &Browser, now: Timestamp) -> Result<Overview, Ap
         access_token,
         access_expires_at,
         mfa: mfa::status(core, &b.principal(core, now))?,
+        pending_totp: mfa::pending(core, &b.principal(core, now))?,
     })
 }
 

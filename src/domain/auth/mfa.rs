@@ -110,7 +110,8 @@ pub fn is_active(core: &Core, user_id: &str) -> Result<bool, ApiError> {
 
 /// The caller's second factors.
 pub fn status(core: &Core, who: &Principal) -> Result<Status, ApiError> {
-    who.require_user()?;
+    // A signed-in session only: an app or a PAT does not learn how the account is guarded.
+    who.require_first_party()?;
     let (totp, left) = core.db.read_snapshot(|c| {
         Ok::<_, StoreError>((
             mfa::find_totp(c, &who.user_id)?,
@@ -147,6 +148,26 @@ pub fn start_totp(core: &Core, who: &Principal, now: Timestamp) -> Result<Enrolm
         secret: totp::base32(&secret),
         otpauth_uri: totp::otpauth_uri(&issuer_host(&core.issuer), &user.handle, &secret),
     })
+}
+
+/// The set-up waiting for its confirming code, as it was shown (the secret opened again), so a
+/// page reloaded or a mistyped code does not lose what the user already scanned.
+pub fn pending(core: &Core, who: &Principal) -> Result<Option<Enrolment>, ApiError> {
+    let Some(row) = core
+        .db
+        .read(|c| mfa::find_totp(c, &who.user_id))?
+        .filter(|t| !t.active)
+    else {
+        return Ok(None);
+    };
+    let secret = totp_key(core)
+        .open(who.user_id.as_bytes(), &row.sealed_secret)
+        .ok_or_else(|| ApiError::Internal("a TOTP secret does not open".into()))?;
+    let user = user_of(core, who)?;
+    Ok(Some(Enrolment {
+        secret: totp::base32(&secret),
+        otpauth_uri: totp::otpauth_uri(&issuer_host(&core.issuer), &user.handle, &secret),
+    }))
 }
 
 /// Confirms the pending set-up with a current code: TOTP guards sign-in from now on, and the
@@ -200,6 +221,7 @@ pub fn remove_totp(
     now: Timestamp,
 ) -> Result<(), ApiError> {
     with_factor(core, who, code, now, |tx| {
+        mfa::end_challenges_of(tx, &who.user_id, now)?;
         mfa::delete_all(tx, &who.user_id).map(drop)
     })
 }
@@ -234,14 +256,23 @@ fn with_factor(
     who.require_first_party()?;
     let pepper = *core.keys().code_pepper();
     let key = totp_key(core);
+    // As the second step of sign-in: under the user's back-off, counted in the transaction that
+    // checks the code, so a stolen session cannot guess its way to turning the factor off.
     let verdict = core.db.write(|tx| {
+        if let Err(e) = core.throttle.factor_gate(&who.user_id, now) {
+            return Ok(Err(e.into()));
+        }
         Ok::<_, StoreError>(
             match verify_in(tx, &key, &pepper, &who.user_id, code, now)? {
                 Verified::Yes(method) => {
+                    core.throttle.factor_succeeded(&who.user_id);
                     change(tx)?;
                     Ok(method)
                 }
-                Verified::No => Err(ApiError::CodeInvalid),
+                Verified::No => {
+                    core.throttle.factor_failed(&who.user_id, now);
+                    Err(ApiError::CodeInvalid)
+                }
                 Verified::NotEnabled => Err(ApiError::MfaNotEnabled),
             },
         )
@@ -301,54 +332,53 @@ pub struct Passed {
 /// the first step), `account_disabled`.
 pub fn pass(core: &Core, mfa_token: &str, code: &str, now: Timestamp) -> Result<Passed, ApiError> {
     let hash = sha256(mfa_token.as_bytes());
-    let challenge = core
-        .db
-        .read(|c| mfa::find_challenge(c, &hash))?
-        .filter(|c| !c.ended)
-        .ok_or(ApiError::MfaTokenInvalid)?;
-    if challenge.expires_at <= now {
-        return Err(ApiError::MfaTokenExpired);
-    }
-    let throttle_key = format!("mfa:{}", challenge.user_id);
-    core.throttle.login_gate(&throttle_key, now)?;
     let pepper = *core.keys().code_pepper();
     let key = totp_key(core);
-    let user_id = challenge.user_id.clone();
+    // One write transaction from the claim of the challenge to the verdict: requests for the
+    // same user run one after another, each sees the back-off and the count the ones before it
+    // left, and a request for a token that ended meanwhile spends no code.
     let outcome = core.db.write(|tx| {
-        let verified = verify_in(tx, &key, &pepper, &user_id, code, now)?;
-        let Verified::Yes(method) = verified else {
-            mfa::fail_challenge(tx, &hash, CHALLENGE_FAILURES, now)?;
-            return Ok::<_, StoreError>(Err(ApiError::MfaCodeInvalid));
+        let Some(challenge) = mfa::find_challenge(tx, &hash)?.filter(|c| !c.ended) else {
+            return Ok::<_, StoreError>(Err(ApiError::MfaTokenInvalid));
         };
-        if !mfa::end_challenge(tx, &hash, now)? {
-            return Ok(Err(ApiError::MfaTokenInvalid));
+        if challenge.expires_at <= now {
+            return Ok(Err(ApiError::MfaTokenExpired));
         }
-        let user = users::find_by_id(tx, &user_id)?
+        if let Err(e) = core.throttle.factor_gate(&challenge.user_id, now) {
+            return Ok(Err(e.into()));
+        }
+        let method = match verify_in(tx, &key, &pepper, &challenge.user_id, code, now)? {
+            Verified::Yes(method) => method,
+            Verified::No => {
+                mfa::fail_challenge(tx, &hash, CHALLENGE_FAILURES, now)?;
+                core.throttle.factor_failed(&challenge.user_id, now);
+                return Ok(Err(ApiError::MfaCodeInvalid));
+            }
+            // The factor was removed since the password step: this sign-in is over.
+            Verified::NotEnabled => return Ok(Err(ApiError::MfaTokenInvalid)),
+        };
+        mfa::end_challenge(tx, &hash, now)?;
+        core.throttle.factor_succeeded(&challenge.user_id);
+        let user = users::find_by_id(tx, &challenge.user_id)?
             .ok_or_else(|| StoreError::Broken("a challenge without its user".into()))?;
-        Ok(Ok((user, method)))
+        Ok(Ok(Passed {
+            user,
+            method,
+            user_agent: challenge.user_agent,
+        }))
     })?;
-    match outcome {
-        Ok((user, method)) => {
-            core.throttle.login_succeeded(&throttle_key);
-            core.metrics.mfa_verification(method.label(), "ok");
-            if user.disabled {
-                return Err(ApiError::AccountDisabled);
-            }
-            Ok(Passed {
-                user,
-                method,
-                user_agent: challenge.user_agent,
-            })
-        }
-        Err(e) => {
-            if matches!(e, ApiError::MfaCodeInvalid) {
-                core.throttle.login_failed(&throttle_key, now);
-                core.metrics
-                    .mfa_verification(shape_of(code).label(), "invalid");
-            }
-            Err(e)
-        }
+    match &outcome {
+        Ok(passed) => core.metrics.mfa_verification(passed.method.label(), "ok"),
+        Err(ApiError::MfaCodeInvalid) => core
+            .metrics
+            .mfa_verification(shape_of(code).label(), "invalid"),
+        Err(_) => {}
     }
+    let passed = outcome?;
+    if passed.user.disabled {
+        return Err(ApiError::AccountDisabled);
+    }
+    Ok(passed)
 }
 
 /// `users mfa-reset HANDLE`: removes every second factor of the user, ends their open

@@ -9,6 +9,7 @@ use crate::core::Core;
 use crate::core::clock::Timestamp;
 use crate::core::password;
 use crate::domain::error::ApiError;
+use crate::store::mfa;
 use crate::store::outbox::Kind;
 use crate::store::sessions::{self, RevokeReason};
 use crate::store::{pats, users};
@@ -83,6 +84,8 @@ pub fn confirm(
         let revoked =
             sessions::revoke_all_for_user(tx, &user.id, RevokeReason::PasswordReset, now)?;
         pats::revoke_all_for_user(tx, &user.id, now)?;
+        // A second step begun with the old password ends with it (the factor itself stays).
+        mfa::end_challenges_of(tx, &user.id, now)?;
         Ok::<_, ApiError>(Ok(ResetOutcome {
             password_reset: true,
             sessions_revoked: revoked,

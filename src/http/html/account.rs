@@ -56,7 +56,7 @@ pub fn page(
             escape(&c.token)
         ));
     }
-    body.push_str(&mfa::section(&o.mfa, shown, csrf));
+    body.push_str(&mfa::section(&o.mfa, o.pending_totp.as_ref(), shown, csrf));
     body.push_str("<h2>Sessions</h2><ul class=\"rows\">");
     for s in &o.sessions {
         let label = match (&s.client_id, s.id == this_session) {

@@ -20,37 +20,49 @@ fn code_input(label: &str) -> String {
         "code",
         "text",
         "",
-        "inputmode=\"numeric\" autocomplete=\"one-time-code\" autocapitalize=\"none\" required",
+        "autocomplete=\"one-time-code\" autocapitalize=\"none\" spellcheck=\"false\" required",
     )
 }
 
-/// The section.
-pub fn section(status: &Status, shown: Option<&Shown>, csrf: &str) -> String {
+/// The section: `pending` is a set-up still waiting for its code (shown again until confirmed).
+pub fn section(
+    status: &Status,
+    pending: Option<&Enrolment>,
+    shown: Option<&Shown>,
+    csrf: &str,
+) -> String {
     let mut out = String::from("<h2 id=\"two-step\">Two-step sign-in</h2>");
-    match shown {
-        Some(Shown::Totp(e)) => {
-            let picture =
-                qr::svg(&e.otpauth_uri, "QR code of the authenticator set-up").unwrap_or_default();
-            out.push_str(&format!(
+    let setup = match shown {
+        Some(Shown::Totp(e)) => Some(e),
+        _ => pending,
+    };
+    if let Some(e) = setup {
+        let picture =
+            qr::svg(&e.otpauth_uri, "QR code of the authenticator set-up").unwrap_or_default();
+        out.push_str(&format!(
                 "<section class=\"secret\" aria-live=\"polite\"><p>Scan this with your authenticator app, or enter the secret by hand.</p>\
                  {picture}<label for=\"totp_secret\">Secret</label><input type=\"text\" id=\"totp_secret\" readonly value=\"{}\">\
                  <p>Then enter the code it shows to finish.</p>{}</section>",
                 escape(&e.secret),
                 form("/account/mfa/totp/confirm", csrf, &code_input("Code from your authenticator app"), "Turn on two-step sign-in")
             ));
-        }
-        Some(Shown::RecoveryCodes(codes)) => {
-            let items: String = codes
-                .iter()
-                .map(|c| format!("<li><code>{}</code></li>", escape(c)))
-                .collect();
-            out.push_str(&format!(
-                "<section class=\"secret\" aria-live=\"polite\"><h3>Your recovery codes</h3>\
-                 <p>Keep them somewhere safe: each signs you in once without your phone. They are shown this once.</p>\
-                 <ul class=\"codes\" id=\"recovery_codes\">{items}</ul></section>"
-            ));
-        }
-        None => {}
+        out.push_str(&form(
+            "/account/mfa/totp",
+            csrf,
+            "",
+            "Start again with a new secret",
+        ));
+    }
+    if let Some(Shown::RecoveryCodes(codes)) = shown {
+        let items: String = codes
+            .iter()
+            .map(|c| format!("<li><code>{}</code></li>", escape(c)))
+            .collect();
+        out.push_str(&format!(
+            "<section class=\"secret\" aria-live=\"polite\"><h3>Your recovery codes</h3>\
+             <p>Keep them somewhere safe: each signs you in once without your phone. They are shown this once.</p>\
+             <ul class=\"codes\" id=\"recovery_codes\">{items}</ul></section>"
+        ));
     }
     match &status.totp {
         Some(t) if t.enabled => {
@@ -76,7 +88,7 @@ pub fn section(status: &Status, shown: Option<&Shown>, csrf: &str) -> String {
                 "Turn off two-step sign-in",
             ));
         }
-        _ if matches!(shown, Some(Shown::Totp(_))) => {}
+        _ if setup.is_some() => {}
         _ => {
             out.push_str("<p>Off: your password alone signs you in.</p>");
             out.push_str(&form(

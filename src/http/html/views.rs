@@ -76,7 +76,7 @@ pub fn second_step(
          <form method=\"post\" action=\"/login/mfa\">\
          <input type=\"hidden\" name=\"csrf_token\" value=\"{}\"><input type=\"hidden\" name=\"mfa_token\" value=\"{}\">{return_to}\
          <label for=\"code\">Code</label>\
-         <input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" autocapitalize=\"none\" required autofocus>\
+         <input type=\"text\" id=\"code\" name=\"code\" autocomplete=\"one-time-code\" autocapitalize=\"none\" spellcheck=\"false\" required autofocus>\
          <div class=\"actions\"><button type=\"submit\">Verify</button></div></form>\
          <p><a href=\"/login\">Start again</a></p>",
         escape(csrf),
