@@ -103,46 +103,6 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "POST",
-        path: "/v2/auth/login/mfa",
-        handler: auth::post_login_mfa,
-        policy: Policy {
-            ip_limit: Some("login-ip"),
-            record_success: true,
-            ..READ
-        },
-    },
-    Route {
-        method: "GET",
-        path: "/v2/auth/mfa",
-        handler: mfa::get_mfa,
-        policy: READ,
-    },
-    Route {
-        method: "POST",
-        path: "/v2/auth/mfa/totp",
-        handler: mfa::post_totp,
-        policy: write(None, false),
-    },
-    Route {
-        method: "DELETE",
-        path: "/v2/auth/mfa/totp",
-        handler: mfa::delete_totp,
-        policy: write(None, false),
-    },
-    Route {
-        method: "POST",
-        path: "/v2/auth/mfa/totp/confirm",
-        handler: mfa::post_totp_confirm,
-        policy: write(None, false),
-    },
-    Route {
-        method: "POST",
-        path: "/v2/auth/mfa/recovery-codes",
-        handler: mfa::post_recovery_codes,
-        policy: write(None, false),
-    },
-    Route {
-        method: "POST",
         path: "/v2/auth/refresh",
         handler: auth::post_refresh,
         policy: READ,
@@ -239,6 +199,48 @@ pub const ROUTES: &[Route] = &[
         path: "/oauth/introspect",
         handler: oauth::post_introspect,
         policy: READ,
+    },
+    // The second factor's API comes after the hot routes (me, refresh, the token endpoint):
+    // the table is matched in order, and each route tried costs a template match.
+    Route {
+        method: "POST",
+        path: "/v2/auth/login/mfa",
+        handler: auth::post_login_mfa,
+        policy: Policy {
+            ip_limit: Some("login-ip"),
+            record_success: true,
+            ..READ
+        },
+    },
+    Route {
+        method: "GET",
+        path: "/v2/auth/mfa",
+        handler: mfa::get_mfa,
+        policy: READ,
+    },
+    Route {
+        method: "POST",
+        path: "/v2/auth/mfa/totp",
+        handler: mfa::post_totp,
+        policy: write(None, false),
+    },
+    Route {
+        method: "DELETE",
+        path: "/v2/auth/mfa/totp",
+        handler: mfa::delete_totp,
+        policy: write(None, false),
+    },
+    Route {
+        method: "POST",
+        path: "/v2/auth/mfa/totp/confirm",
+        handler: mfa::post_totp_confirm,
+        policy: write(None, false),
+    },
+    Route {
+        method: "POST",
+        path: "/v2/auth/mfa/recovery-codes",
+        handler: mfa::post_recovery_codes,
+        policy: write(None, false),
     },
     Route {
         method: "GET",
