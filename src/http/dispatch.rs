@@ -3,8 +3,10 @@
 //! request record, one log line per request, and a `catch_unwind` so that even a bug answers with
 //! the JSON envelope.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use rouille::{Request, Response};
@@ -103,7 +105,7 @@ impl Service for Core {
 fn dispatch(core: &Core, ctx: &mut Ctx<'_>) -> (&'static str, Result<Response, ApiError>) {
     let path = ctx.req.url();
     let mut allowed: Vec<&str> = Vec::new();
-    for route in ROUTES {
+    for route in candidates(&path) {
         let Some(params) = match_template(route.path, &path) else {
             continue;
         };
@@ -129,6 +131,39 @@ fn dispatch(core: &Core, ctx: &mut Ctx<'_>) -> (&'static str, Result<Response, A
                 allow: allowed.join(", "),
             }),
         )
+    }
+}
+
+/// The routes that may match `path`, in table order: those whose path is exactly `path` (found
+/// in a map built once), else the templated ones (`{id}` segments). No literal path of the table
+/// also matches a template (a test checks), so this answers as a scan of the whole table would,
+/// at the cost of one lookup instead of one template match per route before the right one.
+fn candidates(path: &str) -> &'static [&'static Route] {
+    static INDEX: OnceLock<RouteIndex> = OnceLock::new();
+    let index = INDEX.get_or_init(RouteIndex::build);
+    match index.literal.get(path) {
+        Some(routes) => routes,
+        None => &index.templated,
+    }
+}
+
+struct RouteIndex {
+    literal: HashMap<&'static str, Vec<&'static Route>>,
+    templated: Vec<&'static Route>,
+}
+
+impl RouteIndex {
+    fn build() -> RouteIndex {
+        let mut literal: HashMap<&'static str, Vec<&'static Route>> = HashMap::new();
+        let mut templated = Vec::new();
+        for route in ROUTES {
+            if route.path.contains('{') {
+                templated.push(route);
+            } else {
+                literal.entry(route.path).or_default().push(route);
+            }
+        }
+        RouteIndex { literal, templated }
     }
 }
 
@@ -221,6 +256,26 @@ fn request_id(req: &Request) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_literal_route_also_matches_a_template() {
+        for literal in ROUTES.iter().filter(|r| !r.path.contains('{')) {
+            for templated in ROUTES.iter().filter(|r| r.path.contains('{')) {
+                assert!(
+                    match_template(templated.path, literal.path).is_none(),
+                    "{} matches {}: the route index would hide one of them",
+                    literal.path,
+                    templated.path
+                );
+            }
+        }
+        assert!(
+            candidates("/v2/auth/tokens/pat_1")
+                .iter()
+                .all(|r| r.path.contains('{'))
+        );
+        assert_eq!(candidates("/v2/auth/tokens").len(), 2, "POST and GET");
+    }
 
     #[test]
     fn templates() {
