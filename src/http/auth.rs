@@ -60,9 +60,7 @@ pub fn post_login(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
             json(200, &view)
         }
         SignIn::SecondStep(challenge) => {
-            if let Some(user) = &challenge.user {
-                ctx.set_user(&user.id);
-            }
+            ctx.set_user(&challenge.user_id);
             json(200, &challenge)
         }
     }

@@ -64,6 +64,18 @@ fn recovery_codes() -> serde_json::Value {
     )
 }
 
+/// What the routes that act on the factor given one of its codes answer besides success.
+const WITH_A_CODE: &[&str] = &[
+    "invalid_field",
+    "invalid_token",
+    "insufficient_scope",
+    "session_revoked",
+    "code_invalid",
+    "mfa_not_enabled",
+    "daily_limit_reached",
+    "unavailable",
+];
+
 /// This area's operations in the OpenAPI document (`openapi::document`).
 pub fn operations() -> Vec<Op> {
     vec![
@@ -148,16 +160,7 @@ pub fn operations() -> Vec<Op> {
             bearer: Bearer::Required,
             request: Some(code_body()),
             success: (204, "Removed", None),
-            errors: &[
-                "invalid_field",
-                "invalid_token",
-                "insufficient_scope",
-                "session_revoked",
-                "code_invalid",
-                "mfa_not_enabled",
-                "daily_limit_reached",
-                "unavailable",
-            ],
+            errors: WITH_A_CODE,
             idempotent: false,
         },
         Op {
@@ -168,16 +171,7 @@ pub fn operations() -> Vec<Op> {
             bearer: Bearer::Required,
             request: Some(code_body()),
             success: (200, "OK", Some(recovery_codes())),
-            errors: &[
-                "invalid_field",
-                "invalid_token",
-                "insufficient_scope",
-                "session_revoked",
-                "code_invalid",
-                "mfa_not_enabled",
-                "daily_limit_reached",
-                "unavailable",
-            ],
+            errors: WITH_A_CODE,
             idempotent: false,
         },
     ]

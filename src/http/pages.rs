@@ -215,9 +215,7 @@ pub fn post_login(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
             return_to,
         )),
         Ok(SignIn::SecondStep(challenge)) => {
-            if let Some(user) = &challenge.user {
-                ctx.set_user(&user.id);
-            }
+            ctx.set_user(&challenge.user_id);
             let csrf = Csrf::of(ctx)?;
             let page = views::second_step(&csrf.token(core), &challenge.mfa_token, return_to, None);
             Ok(csrf.page(core, 200, page))

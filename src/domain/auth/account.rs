@@ -93,7 +93,8 @@ pub fn overview(core: &Core, b: &Browser, now: Timestamp) -> Result<Overview, Ap
     let sessions = core
         .db
         .read(|c| sessions::list_live(c, &b.user_id, now, idle))?;
-    let tokens = pats::list(core, &b.principal(core, now), now)?;
+    let who = b.principal(core, now);
+    let tokens = pats::list(core, &who, now)?;
     let apps = core.db.read(|c| oauth::list_consents(c, &b.user_id))?;
     let recent = core.requests.recent_for_user(&core.db, &b.user_id, 10)?;
     let (access_token, access_expires_at) = mint_access_token(
@@ -113,8 +114,8 @@ pub fn overview(core: &Core, b: &Browser, now: Timestamp) -> Result<Overview, Ap
         recent,
         access_token,
         access_expires_at,
-        mfa: mfa::status(core, &b.principal(core, now))?,
-        pending_totp: mfa::pending(core, &b.principal(core, now))?,
+        mfa: mfa::status(core, &who)?,
+        pending_totp: mfa::pending(core, &who)?,
     })
 }
 

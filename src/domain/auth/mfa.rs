@@ -9,8 +9,8 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
+use super::fresh_id;
 use super::session::Principal;
-use super::{UserView, fresh_id};
 use crate::core::Core;
 use crate::core::clock::{Timestamp, rfc3339};
 use crate::core::token::opaque::{RandomUnavailable, ct_eq, hmac_sha256, random_bytes, sha256};
@@ -95,9 +95,9 @@ pub struct Challenge {
     pub mfa_token: String,
     pub methods: [&'static str; 2],
     pub expires_at: String,
-    /// Who signs in (for the sign-in page's second step), not part of the API body.
+    /// Who signs in (for the request record), not part of the API body.
     #[serde(skip)]
-    pub user: Option<UserView>,
+    pub user_id: String,
 }
 
 /// Whether the user has an active TOTP (what `user.mfa` and the second step go by).
@@ -201,11 +201,7 @@ pub fn confirm_totp(
             None => Ok::<_, StoreError>(Err(ApiError::CodeInvalid)),
         }
     })?;
-    match &verdict {
-        Ok(()) => core.metrics.mfa_verification("totp", "ok"),
-        Err(ApiError::CodeInvalid) => core.metrics.mfa_verification("totp", "invalid"),
-        Err(_) => {}
-    }
+    count(core, verdict.as_ref().map(|()| Method::Totp), code);
     verdict?;
     Ok(RecoveryCodes {
         recovery_codes: codes,
@@ -277,13 +273,7 @@ fn with_factor(
             },
         )
     })?;
-    match &verdict {
-        Ok(method) => core.metrics.mfa_verification(method.label(), "ok"),
-        Err(ApiError::CodeInvalid) => core
-            .metrics
-            .mfa_verification(shape_of(code).label(), "invalid"),
-        Err(_) => {}
-    }
+    count(core, verdict.as_ref().copied(), code);
     verdict.map(drop)
 }
 
@@ -315,7 +305,7 @@ pub fn challenge_if_enabled(
         mfa_token: token,
         methods: ["totp", "recovery"],
         expires_at: rfc3339(expires_at),
-        user: Some(UserView::from(user)),
+        user_id: user.id.clone(),
     }))
 }
 
@@ -367,13 +357,7 @@ pub fn pass(core: &Core, mfa_token: &str, code: &str, now: Timestamp) -> Result<
             user_agent: challenge.user_agent,
         }))
     })?;
-    match &outcome {
-        Ok(passed) => core.metrics.mfa_verification(passed.method.label(), "ok"),
-        Err(ApiError::MfaCodeInvalid) => core
-            .metrics
-            .mfa_verification(shape_of(code).label(), "invalid"),
-        Err(_) => {}
-    }
+    count(core, outcome.as_ref().map(|p| p.method), code);
     let passed = outcome?;
     if passed.user.disabled {
         return Err(ApiError::AccountDisabled);
@@ -525,6 +509,19 @@ fn user_of(core: &Core, who: &Principal) -> Result<UserRow, ApiError> {
 fn issuer_host(issuer: &str) -> String {
     let rest = issuer.split_once("://").map_or(issuer, |(_, r)| r);
     rest.split('/').next().unwrap_or(rest).to_owned()
+}
+
+/// Counts a checked code in `gharart_mfa_verifications_total`: a right one by its method, a
+/// wrong one by what its shape suggests. Other refusals (no factor, a back-off, an ended token)
+/// checked no code and count nothing.
+fn count(core: &Core, verdict: Result<Method, &ApiError>, code: &str) {
+    match verdict {
+        Ok(method) => core.metrics.mfa_verification(method.label(), "ok"),
+        Err(ApiError::CodeInvalid | ApiError::MfaCodeInvalid) => core
+            .metrics
+            .mfa_verification(shape_of(code).label(), "invalid"),
+        Err(_) => {}
+    }
 }
 
 /// The method a code's shape suggests, for counting a wrong one.

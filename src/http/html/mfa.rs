@@ -2,7 +2,7 @@
 //! the secret as text, then a code to confirm), the recovery codes shown once, a fresh set, and
 //! turning it off. Every form works without JavaScript.
 
-use super::forms::{form, input};
+use super::forms::form;
 use super::{escape, qr};
 use crate::domain::auth::mfa::{Enrolment, Status};
 
@@ -14,13 +14,12 @@ pub enum Shown {
 
 const EITHER_CODE: &str = "Code from your authenticator app, or a recovery code";
 
-fn code_input(label: &str) -> String {
-    input(
-        label,
-        "code",
-        "text",
-        "",
-        "autocomplete=\"one-time-code\" autocapitalize=\"none\" spellcheck=\"false\" required",
+/// The `code` field of a form, labelled, with its own `id` (the section has three such forms).
+fn code_input(label: &str, id: &str) -> String {
+    format!(
+        "<label for=\"{id}\">{}</label><input type=\"text\" id=\"{id}\" name=\"code\" \
+         autocomplete=\"one-time-code\" autocapitalize=\"none\" spellcheck=\"false\" required>",
+        escape(label)
     )
 }
 
@@ -44,7 +43,7 @@ pub fn section(
                  {picture}<label for=\"totp_secret\">Secret</label><input type=\"text\" id=\"totp_secret\" readonly value=\"{}\">\
                  <p>Then enter the code it shows to finish.</p>{}</section>",
                 escape(&e.secret),
-                form("/account/mfa/totp/confirm", csrf, &code_input("Code from your authenticator app"), "Turn on two-step sign-in")
+                form("/account/mfa/totp/confirm", csrf, &code_input("Code from your authenticator app", "code"), "Turn on two-step sign-in")
             ));
         out.push_str(&form(
             "/account/mfa/totp",
@@ -74,17 +73,13 @@ pub fn section(
             out.push_str(&form(
                 "/account/mfa/recovery-codes",
                 csrf,
-                &code_input(EITHER_CODE)
-                    .replace("id=\"code\"", "id=\"code_recovery\"")
-                    .replace("for=\"code\"", "for=\"code_recovery\""),
+                &code_input(EITHER_CODE, "code_recovery"),
                 "New recovery codes",
             ));
             out.push_str(&form(
                 "/account/mfa/totp/remove",
                 csrf,
-                &code_input(EITHER_CODE)
-                    .replace("id=\"code\"", "id=\"code_off\"")
-                    .replace("for=\"code\"", "for=\"code_off\""),
+                &code_input(EITHER_CODE, "code_off"),
                 "Turn off two-step sign-in",
             ));
         }

@@ -1,7 +1,20 @@
 //! The page bodies: sign-in, consent, and the signed-in notice.
 
+use super::forms::message;
 use super::{escape, layout};
 use crate::domain::oauth::authorize::ConsentView;
+
+/// Where to go back after sign-in, carried by the form.
+fn hidden_return_to(return_to: Option<&str>) -> String {
+    return_to
+        .map(|r| {
+            format!(
+                "<input type=\"hidden\" name=\"return_to\" value=\"{}\">",
+                escape(r)
+            )
+        })
+        .unwrap_or_default()
+}
 
 /// What each scope lets an application do, in plain words.
 fn describe_scope(scope: &str) -> String {
@@ -28,17 +41,8 @@ pub fn sign_in(
         ),
         None => String::new(),
     };
-    let error = error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
-        .unwrap_or_default();
-    let return_to = return_to
-        .map(|r| {
-            format!(
-                "<input type=\"hidden\" name=\"return_to\" value=\"{}\">",
-                escape(r)
-            )
-        })
-        .unwrap_or_default();
+    let error = message(error, None);
+    let return_to = hidden_return_to(return_to);
     let body = format!(
         "<h1>Sign in</h1>{lead}{error}<form method=\"post\" action=\"/login\">\
          <input type=\"hidden\" name=\"csrf_token\" value=\"{}\">{return_to}\
@@ -60,17 +64,8 @@ pub fn second_step(
     return_to: Option<&str>,
     error: Option<&str>,
 ) -> String {
-    let error = error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
-        .unwrap_or_default();
-    let return_to = return_to
-        .map(|r| {
-            format!(
-                "<input type=\"hidden\" name=\"return_to\" value=\"{}\">",
-                escape(r)
-            )
-        })
-        .unwrap_or_default();
+    let error = message(error, None);
+    let return_to = hidden_return_to(return_to);
     let body = format!(
         "<h1>Two-step sign-in</h1>{error}<p>Enter the 6-digit code from your authenticator app, or one of your recovery codes.</p>\
          <form method=\"post\" action=\"/login/mfa\">\
