@@ -87,6 +87,36 @@ CREATE TABLE mfa_challenges (
     ended_at   INTEGER
 ) WITHOUT ROWID;
 
+-- Passkeys (WebAuthn): a random handle per user (what authenticators see, not the user id),
+-- each passkey's public key and the state that moves with each sign-in (flags, signature
+-- counter): no secret. Ceremonies wait between start and finish by the hash of their
+-- challengeId, single use, for 5 minutes.
+CREATE TABLE passkey_users (
+    user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    handle  BLOB NOT NULL UNIQUE
+) WITHOUT ROWID;
+CREATE TABLE passkeys (
+    id            TEXT PRIMARY KEY,
+    user_id       TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    credential_id BLOB NOT NULL UNIQUE,
+    public_key    BLOB NOT NULL,
+    state         BLOB NOT NULL,
+    transports    INTEGER NOT NULL,
+    synced        INTEGER NOT NULL,
+    name          TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    last_used_at  INTEGER
+) WITHOUT ROWID;
+CREATE INDEX passkeys_by_user ON passkeys(user_id, created_at);
+CREATE TABLE passkey_challenges (
+    id_hash    BLOB PRIMARY KEY,
+    ceremony   TEXT NOT NULL CHECK (ceremony IN ('register', 'discoverable', 'listed')),
+    user_id    TEXT REFERENCES users(id) ON DELETE CASCADE,
+    state      BLOB NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX passkey_challenges_by_expiry ON passkey_challenges(expires_at);
+
 CREATE TABLE codes (
     id         INTEGER PRIMARY KEY,
     user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,

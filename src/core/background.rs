@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use crate::core::Core;
 use crate::core::keys::KeyRing;
 use crate::store::{
-    StoreError, codes, daily, idempotency, mfa, oauth, outbox, request_log, sessions,
+    StoreError, codes, daily, idempotency, mfa, oauth, outbox, passkeys, request_log, sessions,
 };
 
 const TICK: Duration = Duration::from_secs(1);
@@ -113,6 +113,7 @@ fn sweep(core: &Core) -> Result<(), StoreError> {
         .write(|tx| sessions::delete_ended(tx, now - ENDED_SESSION_KEEP_SECS))?;
     core.db.write(|tx| oauth::sweep(tx, now))?;
     core.db.write(|tx| mfa::sweep(tx, now))?;
+    core.db.write(|tx| passkeys::sweep(tx, now))?;
     core.db.write(|tx| outbox::forget_expired_codes(tx, now))?;
     core.db
         .write(|tx| idempotency::delete_before(tx, now - IDEMPOTENCY_KEEP_SECS))?;

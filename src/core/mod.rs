@@ -12,6 +12,7 @@ pub mod logging;
 pub mod loops;
 pub mod mail;
 pub mod metrics;
+pub mod passkey;
 pub mod password;
 pub mod requests;
 pub mod throttle;

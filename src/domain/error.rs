@@ -85,6 +85,8 @@ pub enum ApiError {
     MfaTokenExpired,
     /// A wrong code at the second step of sign-in (401, unlike `code_invalid`'s 400 elsewhere).
     MfaCodeInvalid,
+    /// A passkey ceremony failed; the message names the check.
+    PasskeyInvalid(String),
     /// An OAuth endpoint's error, in the RFC's shape (`{"error", "error_description"}`).
     OAuth(OAuthError),
     /// An error of the browser pages, answered with an HTML page.
@@ -107,7 +109,7 @@ impl ApiError {
             MalformedJson | CodeInvalid | CodeExpired { .. } | CodeExhausted { .. } => 400,
             InvalidToken(_) | InvalidCredentials | RefreshTokenInvalid | RefreshTokenExpired
             | RefreshTokenReused | SessionRevoked | MfaTokenInvalid | MfaTokenExpired
-            | MfaCodeInvalid => 401,
+            | MfaCodeInvalid | PasskeyInvalid(_) => 401,
             InsufficientScope(_) | ConfirmationRequired | AccountDisabled => 403,
             Refused { status, .. } => *status,
             NotFound => 404,
@@ -166,6 +168,7 @@ impl ApiError {
             MfaTokenInvalid => "mfa_token_invalid",
             MfaTokenExpired => "mfa_token_expired",
             MfaCodeInvalid => "code_invalid",
+            PasskeyInvalid(_) => "passkey_invalid",
             Internal(_) => "internal_error",
             OAuth(e) => e.code(),
             Page(e) => e.code(),
@@ -223,6 +226,7 @@ impl ApiError {
             MfaTokenInvalid => "this mfaToken is unknown, already used, or ended by too many wrong codes: sign in again with the password".into(),
             MfaTokenExpired => "this mfaToken has expired (it lives 5 minutes): sign in again with the password".into(),
             MfaCodeInvalid => "the code is wrong or already used: enter the current code from your authenticator app, or a recovery code".into(),
+            PasskeyInvalid(check) => format!("the passkey was refused: {check}"),
             Internal(_) => "internal error".into(),
             OAuth(e) => e.description(),
             Page(e) => e.code().replace('_', " "),

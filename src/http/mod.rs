@@ -20,6 +20,7 @@ pub mod oauth;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
+pub mod passkeys;
 pub mod render;
 pub mod routes;
 pub mod server;
@@ -251,6 +252,21 @@ impl JsonBody {
             Some(_) => Err(ApiError::invalid_field(
                 field,
                 format!("{field} must be a whole number"),
+            )),
+        }
+    }
+
+    /// A required JSON object (a WebAuthn response, say), as it came.
+    pub fn object(&self, field: &'static str) -> Result<&Value, ApiError> {
+        match self.0.get(field) {
+            Some(v @ Value::Object(_)) => Ok(v),
+            None | Some(Value::Null) => Err(ApiError::invalid_field(
+                field,
+                format!("{field} is required"),
+            )),
+            Some(_) => Err(ApiError::invalid_field(
+                field,
+                format!("{field} must be a JSON object"),
             )),
         }
     }

@@ -9,8 +9,8 @@ use crate::core::Core;
 use crate::core::token::opaque::{b64url, sha256};
 use crate::core::urlenc::Params;
 use crate::domain::auth::account::{self, Browser};
-use crate::domain::auth::login;
 use crate::domain::auth::login::{BROWSER_SESSION_SECS, SignIn};
+use crate::domain::auth::{login, passkeys};
 use crate::domain::error::{ApiError, PageError};
 use crate::domain::oauth::authorize::{self, Decision, Next};
 use crate::http::html::{self, CSRF_COOKIE, SESSION_COOKIE, forms, views};
@@ -282,6 +282,55 @@ pub fn post_login_mfa(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> 
     }
 }
 
+/// `POST /login/passkey` → signed in with a passkey: the page's script put the browser's answer
+/// to `/v2/auth/passkeys/login/start` into the form.
+pub fn post_login_passkey(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let form = checked_form(core, ctx)?;
+    let return_to = safe_return(form.get("return_to"));
+    let ua = ctx.user_agent();
+    let outcome = passkey_answer(&form).and_then(|credential| {
+        passkeys::sign_in_browser(
+            core,
+            form.get("challenge_id").unwrap_or(""),
+            &credential,
+            ua.as_deref(),
+            ctx.now,
+        )
+    });
+    match outcome {
+        Ok((user, cookie)) => Ok(signed_in(
+            core,
+            ctx,
+            (&user.id, &user.handle),
+            &cookie,
+            return_to,
+        )),
+        Err(e @ (ApiError::PasskeyInvalid(_) | ApiError::AccountDisabled)) => {
+            let csrf = Csrf::of(ctx)?;
+            let page = views::sign_in(&csrf.token(core), return_to, None, Some(&e.message()), "");
+            Ok(csrf.page(core, e.status(), page))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// The browser's WebAuthn answer that passkey.js put into a form's `credential` field.
+pub(super) fn passkey_answer(form: &Params) -> Result<serde_json::Value, ApiError> {
+    match form
+        .get("credential")
+        .map(serde_json::from_str::<serde_json::Value>)
+    {
+        Some(Ok(v @ serde_json::Value::Object(_))) => Ok(v),
+        Some(_) => Err(ApiError::PasskeyInvalid(
+            "the browser's answer is not a WebAuthn credential".into(),
+        )),
+        None => Err(ApiError::PasskeyInvalid(
+            "the browser sent no answer: passkeys need JavaScript and a browser with WebAuthn"
+                .into(),
+        )),
+    }
+}
+
 /// The answer to a completed sign-in: the session cookie, and a 303 back or the signed-in page.
 fn signed_in(
     core: &Core,
@@ -328,6 +377,14 @@ pub fn get_stylesheet(_app: &Core, _ctx: &Ctx<'_>) -> Result<Response, ApiError>
 pub fn get_script(_app: &Core, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     Ok(
         Response::from_data("text/javascript; charset=utf-8", html::COPY_SCRIPT)
+            .with_public_cache(3600),
+    )
+}
+
+/// `GET /assets/passkey.js`.
+pub fn get_passkey_script(_app: &Core, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    Ok(
+        Response::from_data("text/javascript; charset=utf-8", html::PASSKEY_SCRIPT)
             .with_public_cache(3600),
     )
 }
@@ -424,8 +481,28 @@ pub fn operations() -> Vec<Op> {
         page(
             "get",
             "/assets/copy.js",
-            "The pages' one script (copy buttons; the pages work without it)",
+            "The copy buttons' script (the pages work without it)",
             200,
         ),
+        page(
+            "get",
+            "/assets/passkey.js",
+            "The WebAuthn calls of the pages: sign in with a passkey, add a passkey",
+            200,
+        ),
+        Op {
+            method: "post",
+            path: "/login/passkey",
+            summary: "Sign in with a passkey from the page (CSRF-protected): passkey.js puts the answer to /v2/auth/passkeys/login/start into the form; 303 back, or the sign-in form with 401 and the check that failed",
+            tag: "pages",
+            bearer: Bearer::None,
+            request: Some(obj(
+                &["csrf_token", "challenge_id", "credential"],
+                json!({"csrf_token": s(), "challenge_id": s(), "credential": {"type": "string", "description": "AuthenticationResponseJSON, as text"}, "return_to": s()}),
+            )),
+            success: (303, "Signed in", None),
+            errors: &["page"],
+            idempotent: false,
+        },
     ]
 }

@@ -179,6 +179,7 @@ mod tests {
             MfaTokenInvalid,
             MfaTokenExpired,
             MfaCodeInvalid,
+            PasskeyInvalid("x".into()),
             Internal("x".into()),
             // The connection layer's refusals (src/http/conn).
             refused(Refusal::Malformed("x")),

@@ -7,7 +7,9 @@ use rouille::Response;
 use crate::core::Core;
 use crate::core::config::BODY_LIMIT;
 use crate::domain::error::ApiError;
-use crate::http::{Ctx, account, account_mfa, auth, demo, mfa, oauth, ops, pages, support, tokens};
+use crate::http::{
+    Ctx, account, account_mfa, auth, demo, mfa, oauth, ops, pages, passkeys, support, tokens,
+};
 
 pub type Handler = fn(&Core, &Ctx<'_>) -> Result<Response, ApiError>;
 
@@ -243,6 +245,44 @@ pub const ROUTES: &[Route] = &[
         policy: write(None, false),
     },
     Route {
+        method: "POST",
+        path: "/v2/auth/passkeys/register/start",
+        handler: passkeys::post_register_start,
+        policy: write(None, false),
+    },
+    Route {
+        method: "POST",
+        path: "/v2/auth/passkeys/register/finish",
+        handler: passkeys::post_register_finish,
+        policy: write(None, false),
+    },
+    Route {
+        method: "DELETE",
+        path: "/v2/auth/passkeys/{id}",
+        handler: passkeys::delete_passkey,
+        policy: write(None, false),
+    },
+    Route {
+        method: "POST",
+        path: "/v2/auth/passkeys/login/start",
+        handler: passkeys::post_login_start,
+        policy: Policy {
+            ip_limit: Some("login-ip"),
+            record_success: true,
+            ..READ
+        },
+    },
+    Route {
+        method: "POST",
+        path: "/v2/auth/passkeys/login/finish",
+        handler: passkeys::post_login_finish,
+        policy: Policy {
+            ip_limit: Some("login-ip"),
+            record_success: true,
+            ..READ
+        },
+    },
+    Route {
         method: "GET",
         path: "/login",
         handler: pages::get_login,
@@ -252,6 +292,16 @@ pub const ROUTES: &[Route] = &[
         method: "POST",
         path: "/login",
         handler: pages::post_login,
+        policy: Policy {
+            ip_limit: Some("login-ip"),
+            record_success: true,
+            ..PAGE
+        },
+    },
+    Route {
+        method: "POST",
+        path: "/login/passkey",
+        handler: pages::post_login_passkey,
         policy: Policy {
             ip_limit: Some("login-ip"),
             record_success: true,
@@ -378,6 +428,24 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "POST",
+        path: "/account/passkeys/options",
+        handler: account_mfa::post_passkey_options,
+        policy: page_write(None),
+    },
+    Route {
+        method: "POST",
+        path: "/account/passkeys",
+        handler: account_mfa::post_passkey_add,
+        policy: page_write(None),
+    },
+    Route {
+        method: "POST",
+        path: "/account/passkeys/remove",
+        handler: account_mfa::post_passkey_remove,
+        policy: page_write(None),
+    },
+    Route {
+        method: "POST",
         path: "/account/tokens/revoke",
         handler: account::post_revoke_token,
         policy: page_write(None),
@@ -422,6 +490,12 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: "/assets/copy.js",
         handler: pages::get_script,
+        policy: READ,
+    },
+    Route {
+        method: "GET",
+        path: "/assets/passkey.js",
+        handler: pages::get_passkey_script,
         policy: READ,
     },
     Route {

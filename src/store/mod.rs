@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod mfa;
 pub mod oauth;
 pub mod outbox;
+pub mod passkeys;
 pub mod pats;
 pub mod reports;
 pub mod request_log;

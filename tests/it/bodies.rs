@@ -3,8 +3,9 @@
 //! `fuzz/seeds/bodies/` (the same seeds `fuzz/run.sh` gives the `bodies` fuzz target), thousands of
 //! deterministic mutants go to the real server over keep-alive connections. None may answer 5xx,
 //! and every refusal has its route's error shape. The seeds name live values as placeholders
-//! (`$TOKEN`, `$REFRESH`, `$CLIENT`, `$HANDLE`, `$EMAIL`, `$PASSWORD`), so that mutants reach past
-//! authentication into each route's own checks.
+//! (`$TOKEN`, `$REFRESH`, `$CLIENT`, `$HANDLE`, `$EMAIL`, `$PASSWORD`, and the live ceremonies
+//! `$PASSKEY_REGISTER`, `$PASSKEY_LOGIN`), so that mutants reach past authentication into each
+//! route's own checks.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -15,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 
-/// Mutants per seed (19 seeds: 16 route bodies, and 3 bearer credentials).
+/// Mutants per seed (22 seeds: 19 route bodies, and 3 bearer credentials).
 const MUTANTS: usize = 2000;
 
 /// A seed: the route, whether the body is a form, and the body with its placeholders filled.
@@ -313,7 +314,7 @@ fn thousands_of_mutated_bodies_per_route_never_get_a_5xx() {
     };
     // Each seed gets its own session (a logout mutant revokes only its own; noel's are for it).
     let all = inputs("seeds", &[]);
-    assert!(all.len() >= 19, "the seeds are there");
+    assert!(all.len() >= 22, "the seeds are there");
     let jobs: Vec<(Seed, String)> = all
         .iter()
         .map(|seed| {
@@ -322,7 +323,22 @@ fn thousands_of_mutated_bodies_per_route_never_get_a_5xx() {
             } else {
                 holly
             });
+            // Live ceremonies, so that mutated WebAuthn answers reach the parser and the checks
+            // behind their challenge (a mutant that does not parse spends nothing).
+            let ceremony = |path: &str, bearer: Option<&str>| {
+                let r = post(s.addr, path, &json!({}), bearer);
+                assert_eq!(r.status, 200, "{path}: {}", r.text());
+                r.json()["challengeId"].as_str().unwrap().to_owned()
+            };
             let values = [
+                (
+                    "$PASSKEY_REGISTER",
+                    ceremony("/v2/auth/passkeys/register/start", Some(&token)),
+                ),
+                (
+                    "$PASSKEY_LOGIN",
+                    ceremony("/v2/auth/passkeys/login/start", None),
+                ),
                 ("$TOKEN", token.clone()),
                 ("$REFRESH", refresh),
                 ("$CLIENT", client.clone()),

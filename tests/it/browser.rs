@@ -14,7 +14,7 @@ use crate::oauth_support::*;
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// Fails the test, naming the fix, when the browser tooling is missing.
-fn require_browser() {
+pub fn require_browser() {
     let script_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     assert!(
         Path::new(CHROMIUM).exists() && script_dir.join("node_modules/playwright-core").exists(),
@@ -120,7 +120,7 @@ fn oauth_sign_in_and_consent_in_chromium() {
 
 /// Runs `tests/browser/SCRIPT` with `envs` and screenshots into `shots`; returns the JSON line
 /// it prints last.
-fn run_script(script: &str, envs: &[(&str, &str)], shots: &Path) -> Value {
+pub fn run_script(script: &str, envs: &[(&str, &str)], shots: &Path) -> Value {
     let mut cmd = Command::new("node");
     cmd.arg(
         Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -92,6 +92,19 @@ impl TestServer {
         TestServer::start_at(Clock::System.now() + offset, &[])
     }
 
+    /// A server whose issuer is `http://localhost:PORT`: passkeys take the issuer's host as
+    /// their RP ID, and browsers refuse an IP address there.
+    pub fn start_localhost() -> TestServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let listen = format!("127.0.0.1:{port}");
+        let issuer = format!("http://localhost:{port}");
+        TestServer::start_with(&["--listen", &listen, "--issuer", &issuer])
+    }
+
     pub fn start_with(extra: &[&str]) -> TestServer {
         TestServer::start_at(T0, extra)
     }
@@ -125,6 +138,12 @@ impl TestServer {
         let c = rusqlite::Connection::open(self.db_path()).unwrap();
         c.busy_timeout(Duration::from_secs(5)).unwrap();
         c.execute_batch(sql).unwrap();
+    }
+
+    /// A number from the database file (`SELECT count(*) …`), read behind the server's back.
+    pub fn count(&self, sql: &str) -> i64 {
+        let c = rusqlite::Connection::open(self.db_path()).unwrap();
+        c.query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
     pub fn mail_dir(&self) -> PathBuf {

@@ -26,6 +26,7 @@ mod oauth_support;
 mod oauth_token;
 mod ops;
 mod pages;
+mod passkeys;
 mod refresh;
 mod reset;
 mod scopes;

@@ -100,7 +100,7 @@ pub fn login_mfa(
 /// The `amr` of a password sign-in without a second factor.
 const PASSWORD: &str = "pwd";
 
-fn api_session(
+pub(super) fn api_session(
     core: &Core,
     user: &UserRow,
     amr: &str,
@@ -157,7 +157,7 @@ pub fn sign_in_browser_mfa(
     )
 }
 
-fn browser_session(
+pub(super) fn browser_session(
     core: &Core,
     user: UserRow,
     amr: &str,

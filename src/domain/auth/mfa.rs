@@ -17,6 +17,7 @@ use crate::core::token::opaque::{RandomUnavailable, ct_eq, hmac_sha256, random_b
 use crate::core::token::seal::{self, SealKey};
 use crate::core::token::totp;
 use crate::domain::error::ApiError;
+use crate::store::passkeys::{self, PasskeyRow};
 use crate::store::sessions::{self, RevokeReason};
 use crate::store::users::{self, UserRow};
 use crate::store::{Db, StoreError, Tx, mfa, oauth};
@@ -60,7 +61,7 @@ impl Method {
 #[serde(rename_all = "camelCase")]
 pub struct Status {
     pub totp: Option<TotpStatus>,
-    pub passkeys: Vec<serde_json::Value>,
+    pub passkeys: Vec<Passkey>,
     pub recovery_codes_left: usize,
 }
 
@@ -70,6 +71,28 @@ pub struct TotpStatus {
     /// False while the set-up waits for its confirming code.
     pub enabled: bool,
     pub created_at: String,
+}
+
+/// A passkey as `GET /v2/auth/mfa` and `register/finish` show it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Passkey {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<Option<String>>,
+}
+
+impl Passkey {
+    pub(super) fn listed(row: &PasskeyRow) -> Passkey {
+        Passkey {
+            id: row.id.clone(),
+            name: row.name.clone(),
+            created_at: rfc3339(row.created_at),
+            last_used_at: Some(row.last_used_at.map(rfc3339)),
+        }
+    }
 }
 
 /// A started TOTP set-up: the secret as text and as the URI a QR code carries.
@@ -112,10 +135,11 @@ pub fn is_active(core: &Core, user_id: &str) -> Result<bool, ApiError> {
 pub fn status(core: &Core, who: &Principal) -> Result<Status, ApiError> {
     // A signed-in session only: an app or a PAT does not learn how the account is guarded.
     who.require_first_party()?;
-    let (totp, left) = core.db.read_snapshot(|c| {
+    let (totp, left, keys) = core.db.read_snapshot(|c| {
         Ok::<_, StoreError>((
             mfa::find_totp(c, &who.user_id)?,
             mfa::unused_recovery_codes(c, &who.user_id)?.len(),
+            passkeys::list(c, &who.user_id)?,
         ))
     })?;
     Ok(Status {
@@ -123,7 +147,7 @@ pub fn status(core: &Core, who: &Principal) -> Result<Status, ApiError> {
             enabled: t.active,
             created_at: rfc3339(t.created_at),
         }),
-        passkeys: Vec::new(),
+        passkeys: keys.iter().map(Passkey::listed).collect(),
         recovery_codes_left: left,
     })
 }
@@ -375,15 +399,20 @@ pub fn reset(db: &Db, handle: &str, now: Timestamp) -> Result<bool, StoreError> 
         };
         mfa::end_challenges_of(tx, &user.id, now)?;
         mfa::delete_all(tx, &user.id)?;
+        passkeys::delete_all(tx, &user.id)?;
         sessions::revoke_all_for_user(tx, &user.id, RevokeReason::Revoked, now)?;
         oauth::delete_browser_sessions_for_user(tx, &user.id)?;
         Ok(true)
     })
 }
 
-/// The ids of the users with an active TOTP (for `users list`).
+/// The ids of the users with an active TOTP or a passkey (for `users list`).
 pub fn enrolled(db: &Db) -> Result<HashSet<String>, StoreError> {
-    Ok(db.read(mfa::users_with_totp)?.into_iter().collect())
+    db.read_snapshot(|c| {
+        let mut ids: HashSet<String> = mfa::users_with_totp(c)?.into_iter().collect();
+        ids.extend(passkeys::users_with_passkeys(c)?);
+        Ok(ids)
+    })
 }
 
 enum Verified {
@@ -496,7 +525,8 @@ fn totp_key(core: &Core) -> SealKey {
 
 /// The caller's user: as read with the credential, or from the database (a browser's
 /// principal carries none).
-fn user_of(core: &Core, who: &Principal) -> Result<UserRow, ApiError> {
+/// The principal's user row (the one it carries, or read).
+pub(super) fn user_of(core: &Core, who: &Principal) -> Result<UserRow, ApiError> {
     if let Some(user) = who.user.as_deref() {
         return Ok(user.clone());
     }

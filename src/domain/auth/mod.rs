@@ -7,6 +7,7 @@ pub mod invite;
 pub mod login;
 pub mod mfa;
 pub mod onboarding;
+pub mod passkeys;
 pub mod pats;
 pub mod reset;
 pub mod session;

@@ -1,6 +1,7 @@
 //! The "Two-step sign-in" section of the account page: set up an authenticator app (a QR code and
 //! the secret as text, then a code to confirm), the recovery codes shown once, a fresh set, and
-//! turning it off. Every form works without JavaScript.
+//! turning it off; the passkeys, listed, added (the one use of JavaScript: the WebAuthn call) and
+//! removed. Every other form works without JavaScript.
 
 use super::forms::form;
 use super::{escape, qr};
@@ -94,5 +95,50 @@ pub fn section(
             ));
         }
     }
+    out.push_str(&passkeys(status, csrf));
+    out
+}
+
+/// The passkeys: each with its remove form, and the form that adds one (through passkey.js).
+fn passkeys(status: &Status, csrf: &str) -> String {
+    let mut out = String::from(
+        "<h3 id=\"passkeys\">Passkeys</h3><p>A passkey signs you in with this device's screen lock or a security key, without the password.</p>",
+    );
+    if status.passkeys.is_empty() {
+        out.push_str("<p id=\"passkey_none\">No passkeys yet.</p>");
+    } else {
+        out.push_str("<ul class=\"rows\" id=\"passkey_list\">");
+        for p in &status.passkeys {
+            let used = match &p.last_used_at {
+                Some(Some(at)) => format!("last used {}", escape(at)),
+                _ => "never used".into(),
+            };
+            out.push_str(&format!(
+                "<li><strong>{}</strong> · added {} · {used}{}</li>",
+                escape(&p.name),
+                escape(&p.created_at),
+                form(
+                    "/account/passkeys/remove",
+                    csrf,
+                    &format!(
+                        "<input type=\"hidden\" name=\"id\" value=\"{}\">",
+                        escape(&p.id)
+                    ),
+                    &format!("Remove {}", p.name),
+                )
+            ));
+        }
+        out.push_str("</ul>");
+    }
+    out.push_str(&format!(
+        "<form method=\"post\" action=\"/account/passkeys\" data-passkey=\"register\">\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{}\">\
+         <label for=\"passkey_name\">Name of the new passkey</label>\
+         <input type=\"text\" id=\"passkey_name\" name=\"name\" maxlength=\"64\" placeholder=\"Work laptop\" required>\
+         <input type=\"hidden\" name=\"challenge_id\"><input type=\"hidden\" name=\"credential\">\
+         <div class=\"actions\"><button type=\"submit\">Add a passkey</button></div></form>\
+         <script src=\"/assets/passkey.js\"></script>",
+        escape(csrf)
+    ));
     out
 }

@@ -23,6 +23,8 @@ pub const CSRF_COOKIE: &str = "gharart_csrf";
 pub const STYLESHEET: &str = include_str!("style.css");
 /// The one script: it shows the copy buttons (the pages work without it).
 pub const COPY_SCRIPT: &str = include_str!("copy.js");
+/// The WebAuthn calls of `/login` and `/account` (the only script a flow needs).
+pub const PASSKEY_SCRIPT: &str = include_str!("passkey.js");
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(text: &str) -> String {

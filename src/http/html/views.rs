@@ -50,9 +50,15 @@ pub fn sign_in(
          <input type=\"text\" id=\"login\" name=\"login\" value=\"{}\" autocomplete=\"username\" autocapitalize=\"none\" required autofocus>\
          <label for=\"password\">Password</label>\
          <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
-         <div class=\"actions\"><button type=\"submit\">Sign in</button></div></form>",
+         <div class=\"actions\"><button type=\"submit\">Sign in</button></div></form>\
+         <section hidden><form method=\"post\" action=\"/login/passkey\" data-passkey=\"sign-in\">\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{}\">{return_to}\
+         <input type=\"hidden\" name=\"challenge_id\"><input type=\"hidden\" name=\"credential\">\
+         <div class=\"actions\"><button type=\"submit\" id=\"passkey_sign_in\">Sign in with a passkey</button></div></form></section>\
+         <script src=\"/assets/passkey.js\"></script>",
         escape(csrf),
-        escape(login)
+        escape(login),
+        escape(csrf)
     );
     layout("Sign in", &body)
 }

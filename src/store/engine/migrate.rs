@@ -9,7 +9,7 @@ use super::StoreError;
 pub const SCHEMA: &str = include_str!("../../../schema.sql");
 
 /// The version `schema.sql` describes.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// `(version reached, SQL)` for each step after version 1, in order; a change to `schema.sql`
 /// appends its step here.
@@ -90,6 +90,35 @@ const STEPS: &[(i64, &str)] = &[
              failures   INTEGER NOT NULL DEFAULT 0,
              ended_at   INTEGER
          ) WITHOUT ROWID;",
+    ),
+    // Passkeys (issue 17): the user handles, the credentials, and the ceremonies in flight.
+    (
+        7,
+        "CREATE TABLE passkey_users (
+             user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+             handle  BLOB NOT NULL UNIQUE
+         ) WITHOUT ROWID;
+         CREATE TABLE passkeys (
+             id            TEXT PRIMARY KEY,
+             user_id       TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+             credential_id BLOB NOT NULL UNIQUE,
+             public_key    BLOB NOT NULL,
+             state         BLOB NOT NULL,
+             transports    INTEGER NOT NULL,
+             synced        INTEGER NOT NULL,
+             name          TEXT NOT NULL,
+             created_at    INTEGER NOT NULL,
+             last_used_at  INTEGER
+         ) WITHOUT ROWID;
+         CREATE INDEX passkeys_by_user ON passkeys(user_id, created_at);
+         CREATE TABLE passkey_challenges (
+             id_hash    BLOB PRIMARY KEY,
+             ceremony   TEXT NOT NULL CHECK (ceremony IN ('register', 'discoverable', 'listed')),
+             user_id    TEXT REFERENCES users(id) ON DELETE CASCADE,
+             state      BLOB NOT NULL,
+             expires_at INTEGER NOT NULL
+         ) WITHOUT ROWID;
+         CREATE INDEX passkey_challenges_by_expiry ON passkey_challenges(expires_at);",
     ),
 ];
 
