@@ -1,10 +1,12 @@
 // Drives passkeys in Debian's headless Chromium on a 375 px screen, with the DevTools virtual
 // authenticator (WebAuthn.addVirtualAuthenticator through playwright's CDP session): add a
-// passkey on /account, sign in with it on /login and through the API, then a clone of it (the
+// passkey on /account, sign in with it on /login, through the API and in an OAuth authorization,
+// then a clone of it (the
 // same key with a stale signature counter, on a second authenticator) and the removed passkey,
 // both refused. Run by tests/it/browser.rs; prints one JSON line.
 //
-// Environment: BASE_URL (http://localhost:PORT, the issuer), HANDLE, PASSWORD, SHOTS.
+// Environment: BASE_URL (http://localhost:PORT, the issuer), HANDLE, PASSWORD, SHOTS,
+// AUTHORIZE_PATH (an /oauth/authorize?… path) and CALLBACK (its registered redirect URI).
 import { chromium } from "playwright-core";
 
 const env = (name) => {
@@ -100,6 +102,23 @@ try {
       replayStatus: replay.status, replay: await replay.json(),
     };
   }, env("HANDLE"));
+
+  // An OAuth authorization's sign-in offers the passkey too; consent, then the app's callback.
+  await signOut();
+  const callback = env("CALLBACK");
+  await page.route(`${callback}**`, (route) => route.fulfill({ status: 200, contentType: "text/plain", body: "callback reached" }));
+  await page.goto(`${base}${env("AUTHORIZE_PATH")}`);
+  await page.waitForSelector("#passkey_sign_in", { state: "visible" });
+  await Promise.all([page.waitForNavigation(), page.click("#passkey_sign_in")]);
+  result.oauthConsentTitle = await page.title();
+  const [answer] = await Promise.all([
+    page.waitForRequest((req) => req.url().startsWith(callback)),
+    page.click("button[value=approve]"),
+  ]);
+  result.oauthCallback = answer.url();
+  // Let the callback's navigation settle before the next one starts.
+  await page.waitForURL((url) => url.href.startsWith(callback)).catch(() => {});
+  await page.unroute(`${callback}**`);
 
   // A clone: the same private key on a second authenticator, its counter where it was at
   // registration. The server has seen higher counters since, so it refuses the clone.

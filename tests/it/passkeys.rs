@@ -1,6 +1,6 @@
 //! Passkeys through the real server: the ceremonies end to end in Debian's Chromium with the
-//! DevTools virtual authenticator (add on /account, sign in on /login and through the API, a
-//! clone and a removed passkey refused), and every refusal the API gives without a browser
+//! DevTools virtual authenticator (add on /account, sign in on /login, through the API and in an
+//! OAuth authorization, a clone and a removed passkey refused), and every refusal the API gives without a browser
 //! (malformed answers, unknown or spent challenges, another account's ceremony, expiry).
 
 use std::path::Path;
@@ -10,12 +10,16 @@ use serde_json::{Value, json};
 use crate::browser::{require_browser, run_script};
 use crate::common::*;
 use crate::mfa::claims_of;
+use crate::oauth_support::*;
 
 #[test]
 fn passkeys_added_used_cloned_and_removed_in_chromium() {
     require_browser();
     let s = TestServer::start_localhost();
-    s.ready_user("garland");
+    let at = s.access_token("garland");
+    let client = register(&s, &at, json!({}));
+    let (verifier, challenge) = pkce();
+    let authorize = authorize_url(&client, &challenge, &[]);
     let base = format!("http://localhost:{}", s.addr.port());
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-shots");
     std::fs::create_dir_all(&shots).unwrap();
@@ -25,6 +29,8 @@ fn passkeys_added_used_cloned_and_removed_in_chromium() {
             ("BASE_URL", &base),
             ("HANDLE", "garland"),
             ("PASSWORD", PASSWORD),
+            ("AUTHORIZE_PATH", &authorize),
+            ("CALLBACK", CALLBACK),
         ],
         &shots,
     );
@@ -73,6 +79,17 @@ fn passkeys_added_used_cloned_and_removed_in_chromium() {
         "{run}"
     );
 
+    // The OAuth authorization signed in with the passkey: the app's tokens carry its amr.
+    assert_eq!(
+        run["oauthConsentTitle"], "Allow access · gharart-id",
+        "{run}"
+    );
+    let q = query_of(run["oauthCallback"].as_str().unwrap());
+    let tokens = exchange(&s, &client, &q["code"], &verifier);
+    assert_eq!(tokens.status, 200, "{}", tokens.text());
+    let app_access = tokens.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(claims_of(&app_access)["amr"], json!(["hwk", "user"]));
+
     assert_eq!(run["cloneStatus"], "/login/passkey", "{run}");
     assert!(
         run["cloneAlert"].as_str().unwrap().contains("counter"),
@@ -93,9 +110,9 @@ fn passkeys_added_used_cloned_and_removed_in_chromium() {
             "{page} scrolls sideways at 375 px: {w}"
         );
     }
-    // The metric counted the ceremonies: one registration, two sign-ins, two refusals.
+    // The metric counted the ceremonies: one registration, three sign-ins, two refusals.
     let metrics = request(s.addr, "GET", "/metrics", &[], b"").text();
-    for (result, n) in [("registered", 1), ("ok", 2), ("failed", 2)] {
+    for (result, n) in [("registered", 1), ("ok", 3), ("failed", 2)] {
         let line = format!(
             "gharart_mfa_verifications_total{{method=\"passkey\",result=\"{result}\"}} {n}"
         );
