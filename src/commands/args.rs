@@ -374,11 +374,15 @@ pub enum KeysCommand {
         #[arg(long, default_value = "1d")]
         retire_after: String,
     },
-    /// Print the verification keys (`kid` and base64url key, one per line) for resource servers
-    /// that check tokens themselves.
+    /// Print the HS256 verification keys (`kid` and base64url key, one per line) for resource
+    /// servers that check the appliance's own tokens themselves; with --jwks, the public JWK Set
+    /// of the RS256 and ES256 keys instead (what /oauth/jwks serves: no secret).
     Export {
         #[command(flatten)]
         keyed: KeyedDbArgs,
+        /// The public keys as a JWK Set (RFC 7517).
+        #[arg(long)]
+        jwks: bool,
     },
 }
 

@@ -1,4 +1,5 @@
-//! `gharart-id keys list|rotate|export`: the signing keys of the key file.
+//! `gharart-id keys list|rotate|export`: the signing keys of the key file (HS256, and the RS256
+//! and ES256 keys whose public halves are the JWKS).
 
 use crate::commands::args::{KeyedDbArgs, KeysCommand};
 use crate::core::clock::parse_duration;
@@ -28,7 +29,30 @@ pub fn run(cmd: KeysCommand) -> Result<(), String> {
                     }
                     (None, None) => "active".to_owned(),
                 };
-                crate::out!("{}  created {}  {state}", k.kid, rfc3339(k.created_at));
+                crate::out!(
+                    "{}  HS256  created {}  {state}",
+                    k.kid,
+                    rfc3339(k.created_at)
+                );
+            }
+            for k in ring.all_asymmetric() {
+                let current = ring.current_asymmetric(k.alg).map(|c| c.kid.as_str());
+                let state = match (k.retired_at, k.superseded_at) {
+                    (Some(t), _) => format!("retired {}", rfc3339(t)),
+                    (None, Some(t)) => {
+                        format!("superseded {} (in the JWKS until it retires)", rfc3339(t))
+                    }
+                    (None, None) if current == Some(k.kid.as_str()) => {
+                        "current (signs new tokens; in the JWKS)".to_owned()
+                    }
+                    (None, None) => "active".to_owned(),
+                };
+                crate::out!(
+                    "{}  {}  created {}  {state}",
+                    k.kid,
+                    k.alg.as_str(),
+                    rfc3339(k.created_at)
+                );
             }
             Ok(())
         }
@@ -62,11 +86,26 @@ pub fn run(cmd: KeysCommand) -> Result<(), String> {
                     );
                 }
             }
+            for k in ring.all_asymmetric() {
+                if k.created_at == now && k.superseded_at.is_none() {
+                    crate::out!("new current {} key {}", k.alg.as_str(), k.kid);
+                } else if k.retired_at == Some(now) {
+                    crate::out!("retired {}", k.kid);
+                } else if k.superseded_at == Some(now) {
+                    crate::out!("superseded {} (in the JWKS until it retires)", k.kid);
+                }
+            }
             crate::out!("a running server picks this up within 5 s");
             Ok(())
         }
-        KeysCommand::Export { keyed } => {
+        KeysCommand::Export { keyed, jwks } => {
             let ring = load(&keyed)?;
+            if jwks {
+                let keys: Vec<serde_json::Value> =
+                    ring.published().map(|k| k.public_jwk()).collect();
+                crate::out!("{}", serde_json::json!({ "keys": keys }));
+                return Ok(());
+            }
             for k in ring.all().iter().filter(|k| k.retired_at.is_none()) {
                 crate::out!("{} {}", k.kid, b64url(&k.secret));
             }

@@ -1,7 +1,8 @@
 //! The key file (`<db>.key`, mode 0600): the secrets that can mint or check credentials, kept out
 //! of the database so that a copied database or a leaked backup mints nothing. It holds the HS256
-//! signing keys (by `kid`), the refresh-token MAC key and the code pepper. Losing it signs
-//! everyone out and voids pending codes; nothing else is lost.
+//! signing keys (by `kid`), the asymmetric keys (an RS256 and an ES256 key, `core::token::jws`;
+//! their public halves are the JWKS), the refresh-token MAC key and the code pepper. Losing it
+//! signs everyone out and voids pending codes; nothing else is lost.
 //!
 //! Rotation (`gharart-id keys rotate`): a new key becomes current and the old one is *superseded*:
 //! it still verifies the tokens it signed before that moment (their own `exp` ends them), and is
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use crate::core::clock::Timestamp;
+use crate::core::token::jws::{Alg, AsymmetricKey};
 use crate::core::token::opaque::{b64url, b64url_decode, new_id, random_bytes};
 
 /// One HS256 signing key. `Debug` never prints the material.
@@ -70,6 +72,7 @@ impl std::fmt::Debug for SigningKey {
 #[derive(Clone)]
 pub struct KeyRing {
     signing: Vec<SigningKey>,
+    asymmetric: Vec<AsymmetricKey>,
     refresh_secret: [u8; 32],
     code_pepper: [u8; 32],
 }
@@ -86,6 +89,7 @@ pub enum KeyFileError {
     Io(PathBuf, std::io::Error),
     Malformed(PathBuf, String),
     Random,
+    Asymmetric(String),
 }
 
 impl std::fmt::Display for KeyFileError {
@@ -96,6 +100,7 @@ impl std::fmt::Display for KeyFileError {
                 write!(f, "key file {} is malformed: {why}", p.display())
             }
             KeyFileError::Random => f.write_str("no randomness to make keys with"),
+            KeyFileError::Asymmetric(why) => write!(f, "asymmetric key: {why}"),
         }
     }
 }
@@ -108,6 +113,21 @@ struct KeyFileJson {
     refresh_secret: String,
     code_pepper: String,
     signing_keys: Vec<SigningKeyJson>,
+    /// Absent from key files of before issue 18: the server adds the keys at its next start.
+    #[serde(default)]
+    asymmetric_keys: Vec<AsymmetricKeyJson>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AsymmetricKeyJson {
+    kid: String,
+    alg: String,
+    /// The private key, PKCS#8 DER, base64url.
+    pkcs8: String,
+    created_at: Timestamp,
+    superseded_at: Option<Timestamp>,
+    retired_at: Option<Timestamp>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -127,7 +147,16 @@ impl KeyRing {
         match fs::read(path) {
             Ok(bytes) => {
                 warn_if_readable_by_others(path);
-                KeyRing::parse(path, &bytes)
+                let mut ring = KeyRing::parse(path, &bytes)?;
+                if ring.asymmetric.is_empty() {
+                    ring.asymmetric = new_asymmetric_keys(now)?;
+                    ring.save(path)?;
+                    log::info!(
+                        "added RS256 and ES256 signing keys to the key file {}",
+                        path.display()
+                    );
+                }
+                Ok(ring)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let ring = KeyRing::generate(now)?;
@@ -143,6 +172,7 @@ impl KeyRing {
     pub fn generate(now: Timestamp) -> Result<KeyRing, KeyFileError> {
         Ok(KeyRing {
             signing: vec![new_signing_key(now)?],
+            asymmetric: new_asymmetric_keys(now)?,
             refresh_secret: random_bytes::<32>().map_err(|_| KeyFileError::Random)?,
             code_pepper: random_bytes::<32>().map_err(|_| KeyFileError::Random)?,
         })
@@ -177,8 +207,21 @@ impl KeyRing {
         {
             return Err(bad("no signing key is current"));
         }
+        let mut asymmetric = Vec::with_capacity(json.asymmetric_keys.len());
+        for k in json.asymmetric_keys {
+            let alg = Alg::parse(&k.alg)
+                .ok_or_else(|| bad(&format!("asymmetric key {} has an unknown alg", k.kid)))?;
+            let der = b64url_decode(&k.pkcs8)
+                .ok_or_else(|| bad(&format!("asymmetric key {} is not base64url", k.kid)))?;
+            let mut key =
+                AsymmetricKey::from_pkcs8(alg, k.kid, der, k.created_at).map_err(|e| bad(&e.0))?;
+            key.superseded_at = k.superseded_at;
+            key.retired_at = k.retired_at;
+            asymmetric.push(key);
+        }
         Ok(KeyRing {
             signing,
+            asymmetric,
             refresh_secret: secret32(&json.refresh_secret, "refreshSecret")?,
             code_pepper: secret32(&json.code_pepper, "codePepper")?,
         })
@@ -196,6 +239,18 @@ impl KeyRing {
                 .map(|k| SigningKeyJson {
                     kid: k.kid.clone(),
                     key: b64url(&k.secret),
+                    created_at: k.created_at,
+                    superseded_at: k.superseded_at,
+                    retired_at: k.retired_at,
+                })
+                .collect(),
+            asymmetric_keys: self
+                .asymmetric
+                .iter()
+                .map(|k| AsymmetricKeyJson {
+                    kid: k.kid.clone(),
+                    alg: k.alg.as_str().to_owned(),
+                    pkcs8: b64url(k.pkcs8()),
                     created_at: k.created_at,
                     superseded_at: k.superseded_at,
                     retired_at: k.retired_at,
@@ -240,8 +295,26 @@ impl KeyRing {
         &self.signing
     }
 
-    /// Makes a new key current and supersedes the old one; retires keys superseded before
-    /// `retire_before`. Returns the new key's kid.
+    /// The asymmetric key of `alg` new tokens are signed with.
+    pub fn current_asymmetric(&self, alg: Alg) -> Option<&AsymmetricKey> {
+        self.asymmetric
+            .iter()
+            .filter(|k| k.alg == alg && k.retired_at.is_none() && k.superseded_at.is_none())
+            .max_by_key(|k| k.created_at)
+    }
+
+    /// The asymmetric keys that verify (current and superseded, not retired): the JWKS.
+    pub fn published(&self) -> impl Iterator<Item = &AsymmetricKey> {
+        self.asymmetric.iter().filter(|k| k.retired_at.is_none())
+    }
+
+    /// Every asymmetric key, retired ones included (for `keys list`).
+    pub fn all_asymmetric(&self) -> &[AsymmetricKey] {
+        &self.asymmetric
+    }
+
+    /// Makes new keys current (an HS256 key, and an RS256 and an ES256 key) and supersedes the
+    /// old ones; retires keys superseded before `retire_before`. Returns the new HS256 key's kid.
     pub fn rotate(
         &mut self,
         now: Timestamp,
@@ -265,6 +338,15 @@ impl KeyRing {
             .map_or(now, |t| t.max(now));
         let kid = key.kid.clone();
         self.signing.push(key);
+        for k in &mut self.asymmetric {
+            if k.retired_at.is_none() && k.superseded_at.is_none() {
+                k.superseded_at = Some(now);
+            }
+            if k.retired_at.is_none() && k.superseded_at.is_some_and(|t| t < retire_before) {
+                k.retired_at = Some(now);
+            }
+        }
+        self.asymmetric.extend(new_asymmetric_keys(now)?);
         Ok(kid)
     }
 
@@ -289,6 +371,22 @@ fn new_signing_key(now: Timestamp) -> Result<SigningKey, KeyFileError> {
         random_bytes::<32>().map_err(|_| KeyFileError::Random)?,
         now,
     ))
+}
+
+/// A new RS256 key (OIDC's required `id_token` algorithm) and a new ES256 key (small and fast to
+/// sign, for tokens signed often).
+fn new_asymmetric_keys(now: Timestamp) -> Result<Vec<AsymmetricKey>, KeyFileError> {
+    [Alg::Rs256, Alg::Es256]
+        .into_iter()
+        .map(|alg| {
+            let kid = format!(
+                "{}_{}",
+                alg.as_str().to_ascii_lowercase(),
+                &new_id("k_").map_err(|_| KeyFileError::Random)?[2..14]
+            );
+            AsymmetricKey::generate(alg, kid, now).map_err(|e| KeyFileError::Asymmetric(e.0))
+        })
+        .collect()
 }
 
 fn warn_if_readable_by_others(path: &Path) {
@@ -356,6 +454,55 @@ mod tests {
         );
         assert!(ring.verifying(&second).is_some());
         assert_eq!(ring.current().unwrap().kid, third);
+    }
+
+    #[test]
+    fn asymmetric_keys_round_trip_rotate_and_sign_what_they_publish() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db.key");
+        let mut ring = KeyRing::load_or_create(&path, 1000).unwrap();
+        let rs = ring.current_asymmetric(Alg::Rs256).unwrap().clone();
+        let es = ring.current_asymmetric(Alg::Es256).unwrap().clone();
+        let again = KeyRing::load(&path).unwrap();
+        let token = crate::core::token::jws::sign(&rs, None, &serde_json::json!({"a": 1})).unwrap();
+        let seen = crate::core::token::jws::verify(again.published(), &token).unwrap();
+        assert_eq!(
+            seen.payload["a"], 1,
+            "the reloaded key verifies what the first signed"
+        );
+        assert_eq!(again.current_asymmetric(Alg::Es256).unwrap().kid, es.kid);
+        ring.rotate(2000, 0).unwrap();
+        assert_ne!(ring.current_asymmetric(Alg::Rs256).unwrap().kid, rs.kid);
+        assert_eq!(
+            ring.published().count(),
+            4,
+            "the superseded pair stays published"
+        );
+        assert!(crate::core::token::jws::verify(ring.published(), &token).is_some());
+        ring.rotate(3000, 2500).unwrap();
+        assert_eq!(ring.published().count(), 4, "the first pair retired");
+        assert!(crate::core::token::jws::verify(ring.published(), &token).is_none());
+    }
+
+    #[test]
+    fn a_key_file_from_before_asymmetric_keys_gets_them_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.key");
+        let ring = KeyRing::generate(10).unwrap();
+        ring.save(&path).unwrap();
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        json.as_object_mut().unwrap().remove("asymmetricKeys");
+        fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
+        assert_eq!(KeyRing::load(&path).unwrap().published().count(), 0);
+        let started = KeyRing::load_or_create(&path, 20).unwrap();
+        assert_eq!(started.published().count(), 2);
+        assert_eq!(started.current().unwrap().kid, ring.current().unwrap().kid);
+        assert_eq!(
+            KeyRing::load(&path).unwrap().published().count(),
+            2,
+            "saved"
+        );
     }
 
     #[test]

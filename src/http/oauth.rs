@@ -36,6 +36,12 @@ pub fn get_metadata(core: &Core, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     json(200, &metadata::document(core))
 }
 
+/// `GET /oauth/jwks` → 200 `{keys}`: a relying party may cache it a minute, and fetches it again
+/// when a token names a `kid` it has not seen.
+pub fn get_jwks(core: &Core, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    Ok(json(200, &metadata::jwks(core))?.with_public_cache(60))
+}
+
 /// `POST /oauth/register` → 201 client metadata with `client_id` (and `client_secret`, once).
 pub fn post_register(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let owner = if core.config.open_registration && ctx.bearer().is_none() {
@@ -129,6 +135,24 @@ pub fn operations() -> Vec<Op> {
             bearer: Bearer::None,
             request: None,
             success: (200, "Metadata", Some(json!({"type": "object"}))),
+            errors: &[],
+            idempotent: false,
+        },
+        Op {
+            method: "get",
+            path: "/oauth/jwks",
+            summary: "The public signing keys (RFC 7517 JWK Set): RS256 and ES256, current and superseded until they retire",
+            tag: "oauth",
+            bearer: Bearer::None,
+            request: None,
+            success: (
+                200,
+                "JWK Set",
+                Some(obj(
+                    &["keys"],
+                    json!({"keys": {"type": "array", "items": obj(&["kty", "kid", "use", "alg"], json!({"kty": {"enum": ["RSA", "EC"]}, "kid": s(), "use": {"const": "sig"}, "alg": {"enum": ["RS256", "ES256"]}}))}}),
+                )),
+            ),
             errors: &[],
             idempotent: false,
         },

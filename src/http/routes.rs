@@ -167,6 +167,12 @@ pub const ROUTES: &[Route] = &[
         policy: READ,
     },
     Route {
+        method: "GET",
+        path: "/oauth/jwks",
+        handler: oauth::get_jwks,
+        policy: READ,
+    },
+    Route {
         method: "POST",
         path: "/oauth/register",
         handler: oauth::post_register,

@@ -3,7 +3,7 @@
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::common::*;
 
@@ -202,7 +202,7 @@ fn key_rotation_with_live_tokens() {
     );
     let list = stdout(&cli(&s, &["keys", "list"]));
     assert!(
-        list.contains(&format!("{new_kid}  created")) && list.contains("current"),
+        list.contains(&format!("{new_kid}  HS256  created")) && list.contains("current"),
         "{list}"
     );
     assert!(
@@ -218,6 +218,47 @@ fn key_rotation_with_live_tokens() {
             .all(|l| l.split(' ').nth(1).is_some_and(|k| k.len() == 43))
     );
 
+    // The asymmetric pair rotated with it: both pairs are in the JWKS, the new one current.
+    let published = |s: &TestServer| -> Vec<String> {
+        request(s.addr, "GET", "/oauth/jwks", &[], b"").json()["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(
+        eventually(5, || published(&s).len() == 4),
+        "{:?}",
+        published(&s)
+    );
+    for alg in ["RS256", "ES256"] {
+        assert_eq!(
+            list.lines()
+                .filter(|l| l.contains(&format!("  {alg}  ")))
+                .count(),
+            2,
+            "{list}"
+        );
+    }
+    let exported: Value =
+        serde_json::from_str(&stdout(&cli(&s, &["keys", "export", "--jwks"]))).unwrap();
+    let exported_kids: Vec<&str> = exported["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(exported_kids.len(), 4);
+    assert!(
+        exported["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k.get("d").is_none()),
+        "public halves only: {exported}"
+    );
+
     std::thread::sleep(Duration::from_millis(1100));
     let retire = cli(&s, &["keys", "rotate", "--retire-after", "0s"]);
     assert!(
@@ -230,6 +271,13 @@ fn key_rotation_with_live_tokens() {
         "a retired key verifies nothing"
     );
     assert_eq!(stdout(&cli(&s, &["keys", "export"])).lines().count(), 2);
+    assert!(
+        eventually(5, || {
+            let now = published(&s);
+            now.len() == 4 && !exported_kids.iter().all(|k| now.iter().any(|n| n == k))
+        }),
+        "the first pair retired from the JWKS, the newest pair joined it"
+    );
 }
 
 #[test]

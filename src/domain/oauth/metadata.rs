@@ -1,4 +1,5 @@
-//! The authorization server metadata document (RFC 8414 §2).
+//! The authorization server metadata document (RFC 8414 §2) and the JWKS (RFC 7517 §5): the
+//! public halves of the asymmetric signing keys, current and superseded.
 
 use serde_json::{Value, json};
 
@@ -25,4 +26,11 @@ pub fn document(core: &Core) -> Value {
         "scopes_supported": core.config.scopes,
         "authorization_response_iss_parameter_supported": true,
     })
+}
+
+/// `GET /oauth/jwks`: every asymmetric key that still verifies, so that a token signed before a
+/// rotation keeps verifying until its key retires.
+pub fn jwks(core: &Core) -> Value {
+    let keys: Vec<Value> = core.keys().published().map(|k| k.public_jwk()).collect();
+    json!({ "keys": keys })
 }
