@@ -51,7 +51,10 @@ CREATE TABLE sessions (
     rotations         TEXT NOT NULL DEFAULT '',
     -- How the sign-in behind the session was made (RFC 8176 values, space-separated): `pwd`,
     -- `pwd otp mfa` after a TOTP code, `pwd mfa` after a recovery code. Its tokens carry it.
-    amr               TEXT NOT NULL DEFAULT 'pwd'
+    amr               TEXT NOT NULL DEFAULT 'pwd',
+    -- When the user signed in (an id_token's `auth_time`): an OAuth session starts at the code
+    -- exchange, after the browser's sign-in. NULL: at created_at.
+    auth_time         INTEGER
 );
 CREATE INDEX sessions_by_user ON sessions(user_id);
 
@@ -268,7 +271,9 @@ CREATE TABLE oauth_requests (
     expires_at     INTEGER NOT NULL,
     decision_url   TEXT,
     code_hash      BLOB,
-    amr            TEXT NOT NULL DEFAULT 'pwd'
+    amr            TEXT NOT NULL DEFAULT 'pwd',
+    nonce          TEXT,                           -- OpenID Connect: echoed in the id_token
+    auth_time      INTEGER NOT NULL DEFAULT 0      -- when the browser signed in
 );
 
 -- Authorization codes: only their SHA-256; single use; the session issued from one is recorded so
@@ -286,7 +291,9 @@ CREATE TABLE oauth_codes (
     expires_at     INTEGER NOT NULL,
     used_at        INTEGER,
     session_id     TEXT,
-    amr            TEXT NOT NULL DEFAULT 'pwd'       -- the browser sign-in's, for the tokens
+    amr            TEXT NOT NULL DEFAULT 'pwd',      -- the browser sign-in's, for the tokens
+    nonce          TEXT,
+    auth_time      INTEGER NOT NULL DEFAULT 0
 );
 
 -- Access JWTs revoked before they expire (RFC 7009); rows go once the token would have expired.

@@ -9,7 +9,7 @@ use crate::core::throttle::Limit;
 use crate::store::Durability;
 
 /// Scopes every server knows (API.md, Tokens).
-pub const BUILTIN_SCOPES: [&str; 3] = ["profile", "email", "offline_access"];
+pub const BUILTIN_SCOPES: [&str; 4] = ["profile", "email", "offline_access", "openid"];
 /// JSON bodies larger than this are refused with 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
 

@@ -9,7 +9,7 @@ use crate::core::Core;
 use crate::core::urlenc::Params;
 use crate::domain::auth::session;
 use crate::domain::error::ApiError;
-use crate::domain::oauth::{OAuthError, clients, inspect, metadata, token};
+use crate::domain::oauth::{OAuthError, clients, inspect, metadata, oidc, token};
 use crate::http::openapi::{Bearer, Op, obj, r, s};
 use serde_json::json;
 
@@ -34,6 +34,20 @@ fn no_store(resp: Response) -> Response {
 /// `GET /.well-known/oauth-authorization-server` → 200 metadata.
 pub fn get_metadata(core: &Core, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     json(200, &metadata::document(core))
+}
+
+/// `GET /.well-known/openid-configuration` → 200 OpenID Connect Discovery metadata.
+pub fn get_openid_configuration(core: &Core, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    json(200, &oidc::configuration(core))
+}
+
+/// `GET` or `POST /oauth/userinfo` with a Bearer access token holding `openid` → 200 claims.
+pub fn userinfo(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let who = session::authenticate(core, ctx.bearer(), ctx.now)?;
+    if who.credential.has_user() {
+        ctx.set_user(&who.user_id);
+    }
+    Ok(no_store(json(200, &oidc::userinfo(&who)?)?))
 }
 
 /// `GET /oauth/jwks` → 200 `{keys}`: a relying party may cache it a minute, and fetches it again
@@ -124,6 +138,32 @@ pub fn post_introspect(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError>
     )?))
 }
 
+fn userinfo_op(method: &'static str) -> Op {
+    Op {
+        method,
+        path: "/oauth/userinfo",
+        summary: "OpenID Connect userinfo: sub and the claims the access token's scopes allow (it must hold openid)",
+        tag: "oauth",
+        bearer: Bearer::Required,
+        request: None,
+        success: (
+            200,
+            "Claims",
+            Some(obj(
+                &["sub"],
+                json!({"sub": s(), "preferred_username": s(), "name": s(), "email": s(), "email_verified": {"type": "boolean"}}),
+            )),
+        ),
+        errors: &[
+            "invalid_token",
+            "session_revoked",
+            "insufficient_scope",
+            "unavailable",
+        ],
+        idempotent: false,
+    }
+}
+
 /// This area's operations in the OpenAPI document (`openapi::document`).
 pub fn operations() -> Vec<Op> {
     vec![
@@ -138,6 +178,19 @@ pub fn operations() -> Vec<Op> {
             errors: &[],
             idempotent: false,
         },
+        Op {
+            method: "get",
+            path: "/.well-known/openid-configuration",
+            summary: "OpenID Connect Discovery 1.0 metadata: the RFC 8414 document plus userinfo, JWKS, subject types, id_token algorithms and claims",
+            tag: "oauth",
+            bearer: Bearer::None,
+            request: None,
+            success: (200, "Metadata", Some(json!({"type": "object"}))),
+            errors: &[],
+            idempotent: false,
+        },
+        userinfo_op("get"),
+        userinfo_op("post"),
         Op {
             method: "get",
             path: "/oauth/jwks",

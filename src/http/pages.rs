@@ -12,7 +12,7 @@ use crate::domain::auth::account::{self, Browser};
 use crate::domain::auth::login::{BROWSER_SESSION_SECS, SignIn};
 use crate::domain::auth::{login, passkeys};
 use crate::domain::error::{ApiError, PageError};
-use crate::domain::oauth::authorize::{self, Decision, Next};
+use crate::domain::oauth::authorize::{self, Decision, Next, SignedIn};
 use crate::http::html::{self, CSRF_COOKIE, SESSION_COOKIE, forms, views};
 use crate::http::openapi::{Bearer, Op, obj, page, s};
 use serde_json::json;
@@ -110,7 +110,11 @@ fn browser_key(ctx: &Ctx<'_>) -> String {
 pub fn get_authorize(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let params = query(ctx)?;
     let b = browser(core, ctx)?;
-    let user = b.as_ref().map(|b| (b.user_id.as_str(), b.amr.as_str()));
+    let user = b.as_ref().map(|b| SignedIn {
+        user_id: &b.user_id,
+        amr: &b.amr,
+        at: b.signed_in_at,
+    });
     match authorize::start(
         core,
         &params,
@@ -121,7 +125,10 @@ pub fn get_authorize(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     )? {
         Next::Redirect(url) => Ok(see_other(url)),
         Next::Page(refusal) => Err(PageError::Authorize(refusal).into()),
-        Next::SignIn { client_name } => {
+        Next::SignIn {
+            client_name,
+            login_hint,
+        } => {
             let csrf = Csrf::of(ctx)?;
             // Come back without prompt=login (it is satisfied now), so the sign-in does not loop.
             let skip = if params.get("prompt") == Some("login") {
@@ -135,14 +142,14 @@ pub fn get_authorize(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
                 Some(&return_to),
                 Some(&client_name),
                 None,
-                "",
+                login_hint.as_deref().unwrap_or(""),
             );
             Ok(csrf.page(core, 200, page))
         }
         Next::Consent(view) => {
             let csrf = Csrf::of(ctx)?;
             let who = match user {
-                Some((id, _)) => account::handle_of(core, id)?.unwrap_or_default(),
+                Some(u) => account::handle_of(core, u.user_id)?.unwrap_or_default(),
                 None => String::new(),
             };
             Ok(csrf.page(core, 200, views::consent(&view, &csrf.token(core), &who)))

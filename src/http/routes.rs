@@ -168,6 +168,24 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "GET",
+        path: "/.well-known/openid-configuration",
+        handler: oauth::get_openid_configuration,
+        policy: READ,
+    },
+    Route {
+        method: "GET",
+        path: "/oauth/userinfo",
+        handler: oauth::userinfo,
+        policy: READ,
+    },
+    Route {
+        method: "POST",
+        path: "/oauth/userinfo",
+        handler: oauth::userinfo,
+        policy: READ,
+    },
+    Route {
+        method: "GET",
         path: "/oauth/jwks",
         handler: oauth::get_jwks,
         policy: READ,

@@ -23,6 +23,18 @@ pub struct ClientRow {
 const COLUMNS: &str = "id, secret_hash, name, redirect_uris, grant_types, auth_method, scope, metadata, owner_id, created_at";
 
 impl ClientRow {
+    /// The registered `id_token_signed_response_alg` (clients of before OpenID Connect: RS256).
+    pub fn id_token_alg(&self) -> String {
+        serde_json::from_str::<serde_json::Value>(&self.metadata)
+            .ok()
+            .and_then(|m| {
+                m.get("id_token_signed_response_alg")?
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| "RS256".to_owned())
+    }
+
     fn from_row(row: &Row<'_>) -> rusqlite::Result<ClientRow> {
         let list = |text: String| serde_json::from_str::<Vec<String>>(&text).unwrap_or_default();
         Ok(ClientRow {

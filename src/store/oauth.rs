@@ -51,17 +51,33 @@ pub fn insert_browser_session(
 }
 
 /// The user and session of a live browser session (its backing session not revoked).
+/// A live browser session: who, its first-party session, how and when it signed in.
+#[derive(Debug, Clone)]
+pub struct BrowserRow {
+    pub user_id: String,
+    pub session_id: String,
+    pub amr: String,
+    pub signed_in_at: Timestamp,
+}
+
 pub fn browser_session(
     conn: &Connection,
     id_hash: &[u8],
     now: Timestamp,
-) -> Result<Option<(String, String, String)>, StoreError> {
+) -> Result<Option<BrowserRow>, StoreError> {
     Ok(conn
         .prepare_cached(
-            "SELECT b.user_id, b.session_id, s.amr FROM browser_sessions b JOIN sessions s ON s.id = b.session_id
+            "SELECT b.user_id, b.session_id, s.amr, b.created_at FROM browser_sessions b JOIN sessions s ON s.id = b.session_id
               WHERE b.id_hash = ?1 AND b.expires_at > ?2 AND s.revoked_at IS NULL AND s.expires_at > ?2",
         )?
-        .query_row(params![id_hash, now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row(params![id_hash, now], |r| {
+            Ok(BrowserRow {
+                user_id: r.get(0)?,
+                session_id: r.get(1)?,
+                amr: r.get(2)?,
+                signed_in_at: r.get(3)?,
+            })
+        })
         .optional()?)
 }
 
@@ -132,6 +148,10 @@ pub struct Grant {
     pub expires_at: Timestamp,
     /// How the browser's sign-in was made (RFC 8176, space-separated), for the tokens.
     pub amr: String,
+    /// OpenID Connect's `nonce`, for the id_token.
+    pub nonce: Option<String>,
+    /// When the browser signed in (the id_token's `auth_time`).
+    pub auth_time: Timestamp,
 }
 
 /// A pending authorization request and, once decided, where its decision sent the browser.
@@ -155,6 +175,8 @@ fn grant_from(row: &Row<'_>) -> rusqlite::Result<Grant> {
         browser_key: row.get("browser_key")?,
         expires_at: row.get("expires_at")?,
         amr: row.get("amr")?,
+        nonce: row.get("nonce")?,
+        auth_time: row.get("auth_time")?,
     })
 }
 
@@ -166,17 +188,17 @@ pub fn insert_request(
     now: Timestamp,
 ) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO oauth_requests (id, client_id, user_id, redirect_uri, redirect_given, scope, state, code_challenge, browser_key, created_at, expires_at, amr)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        "INSERT INTO oauth_requests (id, client_id, user_id, redirect_uri, redirect_given, scope, state, code_challenge, browser_key, created_at, expires_at, amr, nonce, auth_time)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
-    .execute(params![id, g.client_id, g.user_id, g.redirect_uri, g.redirect_given, g.scope, state, g.code_challenge, g.browser_key, now, g.expires_at, g.amr])?;
+    .execute(params![id, g.client_id, g.user_id, g.redirect_uri, g.redirect_given, g.scope, state, g.code_challenge, g.browser_key, now, g.expires_at, g.amr, g.nonce, g.auth_time])?;
     Ok(())
 }
 
 pub fn find_request(conn: &Connection, id: &str) -> Result<Option<RequestRow>, StoreError> {
     Ok(conn
         .prepare_cached(
-            "SELECT id, client_id, user_id, redirect_uri, redirect_given, scope, state, code_challenge, browser_key, expires_at, decision_url, code_hash, amr
+            "SELECT id, client_id, user_id, redirect_uri, redirect_given, scope, state, code_challenge, browser_key, expires_at, decision_url, code_hash, amr, nonce, auth_time
                FROM oauth_requests WHERE id = ?1",
         )?
         .query_row([id], |r| {
@@ -220,17 +242,17 @@ pub fn insert_code(
     now: Timestamp,
 ) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO oauth_codes (code_hash, client_id, user_id, redirect_uri, redirect_given, scope, code_challenge, browser_key, created_at, expires_at, amr)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO oauth_codes (code_hash, client_id, user_id, redirect_uri, redirect_given, scope, code_challenge, browser_key, created_at, expires_at, amr, nonce, auth_time)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
-    .execute(params![code_hash, g.client_id, g.user_id, g.redirect_uri, g.redirect_given, g.scope, g.code_challenge, g.browser_key, now, g.expires_at, g.amr])?;
+    .execute(params![code_hash, g.client_id, g.user_id, g.redirect_uri, g.redirect_given, g.scope, g.code_challenge, g.browser_key, now, g.expires_at, g.amr, g.nonce, g.auth_time])?;
     Ok(())
 }
 
 pub fn find_code(conn: &Connection, code_hash: &[u8]) -> Result<Option<CodeRow>, StoreError> {
     Ok(conn
         .prepare_cached(
-            "SELECT client_id, user_id, redirect_uri, redirect_given, scope, code_challenge, browser_key, expires_at, used_at, session_id, amr
+            "SELECT client_id, user_id, redirect_uri, redirect_given, scope, code_challenge, browser_key, expires_at, used_at, session_id, amr, nonce, auth_time
                FROM oauth_codes WHERE code_hash = ?1",
         )?
         .query_row([code_hash], |r| {

@@ -62,6 +62,8 @@ pub struct SessionRow {
     pub rotations: Rotations,
     /// How the sign-in behind the session was made (RFC 8176, space-separated).
     pub amr: String,
+    /// When the user signed in (an OAuth session starts later, at the code exchange).
+    pub auth_time: Timestamp,
 }
 
 impl SessionRow {
@@ -83,6 +85,7 @@ impl SessionRow {
             scope: row.get(10)?,
             rotations: Rotations::parse(row.get_ref(11)?.as_str().unwrap_or("")),
             amr: row.get(12)?,
+            auth_time: row.get::<_, Option<Timestamp>>(13)?.unwrap_or(row.get(3)?),
         })
     }
 }
@@ -98,15 +101,17 @@ pub struct NewSession<'a> {
     pub scope: Option<&'a str>,
     /// How its sign-in was made (RFC 8176, space-separated: `pwd`, `pwd otp mfa`, …).
     pub amr: &'a str,
+    /// When the user signed in, if before `now` (an OAuth grant's browser sign-in).
+    pub auth_time: Option<Timestamp>,
 }
 
 /// Starts a session at generation 0.
 pub fn insert(conn: &Connection, s: &NewSession<'_>) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, client_id, scope, amr)
-         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, client_id, scope, amr, auth_time)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
-    .execute(params![s.id, s.user_id, s.now, s.expires_at, s.user_agent, s.client_id, s.scope, s.amr])?;
+    .execute(params![s.id, s.user_id, s.now, s.expires_at, s.user_agent, s.client_id, s.scope, s.amr, s.auth_time])?;
     Ok(())
 }
 
@@ -115,7 +120,7 @@ pub fn find(conn: &Connection, id: &str) -> Result<Option<SessionRow>, StoreErro
     Ok(conn
         .prepare_cached(
             "SELECT id, user_id, generation, created_at, last_used_at, expires_at, revoked_at, revoke_reason, reused_generation,
-                    client_id, scope, rotations, amr
+                    client_id, scope, rotations, amr, auth_time
                FROM sessions WHERE id = ?1",
         )?
         .query_row([id], SessionRow::from_row)
@@ -300,6 +305,7 @@ mod tests {
                     client_id: None,
                     scope: None,
                     amr: "pwd",
+                    auth_time: None,
                 },
             )
         })

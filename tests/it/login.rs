@@ -164,7 +164,7 @@ fn access_token_verifies_with_a_standard_jwt_library() {
     assert_eq!(c["sid"], session["sessionId"]);
     assert_eq!(c["iat"], T0);
     assert_eq!(c["exp"], T0 + 900);
-    assert_eq!(c["scope"], "profile email offline_access");
+    assert_eq!(c["scope"], "profile email offline_access openid");
     assert!(c["jti"].is_string());
 
     let wrong = jsonwebtoken::decode::<serde_json::Value>(

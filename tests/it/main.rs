@@ -24,6 +24,7 @@ mod oauth;
 mod oauth_register;
 mod oauth_support;
 mod oauth_token;
+mod oidc;
 mod ops;
 mod pages;
 mod passkeys;

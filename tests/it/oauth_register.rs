@@ -33,6 +33,8 @@ fn metadata_names_every_endpoint_and_only_s256() {
         ("registration_endpoint", "/oauth/register"),
         ("revocation_endpoint", "/oauth/revoke"),
         ("introspection_endpoint", "/oauth/introspect"),
+        ("userinfo_endpoint", "/oauth/userinfo"),
+        ("jwks_uri", "/oauth/jwks"),
     ] {
         assert_eq!(m[field], format!("{issuer}{path}"));
     }
@@ -48,7 +50,7 @@ fn metadata_names_every_endpoint_and_only_s256() {
     );
     assert_eq!(
         m["scopes_supported"],
-        json!(["profile", "email", "offline_access"])
+        json!(["profile", "email", "offline_access", "openid"])
     );
     assert_eq!(m["authorization_response_iss_parameter_supported"], true);
 }

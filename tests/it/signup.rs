@@ -65,7 +65,7 @@ fn happy_path_signup_confirm_login_me_refresh_logout() {
     assert_eq!(me["credential"]["type"], "jwt");
     assert_eq!(
         me["credential"]["scopes"],
-        json!(["profile", "email", "offline_access"])
+        json!(["profile", "email", "offline_access", "openid"])
     );
 
     let r = s.post(

@@ -23,6 +23,8 @@ pub struct Browser {
     pub session_id: String,
     /// How the browser signed in (`sessions.amr`).
     pub amr: String,
+    /// When it signed in (an id_token's `auth_time`, and what `max_age` is measured against).
+    pub signed_in_at: Timestamp,
 }
 
 impl Browser {
@@ -43,7 +45,7 @@ impl Browser {
 
 /// The browser behind a session cookie, if it is live and its account usable.
 pub fn browser(core: &Core, cookie: &str, now: Timestamp) -> Result<Option<Browser>, ApiError> {
-    let Some((user_id, session_id, amr)) = core
+    let Some(row) = core
         .db
         .read(|c| oauth::browser_session(c, &sha256(cookie.as_bytes()), now))?
     else {
@@ -51,12 +53,13 @@ pub fn browser(core: &Core, cookie: &str, now: Timestamp) -> Result<Option<Brows
     };
     let usable = core
         .db
-        .read(|c| users::find_by_id(c, &user_id))?
+        .read(|c| users::find_by_id(c, &row.user_id))?
         .is_some_and(|u| !u.disabled && u.email_confirmed);
     Ok(usable.then_some(Browser {
-        user_id,
-        session_id,
-        amr,
+        user_id: row.user_id,
+        session_id: row.session_id,
+        amr: row.amr,
+        signed_in_at: row.signed_in_at,
     }))
 }
 

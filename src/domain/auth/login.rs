@@ -202,6 +202,7 @@ fn start_session(
             client_id: None,
             scope: None,
             amr,
+            auth_time: None,
         },
     )
 }

@@ -1,5 +1,5 @@
-//! The authorization endpoint (RFC 6749 §4.1.1, RFC 7636, RFC 9207, OpenID `prompt`) and the
-//! consent decision. Order matters: the client and redirect URI are checked first and a failure
+//! The authorization endpoint (RFC 6749 §4.1.1, RFC 7636, RFC 9207, and OpenID Connect Core
+//! §3.1.2.1's `prompt`, `max_age`, `login_hint` and `nonce`) and the consent decision. Order matters: the client and redirect URI are checked first and a failure
 //! there never redirects (RFC 6749 §4.1.2.1); every other error redirects back, before any
 //! sign-in, so a misconfigured client learns before a user types a password.
 
@@ -17,6 +17,19 @@ use crate::store::oauth::{self, Grant};
 
 /// How long a consent page stays answerable.
 const REQUEST_TTL_SECS: i64 = 600;
+/// The longest `nonce` kept (it is echoed in the id_token); a longer one is refused.
+const NONCE_MAX: usize = 512;
+/// The longest `login_hint` used to prefill the sign-in form.
+const LOGIN_HINT_MAX: usize = 254;
+
+/// The browser's sign-in, as the authorization sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedIn<'a> {
+    pub user_id: &'a str,
+    /// How it signed in (RFC 8176, space-separated).
+    pub amr: &'a str,
+    pub at: Timestamp,
+}
 
 /// Why the endpoint answers with a page instead of redirecting.
 #[derive(Debug)]
@@ -53,6 +66,8 @@ pub enum Next {
     /// Show the sign-in form; after it, come back to this request (without `prompt=login`).
     SignIn {
         client_name: String,
+        /// OpenID's `login_hint`, to prefill the login field.
+        login_hint: Option<String>,
     },
     /// Show the consent page for this stored request.
     Consent(ConsentView),
@@ -76,6 +91,9 @@ struct Checked<'a> {
     state: Option<&'a str>,
     challenge: &'a str,
     prompt: Option<&'a str>,
+    nonce: Option<&'a str>,
+    max_age: Option<i64>,
+    login_hint: Option<&'a str>,
 }
 
 fn client_label(c: &ClientRow) -> String {
@@ -198,6 +216,26 @@ fn check<'a>(
             "prompt {p:?} is not supported; use none, login or consent"
         ))));
     }
+    let nonce = params.get("nonce");
+    if nonce.is_some_and(|n| n.is_empty() || n.len() > NONCE_MAX) {
+        return Err(fail(OAuthError::InvalidRequest(format!(
+            "nonce must be 1 to {NONCE_MAX} characters"
+        ))));
+    }
+    let max_age = match params.get("max_age") {
+        None => None,
+        Some(text) => match text.parse::<i64>() {
+            Ok(secs) if secs >= 0 && text.bytes().all(|b| b.is_ascii_digit()) => Some(secs),
+            _ => {
+                return Err(fail(OAuthError::InvalidRequest(
+                    "max_age must be a whole number of seconds, 0 or more".into(),
+                )));
+            }
+        },
+    };
+    let login_hint = params
+        .get("login_hint")
+        .filter(|h| h.len() <= LOGIN_HINT_MAX && !h.chars().any(char::is_control));
     Ok(Checked {
         client,
         redirect_uri,
@@ -206,15 +244,17 @@ fn check<'a>(
         state,
         challenge,
         prompt,
+        nonce,
+        max_age,
+        login_hint,
     })
 }
 
-/// Handles `GET /oauth/authorize` for a browser signed in as `user` (its id and the `amr` of its
-/// sign-in), known as `browser`.
+/// Handles `GET /oauth/authorize` for a browser signed in as `user`, known as `browser`.
 pub fn start(
     core: &Core,
     params: &Params,
-    user: Option<(&str, &str)>,
+    user: Option<SignedIn<'_>>,
     browser: &str,
     request_id: &str,
     now: Timestamp,
@@ -244,7 +284,9 @@ pub fn start(
             request_ids: starts.into_iter().map(|s| s.request_id).collect(),
         }));
     }
-    let (user, amr) = match (user, req.prompt) {
+    // A sign-in older than max_age counts as none (OIDC Core §3.1.2.1).
+    let user = user.filter(|u| req.max_age.is_none_or(|max| now - u.at <= max));
+    let signed_in = match (user, req.prompt) {
         (Some(u), p) if p != Some("login") => u,
         (_, Some("none")) => {
             return Ok(Next::Redirect(error_redirect(
@@ -257,9 +299,11 @@ pub fn start(
         _ => {
             return Ok(Next::SignIn {
                 client_name: client_label(&req.client),
+                login_hint: req.login_hint.map(str::to_owned),
             });
         }
     };
+    let user = signed_in.user_id;
     let grant = Grant {
         client_id: req.client.id.clone(),
         user_id: user.to_owned(),
@@ -269,7 +313,9 @@ pub fn start(
         code_challenge: req.challenge.to_owned(),
         browser_key: browser.to_owned(),
         expires_at: now + REQUEST_TTL_SECS,
-        amr: amr.to_owned(),
+        amr: signed_in.amr.to_owned(),
+        nonce: req.nonce.map(str::to_owned),
+        auth_time: signed_in.at,
     };
     let consented = core
         .db

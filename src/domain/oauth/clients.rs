@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 use super::{OAuthError, redirect, scope_list};
 use crate::core::Core;
 use crate::core::clock::Timestamp;
+use crate::core::token::jws::Alg;
 use crate::core::token::opaque::{b64url, ct_eq, new_id, random_bytes, sha256};
 use crate::core::urlenc::{self, Params};
 use crate::store::clients::{self, ClientRow};
@@ -152,6 +153,12 @@ pub fn register(
         ));
     }
 
+    let id_token_alg = string_field(body, "id_token_signed_response_alg")?.unwrap_or("RS256");
+    if Alg::parse(id_token_alg).is_none() {
+        return Err(meta_err(format!(
+            "id_token_signed_response_alg {id_token_alg:?} is not supported; use RS256 or ES256"
+        )));
+    }
     let id = new_id("cli_").map_err(|e| OAuthError::ServerError(e.to_string()))?;
     let secret = if auth_method == "none" {
         None
@@ -167,6 +174,7 @@ pub fn register(
     metadata.insert("grant_types".into(), json!(grants));
     metadata.insert("response_types".into(), json!(response_types));
     metadata.insert("scope".into(), json!(scope));
+    metadata.insert("id_token_signed_response_alg".into(), json!(id_token_alg));
     if let Some(n) = name {
         metadata.insert("client_name".into(), json!(n));
     }

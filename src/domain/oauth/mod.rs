@@ -1,13 +1,15 @@
 //! The OAuth 2.1 authorization server: client registration and authentication (`clients`),
 //! redirect URI rules (`redirect`), PKCE (`pkce`), the authorization endpoint and consent
 //! (`authorize`), the loop breaker (`loops`), the token endpoint's grants (`token`), revocation
-//! and introspection (`inspect`), and the metadata document (`metadata`). `OAuthError` is the RFC
+//! and introspection (`inspect`), the metadata document and JWKS (`metadata`), and OpenID
+//! Connect's id_token, userinfo and discovery (`oidc`). `OAuthError` is the RFC
 //! error vocabulary; it reaches HTTP through `ApiError::OAuth`.
 
 pub mod authorize;
 pub mod clients;
 pub mod inspect;
 pub mod metadata;
+pub mod oidc;
 pub mod pkce;
 pub mod redirect;
 pub mod token;

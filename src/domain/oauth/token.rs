@@ -1,9 +1,10 @@
 //! The token endpoint's grants (RFC 6749 §4.1.3, §6, §4.4): `authorization_code` with PKCE,
 //! `refresh_token` with the same rotation and reuse interval as `/v2/auth/refresh`, and
-//! `client_credentials`.
+//! `client_credentials`. A grant that holds `openid` also gets an `id_token` (`oidc`).
 
 use serde::Serialize;
 
+use super::oidc::{self, IdTokenFor};
 use super::{OAuthError, pkce, scope_list, scopes_within};
 use crate::core::Core;
 use crate::core::clock::Timestamp;
@@ -14,6 +15,7 @@ use crate::domain::auth::{fresh_id, mint_access_token, session};
 use crate::domain::error::ApiError;
 use crate::store::clients::ClientRow;
 use crate::store::sessions::{self, NewSession, RevokeReason};
+use crate::store::users::UserRow;
 use crate::store::{oauth, users};
 
 /// RFC 6749 §5.1.
@@ -25,6 +27,9 @@ pub struct TokenResponse {
     pub scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// OpenID Connect: for a grant that holds `openid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 /// An `ApiError` of the shared session code, in the token endpoint's vocabulary.
@@ -146,11 +151,14 @@ fn code_grant(
         .db
         .read(|c| users::find_by_id(c, &g.user_id))
         .map_err(|e| oauth_error(e.into()))?;
-    if user.is_none_or(|u| u.disabled) {
-        return Err(OAuthError::InvalidGrant(
-            "the user's account is disabled".into(),
-        ));
-    }
+    let user = match user {
+        Some(u) if !u.disabled => u,
+        _ => {
+            return Err(OAuthError::InvalidGrant(
+                "the user's account is disabled".into(),
+            ));
+        }
+    };
     let session_id = fresh_id("ses_").map_err(oauth_error)?;
     let expires_at = now + core.config.lifetimes.refresh_absolute;
     let claimed = core
@@ -170,6 +178,7 @@ fn code_grant(
                     client_id: Some(&client.id),
                     scope: Some(&g.scope),
                     amr: &g.amr,
+                    auth_time: Some(g.auth_time),
                 },
             )?;
             Ok::<_, crate::store::StoreError>(true)
@@ -188,7 +197,12 @@ fn code_grant(
         scope: &g.scope,
         amr: &g.amr,
     };
-    respond(core, &issued, &client.id, refresh_token, now)
+    let signed_in = SignedIn {
+        user: &user,
+        auth_time: g.auth_time,
+        nonce: g.nonce.as_deref(),
+    };
+    respond(core, &issued, client, refresh_token, Some(signed_in), now)
 }
 
 fn refresh_grant(
@@ -222,7 +236,13 @@ fn refresh_grant(
         scope: &scope,
         amr: &s.amr,
     };
-    respond(core, &issued, &client.id, refresh_token, now)
+    // A refreshed id_token has no nonce (OIDC Core §12.2).
+    let signed_in = SignedIn {
+        user: &user,
+        auth_time: s.auth_time,
+        nonce: None,
+    };
+    respond(core, &issued, client, refresh_token, Some(signed_in), now)
 }
 
 fn client_credentials_grant(
@@ -252,7 +272,14 @@ fn client_credentials_grant(
         scope: &scope,
         amr: "",
     };
-    respond(core, &issued, &client.id, None, now)
+    respond(core, &issued, client, None, None, now)
+}
+
+/// The user's sign-in behind a grant, for its id_token.
+struct SignedIn<'a> {
+    user: &'a UserRow,
+    auth_time: Timestamp,
+    nonce: Option<&'a str>,
 }
 
 /// What an access token is issued for: its subject, session, scope and `amr`.
@@ -266,8 +293,9 @@ struct Issued<'a> {
 fn respond(
     core: &Core,
     issued: &Issued<'_>,
-    client_id: &str,
+    client: &ClientRow,
     refresh_token: Option<String>,
+    signed_in: Option<SignedIn<'_>>,
     now: Timestamp,
 ) -> Result<TokenResponse, OAuthError> {
     let (access_token, exp) = mint_access_token(
@@ -275,12 +303,31 @@ fn respond(
         issued.sub,
         issued.sid,
         issued.scope,
-        Some(client_id),
+        Some(&client.id),
         issued.amr,
         now,
     )
     .map_err(oauth_error)?;
+    let id_token = match (signed_in, issued.sid) {
+        (Some(who), Some(sid)) if oidc::wants_id_token(issued.scope) => Some(oidc::id_token(
+            core,
+            who.user,
+            &IdTokenFor {
+                client_id: &client.id,
+                alg: &client.id_token_alg(),
+                sid,
+                auth_time: who.auth_time,
+                amr: issued.amr,
+                nonce: who.nonce,
+                access_token: &access_token,
+                scope: issued.scope,
+            },
+            now,
+        )?),
+        _ => None,
+    };
     Ok(TokenResponse {
+        id_token,
         access_token,
         token_type: "Bearer",
         expires_in: exp - now,

@@ -22,6 +22,7 @@ fn describe_scope(scope: &str) -> String {
         "profile" => "see your handle, display name and account id".into(),
         "email" => "see your email address".into(),
         "offline_access" => "stay signed in when you are away (refresh tokens)".into(),
+        "openid" => "confirm who you are (sign you in with your Gharart account)".into(),
         other => format!("use the {other} permission"),
     }
 }

@@ -9,7 +9,7 @@ use super::StoreError;
 pub const SCHEMA: &str = include_str!("../../../schema.sql");
 
 /// The version `schema.sql` describes.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// `(version reached, SQL)` for each step after version 1, in order; a change to `schema.sql`
 /// appends its step here.
@@ -119,6 +119,16 @@ const STEPS: &[(i64, &str)] = &[
              expires_at INTEGER NOT NULL
          ) WITHOUT ROWID;
          CREATE INDEX passkey_challenges_by_expiry ON passkey_challenges(expires_at);",
+    ),
+    // OpenID Connect (issue 18): the nonce and the sign-in time of an authorization, through
+    // its code into the session (an id_token's `nonce` and `auth_time`).
+    (
+        8,
+        "ALTER TABLE sessions ADD COLUMN auth_time INTEGER;
+         ALTER TABLE oauth_requests ADD COLUMN nonce TEXT;
+         ALTER TABLE oauth_requests ADD COLUMN auth_time INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE oauth_codes ADD COLUMN nonce TEXT;
+         ALTER TABLE oauth_codes ADD COLUMN auth_time INTEGER NOT NULL DEFAULT 0;",
     ),
 ];
 
