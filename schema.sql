@@ -54,7 +54,9 @@ CREATE TABLE sessions (
     amr               TEXT NOT NULL DEFAULT 'pwd',
     -- When the user signed in (an id_token's `auth_time`): an OAuth session starts at the code
     -- exchange, after the browser's sign-in. NULL: at created_at.
-    auth_time         INTEGER
+    auth_time         INTEGER,
+    -- The resources (RFC 8707) its grant was authorized for, space-separated; '': none named.
+    resources         TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX sessions_by_user ON sessions(user_id);
 
@@ -273,7 +275,8 @@ CREATE TABLE oauth_requests (
     code_hash      BLOB,
     amr            TEXT NOT NULL DEFAULT 'pwd',
     nonce          TEXT,                           -- OpenID Connect: echoed in the id_token
-    auth_time      INTEGER NOT NULL DEFAULT 0      -- when the browser signed in
+    auth_time      INTEGER NOT NULL DEFAULT 0,     -- when the browser signed in
+    resources      TEXT NOT NULL DEFAULT ''        -- RFC 8707, space-separated
 );
 
 -- Authorization codes: only their SHA-256; single use; the session issued from one is recorded so
@@ -293,7 +296,8 @@ CREATE TABLE oauth_codes (
     session_id     TEXT,
     amr            TEXT NOT NULL DEFAULT 'pwd',      -- the browser sign-in's, for the tokens
     nonce          TEXT,
-    auth_time      INTEGER NOT NULL DEFAULT 0
+    auth_time      INTEGER NOT NULL DEFAULT 0,
+    resources      TEXT NOT NULL DEFAULT ''
 );
 
 -- Access JWTs revoked before they expire (RFC 7009); rows go once the token would have expired.

@@ -105,6 +105,10 @@ pub struct ServeArgs {
     /// Extra scopes beyond profile, email and offline_access (comma-separated, e.g. campaigns:read).
     #[arg(long, env = "GHARART_SCOPES", value_delimiter = ',')]
     pub scopes: Vec<String>,
+    /// A resource server tokens may be issued for (RFC 8707), besides this appliance itself:
+    /// an absolute URI without fragment. Repeatable (GHARART_RESOURCES: comma-separated).
+    #[arg(long = "resource", env = "GHARART_RESOURCES", value_delimiter = ',')]
+    pub resources: Vec<String>,
     /// Access-token lifetime.
     #[arg(long, env = "GHARART_ACCESS_TTL", default_value = "15m")]
     pub access_ttl: String,

@@ -59,6 +59,16 @@ pub fn config(args: ServeArgs) -> Result<Config, String> {
         validate_issuer(issuer)?;
     }
     let scopes = all_scopes(&args.scopes)?;
+    let mut resources = Vec::new();
+    for r in args
+        .resources
+        .iter()
+        .map(|r| r.trim())
+        .filter(|r| !r.is_empty())
+    {
+        crate::core::config::validate_resource(r).map_err(|e| format!("--resource {r:?}: {e}"))?;
+        resources.push(r.to_owned());
+    }
     let smtp = smtp(&args)?;
     let smtp_rate = args
         .smtp_rate
@@ -103,6 +113,7 @@ pub fn config(args: ServeArgs) -> Result<Config, String> {
             DurabilityArg::Normal => Durability::Normal,
         },
         scopes,
+        resources,
         lifetimes,
         workers: args.workers,
         max_connections: args.max_connections,

@@ -61,6 +61,8 @@ pub struct Config {
     pub pbkdf2_iterations: u32,
     pub durability: Durability,
     pub scopes: Vec<String>,
+    /// Resource servers tokens may be issued for (RFC 8707), besides the issuer.
+    pub resources: Vec<String>,
     pub lifetimes: Lifetimes,
     pub workers: usize,
     pub max_connections: usize,
@@ -94,6 +96,28 @@ pub fn all_scopes(extra: &[String]) -> Result<Vec<String>, String> {
         }
     }
     Ok(scopes)
+}
+
+/// A resource indicator (RFC 8707 §2): an absolute URI (a scheme, then `://` and a host) without
+/// a fragment.
+pub fn validate_resource(uri: &str) -> Result<(), &'static str> {
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return Err("not an absolute URI");
+    };
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    if !scheme_ok || rest.is_empty() || rest.starts_with('/') {
+        return Err("not an absolute URI");
+    }
+    if uri.contains('#') {
+        return Err("a resource has no fragment");
+    }
+    if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("a resource has no spaces or control characters");
+    }
+    Ok(())
 }
 
 /// An issuer is an http(s) URL with a host and no query or fragment (RFC 8414 §2).

@@ -39,7 +39,7 @@ pub fn handle(core: &Core, req: &Request) -> Response {
         ),
     };
     let resp = with_common_headers(
-        result.unwrap_or_else(|e| ctx.render_error(e)),
+        with_resource_metadata(core, route, result.unwrap_or_else(|e| ctx.render_error(e))),
         ctx.request_id.clone(),
     );
     let seconds = started.elapsed().as_secs_f64();
@@ -199,6 +199,24 @@ fn run(core: &Core, ctx: &mut Ctx<'_>, route: &Route) -> Result<Response, ApiErr
             replay::finish(core, &caller, key, resp)
         }
     }
+}
+
+/// A Bearer challenge of the appliance's own API names its protected resource metadata
+/// (RFC 9728 §5.1), so a client that got a 401 finds the authorization server.
+fn with_resource_metadata(core: &Core, route: &str, mut resp: Response) -> Response {
+    if resp.status_code != 401 || !route.starts_with("/v2/") {
+        return resp;
+    }
+    for (name, value) in resp.headers.iter_mut() {
+        if name.eq_ignore_ascii_case("WWW-Authenticate") && value.starts_with("Bearer") {
+            *value = format!(
+                "{value}, resource_metadata=\"{}/.well-known/oauth-protected-resource\"",
+                core.issuer
+            )
+            .into();
+        }
+    }
+    resp
 }
 
 /// Whose idempotency keys these are: the bearer credential's, else the client address's.

@@ -13,7 +13,8 @@ use crate::domain::oauth::{OAuthError, clients, inspect, metadata, oidc, token};
 use crate::http::openapi::{Bearer, Op, obj, r, s};
 use serde_json::json;
 
-/// The form body of a token-endpoint style request (RFC 6749 §3.2: form-urlencoded, no repeats).
+/// The form body of a token-endpoint style request (RFC 6749 §3.2: form-urlencoded, no repeats
+/// but `resource`, RFC 8707 §2).
 fn form(ctx: &Ctx<'_>) -> Result<Params, OAuthError> {
     let media = super::media_type(ctx.req);
     if media != "application/x-www-form-urlencoded" {
@@ -23,7 +24,7 @@ fn form(ctx: &Ctx<'_>) -> Result<Params, OAuthError> {
     }
     let text = std::str::from_utf8(&ctx.body)
         .map_err(|_| OAuthError::InvalidRequest("the body is not UTF-8".into()))?;
-    Params::parse(text).map_err(OAuthError::InvalidRequest)
+    Params::parse_with_repeats(text, &["resource"]).map_err(OAuthError::InvalidRequest)
 }
 
 fn no_store(resp: Response) -> Response {
@@ -48,6 +49,11 @@ pub fn userinfo(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         ctx.set_user(&who.user_id);
     }
     Ok(no_store(json(200, &oidc::userinfo(&who)?)?))
+}
+
+/// `GET /.well-known/oauth-protected-resource` → 200 RFC 9728 metadata of the `/v2` API.
+pub fn get_protected_resource(core: &Core, _ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    json(200, &metadata::protected_resource(core))
 }
 
 /// `GET /oauth/jwks` → 200 `{keys}`: a relying party may cache it a minute, and fetches it again
@@ -189,6 +195,24 @@ pub fn operations() -> Vec<Op> {
             errors: &[],
             idempotent: false,
         },
+        Op {
+            method: "get",
+            path: "/.well-known/oauth-protected-resource",
+            summary: "Protected resource metadata of the /v2 API (RFC 9728); a 401 from /v2 names it in WWW-Authenticate",
+            tag: "oauth",
+            bearer: Bearer::None,
+            request: None,
+            success: (
+                200,
+                "Metadata",
+                Some(obj(
+                    &["resource", "authorization_servers"],
+                    json!({"resource": s(), "authorization_servers": {"type": "array", "items": s()}, "scopes_supported": {"type": "array", "items": s()}, "bearer_methods_supported": {"type": "array", "items": s()}}),
+                )),
+            ),
+            errors: &[],
+            idempotent: false,
+        },
         userinfo_op("get"),
         userinfo_op("post"),
         Op {
@@ -228,7 +252,7 @@ pub fn operations() -> Vec<Op> {
             bearer: Bearer::None,
             request: Some(obj(
                 &["grant_type"],
-                json!({"grant_type": {"enum": ["authorization_code", "refresh_token", "client_credentials"]}, "code": s(), "redirect_uri": s(), "code_verifier": s(), "refresh_token": s(), "scope": s(), "client_id": s(), "client_secret": s()}),
+                json!({"grant_type": {"enum": ["authorization_code", "refresh_token", "client_credentials"]}, "code": s(), "redirect_uri": s(), "code_verifier": s(), "refresh_token": s(), "scope": s(), "client_id": s(), "client_secret": s(), "resource": {"type": "string", "description": "RFC 8707: an absolute URI of a resource server named by --resource (or the issuer); repeatable; a token for another resource is RFC 9068, signed ES256 (invalid_target otherwise)"}}),
             )),
             success: (200, "Tokens", Some(r("TokenResponse"))),
             errors: &["oauth"],

@@ -89,7 +89,9 @@ pub fn see_other(url: impl Into<String>) -> Response {
 
 /// The query of a page request.
 pub fn query(ctx: &Ctx<'_>) -> Result<Params, ApiError> {
-    Params::parse(ctx.req.raw_query_string()).map_err(|e| PageError::BadRequest(e).into())
+    // `resource` may repeat (RFC 8707 §2); any other parameter given twice is refused.
+    Params::parse_with_repeats(ctx.req.raw_query_string(), &["resource"])
+        .map_err(|e| PageError::BadRequest(e).into())
 }
 
 /// What identifies this browser to the loop breaker: its session cookie, else address and agent.

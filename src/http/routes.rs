@@ -174,6 +174,12 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "GET",
+        path: "/.well-known/oauth-protected-resource",
+        handler: oauth::get_protected_resource,
+        policy: READ,
+    },
+    Route {
+        method: "GET",
         path: "/oauth/userinfo",
         handler: oauth::userinfo,
         policy: READ,

@@ -152,6 +152,8 @@ pub struct Grant {
     pub nonce: Option<String>,
     /// When the browser signed in (the id_token's `auth_time`).
     pub auth_time: Timestamp,
+    /// The RFC 8707 resources named, space-separated ('' when none).
+    pub resources: String,
 }
 
 /// A pending authorization request and, once decided, where its decision sent the browser.
@@ -177,6 +179,7 @@ fn grant_from(row: &Row<'_>) -> rusqlite::Result<Grant> {
         amr: row.get("amr")?,
         nonce: row.get("nonce")?,
         auth_time: row.get("auth_time")?,
+        resources: row.get("resources")?,
     })
 }
 
@@ -188,17 +191,17 @@ pub fn insert_request(
     now: Timestamp,
 ) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO oauth_requests (id, client_id, user_id, redirect_uri, redirect_given, scope, state, code_challenge, browser_key, created_at, expires_at, amr, nonce, auth_time)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        "INSERT INTO oauth_requests (id, client_id, user_id, redirect_uri, redirect_given, scope, state, code_challenge, browser_key, created_at, expires_at, amr, nonce, auth_time, resources)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?
-    .execute(params![id, g.client_id, g.user_id, g.redirect_uri, g.redirect_given, g.scope, state, g.code_challenge, g.browser_key, now, g.expires_at, g.amr, g.nonce, g.auth_time])?;
+    .execute(params![id, g.client_id, g.user_id, g.redirect_uri, g.redirect_given, g.scope, state, g.code_challenge, g.browser_key, now, g.expires_at, g.amr, g.nonce, g.auth_time, g.resources])?;
     Ok(())
 }
 
 pub fn find_request(conn: &Connection, id: &str) -> Result<Option<RequestRow>, StoreError> {
     Ok(conn
         .prepare_cached(
-            "SELECT id, client_id, user_id, redirect_uri, redirect_given, scope, state, code_challenge, browser_key, expires_at, decision_url, code_hash, amr, nonce, auth_time
+            "SELECT id, client_id, user_id, redirect_uri, redirect_given, scope, state, code_challenge, browser_key, expires_at, decision_url, code_hash, amr, nonce, auth_time, resources
                FROM oauth_requests WHERE id = ?1",
         )?
         .query_row([id], |r| {
@@ -242,17 +245,17 @@ pub fn insert_code(
     now: Timestamp,
 ) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO oauth_codes (code_hash, client_id, user_id, redirect_uri, redirect_given, scope, code_challenge, browser_key, created_at, expires_at, amr, nonce, auth_time)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        "INSERT INTO oauth_codes (code_hash, client_id, user_id, redirect_uri, redirect_given, scope, code_challenge, browser_key, created_at, expires_at, amr, nonce, auth_time, resources)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
-    .execute(params![code_hash, g.client_id, g.user_id, g.redirect_uri, g.redirect_given, g.scope, g.code_challenge, g.browser_key, now, g.expires_at, g.amr, g.nonce, g.auth_time])?;
+    .execute(params![code_hash, g.client_id, g.user_id, g.redirect_uri, g.redirect_given, g.scope, g.code_challenge, g.browser_key, now, g.expires_at, g.amr, g.nonce, g.auth_time, g.resources])?;
     Ok(())
 }
 
 pub fn find_code(conn: &Connection, code_hash: &[u8]) -> Result<Option<CodeRow>, StoreError> {
     Ok(conn
         .prepare_cached(
-            "SELECT client_id, user_id, redirect_uri, redirect_given, scope, code_challenge, browser_key, expires_at, used_at, session_id, amr, nonce, auth_time
+            "SELECT client_id, user_id, redirect_uri, redirect_given, scope, code_challenge, browser_key, expires_at, used_at, session_id, amr, nonce, auth_time, resources
                FROM oauth_codes WHERE code_hash = ?1",
         )?
         .query_row([code_hash], |r| {

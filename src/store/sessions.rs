@@ -64,6 +64,8 @@ pub struct SessionRow {
     pub amr: String,
     /// When the user signed in (an OAuth session starts later, at the code exchange).
     pub auth_time: Timestamp,
+    /// The RFC 8707 resources of its grant, space-separated ('' when none was named).
+    pub resources: String,
 }
 
 impl SessionRow {
@@ -86,6 +88,7 @@ impl SessionRow {
             rotations: Rotations::parse(row.get_ref(11)?.as_str().unwrap_or("")),
             amr: row.get(12)?,
             auth_time: row.get::<_, Option<Timestamp>>(13)?.unwrap_or(row.get(3)?),
+            resources: row.get(14)?,
         })
     }
 }
@@ -103,15 +106,17 @@ pub struct NewSession<'a> {
     pub amr: &'a str,
     /// When the user signed in, if before `now` (an OAuth grant's browser sign-in).
     pub auth_time: Option<Timestamp>,
+    /// The RFC 8707 resources of the grant, space-separated.
+    pub resources: &'a str,
 }
 
 /// Starts a session at generation 0.
 pub fn insert(conn: &Connection, s: &NewSession<'_>) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, client_id, scope, amr, auth_time)
-         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, client_id, scope, amr, auth_time, resources)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
-    .execute(params![s.id, s.user_id, s.now, s.expires_at, s.user_agent, s.client_id, s.scope, s.amr, s.auth_time])?;
+    .execute(params![s.id, s.user_id, s.now, s.expires_at, s.user_agent, s.client_id, s.scope, s.amr, s.auth_time, s.resources])?;
     Ok(())
 }
 
@@ -120,7 +125,7 @@ pub fn find(conn: &Connection, id: &str) -> Result<Option<SessionRow>, StoreErro
     Ok(conn
         .prepare_cached(
             "SELECT id, user_id, generation, created_at, last_used_at, expires_at, revoked_at, revoke_reason, reused_generation,
-                    client_id, scope, rotations, amr, auth_time
+                    client_id, scope, rotations, amr, auth_time, resources
                FROM sessions WHERE id = ?1",
         )?
         .query_row([id], SessionRow::from_row)
@@ -306,6 +311,7 @@ mod tests {
                     scope: None,
                     amr: "pwd",
                     auth_time: None,
+                    resources: "",
                 },
             )
         })

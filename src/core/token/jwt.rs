@@ -126,6 +126,10 @@ pub fn verify_signed(keys: &KeyRing, token: &str) -> Result<Claims, JwtError> {
     let header: Header = b64url_decode(h64)
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or(JwtError::Malformed)?;
+    // RS256 and ES256 access tokens are the ones issued for other resources (RFC 8707).
+    if matches!(header.alg.as_str(), "RS256" | "ES256") {
+        return Err(JwtError::Audience);
+    }
     if header.alg != "HS256" {
         return Err(JwtError::Algorithm);
     }

@@ -203,6 +203,7 @@ fn start_session(
             scope: None,
             amr,
             auth_time: None,
+            resources: "",
         },
     )
 }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::{OAuthError, clients, pkce, redirect, scope_list, scopes_within};
+use super::{OAuthError, clients, pkce, redirect, resource, scope_list, scopes_within};
 use crate::core::Core;
 use crate::core::clock::Timestamp;
 use crate::core::loops::Start;
@@ -94,6 +94,8 @@ struct Checked<'a> {
     nonce: Option<&'a str>,
     max_age: Option<i64>,
     login_hint: Option<&'a str>,
+    /// RFC 8707 resources, space-separated.
+    resources: String,
 }
 
 fn client_label(c: &ClientRow) -> String {
@@ -233,6 +235,7 @@ fn check<'a>(
             }
         },
     };
+    let resources = resource::accepted(core, &params.all("resource")).map_err(fail)?;
     let login_hint = params
         .get("login_hint")
         .filter(|h| h.len() <= LOGIN_HINT_MAX && !h.chars().any(char::is_control));
@@ -247,6 +250,7 @@ fn check<'a>(
         nonce,
         max_age,
         login_hint,
+        resources: resource::joined(&resources),
     })
 }
 
@@ -316,6 +320,7 @@ pub fn start(
         amr: signed_in.amr.to_owned(),
         nonce: req.nonce.map(str::to_owned),
         auth_time: signed_in.at,
+        resources: req.resources.clone(),
     };
     let consented = core
         .db

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::core::Core;
 use crate::core::clock::Timestamp;
-use crate::core::token::{jwt, refresh};
+use crate::core::token::{jws, jwt, refresh};
 use crate::domain::auth::pats;
 use crate::store::clients::ClientRow;
 use crate::store::sessions::{self, RevokeReason, SessionRow};
@@ -70,6 +70,9 @@ pub fn introspect(core: &Core, token: &str, now: Timestamp) -> Result<Value, Sto
             Err(_) => inactive,
         });
     }
+    if let Some(answer) = introspect_resource_token(core, token, now)? {
+        return Ok(answer);
+    }
     let Ok(claims) = jwt::verify(&core.keys(), token, &core.issuer, &core.audience, now) else {
         return Ok(inactive);
     };
@@ -105,6 +108,54 @@ pub fn introspect(core: &Core, token: &str, now: Timestamp) -> Result<Value, Sto
         }
     }
     Ok(v)
+}
+
+/// An access token for another resource (RFC 9068, signed with an asymmetric key): `None` when
+/// the token is not one, else its answer (active while unexpired and its session lives).
+fn introspect_resource_token(
+    core: &Core,
+    token: &str,
+    now: Timestamp,
+) -> Result<Option<Value>, StoreError> {
+    let keys = core.keys();
+    let Some(seen) = jws::verify(keys.published(), token) else {
+        return Ok(None);
+    };
+    let c = &seen.payload;
+    let exp = c["exp"].as_i64().unwrap_or(0);
+    let fresh = seen.typ.as_deref() == Some("at+jwt")
+        && c["iss"].as_str() == Some(core.issuer.as_str())
+        && exp + jwt::LEEWAY_SECS > now;
+    let session_live = match c["sid"].as_str() {
+        Some(sid) => core
+            .db
+            .read(|db| sessions::find(db, sid))?
+            .is_some_and(|s| s.revoked.is_none()),
+        None => true,
+    };
+    let revoked = match c["jti"].as_str() {
+        Some(jti) => core.db.read(|db| oauth::is_jti_revoked(db, jti))?,
+        None => true,
+    };
+    if !fresh || !session_live || revoked {
+        return Ok(Some(json!({ "active": false })));
+    }
+    let mut v = json!({
+        "active": true,
+        "scope": c["scope"],
+        "sub": c["sub"],
+        "exp": exp,
+        "iat": c["iat"],
+        "iss": c["iss"],
+        "aud": c["aud"],
+        "jti": c["jti"],
+        "client_id": c["client_id"],
+        "token_type": "Bearer",
+    });
+    if let (Some(sid), Some(obj)) = (c.get("sid"), v.as_object_mut()) {
+        obj.insert("sid".into(), sid.clone());
+    }
+    Ok(Some(v))
 }
 
 /// RFC 7009 §2.1: revokes a refresh token (its whole grant) or an access JWT (until it expires)

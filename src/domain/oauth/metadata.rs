@@ -30,6 +30,18 @@ pub fn document(core: &Core) -> Value {
     })
 }
 
+/// `GET /.well-known/oauth-protected-resource` (RFC 9728 §2): the appliance's own `/v2` API as
+/// a protected resource.
+pub fn protected_resource(core: &Core) -> Value {
+    json!({
+        "resource": core.issuer,
+        "authorization_servers": [core.issuer],
+        "scopes_supported": core.config.scopes,
+        "bearer_methods_supported": ["header"],
+        "resource_signing_alg_values_supported": ["HS256"],
+    })
+}
+
 /// `GET /oauth/jwks`: every asymmetric key that still verifies, so that a token signed before a
 /// rotation keeps verifying until its key retires.
 pub fn jwks(core: &Core) -> Value {

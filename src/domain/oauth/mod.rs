@@ -12,6 +12,7 @@ pub mod metadata;
 pub mod oidc;
 pub mod pkce;
 pub mod redirect;
+pub mod resource;
 pub mod token;
 
 /// RFC 6749 §4.1.2.1 / §5.2, RFC 6750 §3.1, RFC 7591 §3.2.2 and OpenID prompt errors.
@@ -28,6 +29,8 @@ pub enum OAuthError {
     UnsupportedGrantType(String),
     UnsupportedResponseType(String),
     InvalidScope(String),
+    /// RFC 8707 §2: a `resource` that is not absolute, has a fragment, or is not one served here.
+    InvalidTarget(String),
     AccessDenied(String),
     LoginRequired,
     ConsentRequired,
@@ -56,6 +59,7 @@ impl OAuthError {
             UnsupportedGrantType(_) => "unsupported_grant_type",
             UnsupportedResponseType(_) => "unsupported_response_type",
             InvalidScope(_) => "invalid_scope",
+            InvalidTarget(_) => "invalid_target",
             AccessDenied(_) => "access_denied",
             LoginRequired => "login_required",
             ConsentRequired => "consent_required",
@@ -77,6 +81,7 @@ impl OAuthError {
             | UnsupportedGrantType(d)
             | UnsupportedResponseType(d)
             | InvalidScope(d)
+            | InvalidTarget(d)
             | AccessDenied(d)
             | InvalidRedirectUri(d)
             | InvalidClientMetadata(d)
@@ -111,6 +116,7 @@ impl OAuthError {
             | UnsupportedGrantType(_)
             | UnsupportedResponseType(_)
             | InvalidScope(_)
+            | InvalidTarget(_)
             | AccessDenied(_)
             | LoginRequired
             | ConsentRequired
@@ -158,6 +164,7 @@ mod tests {
             "unsupported_grant_type",
             "unsupported_response_type",
             "invalid_scope",
+            "invalid_target",
             "access_denied",
             "login_required",
             "consent_required",
@@ -179,6 +186,7 @@ mod tests {
             OAuthError::UnsupportedGrantType(String::new()),
             OAuthError::UnsupportedResponseType(String::new()),
             OAuthError::InvalidScope(String::new()),
+            OAuthError::InvalidTarget(String::new()),
             OAuthError::AccessDenied(String::new()),
             OAuthError::LoginRequired,
             OAuthError::ConsentRequired,

@@ -5,9 +5,11 @@
 use serde::Serialize;
 
 use super::oidc::{self, IdTokenFor};
+use super::resource;
 use super::{OAuthError, pkce, scope_list, scopes_within};
 use crate::core::Core;
 use crate::core::clock::Timestamp;
+use crate::core::token::jws::{self, Alg};
 use crate::core::token::opaque::sha256;
 use crate::core::token::refresh;
 use crate::core::urlenc::Params;
@@ -159,6 +161,7 @@ fn code_grant(
             ));
         }
     };
+    let audiences = resource::within(core, &form.all("resource"), &resource::split(&g.resources))?;
     let session_id = fresh_id("ses_").map_err(oauth_error)?;
     let expires_at = now + core.config.lifetimes.refresh_absolute;
     let claimed = core
@@ -179,6 +182,7 @@ fn code_grant(
                     scope: Some(&g.scope),
                     amr: &g.amr,
                     auth_time: Some(g.auth_time),
+                    resources: &g.resources,
                 },
             )?;
             Ok::<_, crate::store::StoreError>(true)
@@ -196,6 +200,7 @@ fn code_grant(
         sid: Some(&session_id),
         scope: &g.scope,
         amr: &g.amr,
+        audiences,
     };
     let signed_in = SignedIn {
         user: &user,
@@ -214,7 +219,13 @@ fn refresh_grant(
     let token = form
         .get("refresh_token")
         .ok_or_else(|| OAuthError::InvalidRequest("refresh_token is required".into()))?;
+    let audiences = resource::accepted(core, &form.all("resource"))?;
     let (user, s) = session::rotate(core, token, Some(&client.id), now).map_err(oauth_error)?;
+    let audiences = resource::within(
+        core,
+        &audiences.iter().map(String::as_str).collect::<Vec<_>>(),
+        &resource::split(&s.resources),
+    )?;
     let granted = s.scope.clone().unwrap_or_default();
     let scope = match form.get("scope") {
         Some(asked) if !scopes_within(asked, &granted) => {
@@ -235,6 +246,7 @@ fn refresh_grant(
         sid: Some(&s.id),
         scope: &scope,
         amr: &s.amr,
+        audiences,
     };
     // A refreshed id_token has no nonce (OIDC Core §12.2).
     let signed_in = SignedIn {
@@ -271,6 +283,7 @@ fn client_credentials_grant(
         sid: None,
         scope: &scope,
         amr: "",
+        audiences: resource::accepted(core, &form.all("resource"))?,
     };
     respond(core, &issued, client, None, None, now)
 }
@@ -282,12 +295,14 @@ struct SignedIn<'a> {
     nonce: Option<&'a str>,
 }
 
-/// What an access token is issued for: its subject, session, scope and `amr`.
+/// What an access token is issued for: its subject, session, scope, `amr`, and the resources
+/// it is for (empty: the appliance itself).
 struct Issued<'a> {
     sub: &'a str,
     sid: Option<&'a str>,
     scope: &'a str,
     amr: &'a str,
+    audiences: Vec<String>,
 }
 
 fn respond(
@@ -298,16 +313,20 @@ fn respond(
     signed_in: Option<SignedIn<'_>>,
     now: Timestamp,
 ) -> Result<TokenResponse, OAuthError> {
-    let (access_token, exp) = mint_access_token(
-        core,
-        issued.sub,
-        issued.sid,
-        issued.scope,
-        Some(&client.id),
-        issued.amr,
-        now,
-    )
-    .map_err(oauth_error)?;
+    let (access_token, exp) = if resource::is_foreign(core, &issued.audiences) {
+        resource_token(core, issued, &client.id, now)?
+    } else {
+        mint_access_token(
+            core,
+            issued.sub,
+            issued.sid,
+            issued.scope,
+            Some(&client.id),
+            issued.amr,
+            now,
+        )
+        .map_err(oauth_error)?
+    };
     let id_token = match (signed_in, issued.sid) {
         (Some(who), Some(sid)) if oidc::wants_id_token(issued.scope) => Some(oidc::id_token(
             core,
@@ -334,4 +353,56 @@ fn respond(
         scope: issued.scope.to_owned(),
         refresh_token,
     })
+}
+
+/// The claims of an access token for another resource (RFC 9068 §2.2).
+#[derive(Serialize)]
+struct ResourceClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    /// One resource as a string, several as an array (RFC 8707 §2.2).
+    aud: serde_json::Value,
+    exp: Timestamp,
+    iat: Timestamp,
+    jti: String,
+    client_id: &'a str,
+    scope: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    amr: Vec<&'a str>,
+}
+
+/// An access token for another resource server: RFC 9068's shape (`typ: at+jwt`), signed with
+/// the ES256 key, so that the resource server verifies it with the JWKS and holds no secret.
+fn resource_token(
+    core: &Core,
+    issued: &Issued<'_>,
+    client_id: &str,
+    now: Timestamp,
+) -> Result<(String, Timestamp), OAuthError> {
+    let exp = now + core.config.lifetimes.access;
+    let aud = match issued.audiences.as_slice() {
+        [one] => serde_json::json!(one),
+        many => serde_json::json!(many),
+    };
+    let claims = ResourceClaims {
+        iss: &core.issuer,
+        sub: issued.sub,
+        aud,
+        exp,
+        iat: now,
+        jti: fresh_id("at_").map_err(oauth_error)?,
+        client_id,
+        scope: issued.scope,
+        sid: issued.sid,
+        amr: issued.amr.split(' ').filter(|a| !a.is_empty()).collect(),
+    };
+    let keys = core.keys();
+    let key = keys
+        .current_asymmetric(Alg::Es256)
+        .ok_or_else(|| OAuthError::ServerError("no current ES256 key".into()))?;
+    let token = jws::sign(key, Some("at+jwt"), &claims)
+        .ok_or_else(|| OAuthError::ServerError("signing a resource token failed".into()))?;
+    Ok((token, exp))
 }

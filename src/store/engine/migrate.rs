@@ -9,7 +9,7 @@ use super::StoreError;
 pub const SCHEMA: &str = include_str!("../../../schema.sql");
 
 /// The version `schema.sql` describes.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// `(version reached, SQL)` for each step after version 1, in order; a change to `schema.sql`
 /// appends its step here.
@@ -129,6 +129,14 @@ const STEPS: &[(i64, &str)] = &[
          ALTER TABLE oauth_requests ADD COLUMN auth_time INTEGER NOT NULL DEFAULT 0;
          ALTER TABLE oauth_codes ADD COLUMN nonce TEXT;
          ALTER TABLE oauth_codes ADD COLUMN auth_time INTEGER NOT NULL DEFAULT 0;",
+    ),
+    // Resource indicators (issue 18): the resources an authorization names, kept with its code
+    // and its session, so that a token (or a refresh) names only those.
+    (
+        9,
+        "ALTER TABLE sessions ADD COLUMN resources TEXT NOT NULL DEFAULT '';
+         ALTER TABLE oauth_requests ADD COLUMN resources TEXT NOT NULL DEFAULT '';
+         ALTER TABLE oauth_codes ADD COLUMN resources TEXT NOT NULL DEFAULT '';",
     ),
 ];
 
