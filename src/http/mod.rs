@@ -13,6 +13,7 @@ pub mod auth;
 pub mod conn;
 pub mod demo;
 pub mod dispatch;
+pub mod end_session;
 pub mod html;
 pub mod idempotency;
 pub mod mfa;

@@ -8,7 +8,8 @@ use crate::core::Core;
 use crate::core::config::BODY_LIMIT;
 use crate::domain::error::ApiError;
 use crate::http::{
-    Ctx, account, account_mfa, auth, demo, mfa, oauth, ops, pages, passkeys, support, tokens,
+    Ctx, account, account_mfa, auth, demo, end_session, mfa, oauth, ops, pages, passkeys, support,
+    tokens,
 };
 
 pub type Handler = fn(&Core, &Ctx<'_>) -> Result<Response, ApiError>;
@@ -189,6 +190,18 @@ pub const ROUTES: &[Route] = &[
         path: "/oauth/userinfo",
         handler: oauth::userinfo,
         policy: READ,
+    },
+    Route {
+        method: "GET",
+        path: "/oauth/logout",
+        handler: end_session::get_logout,
+        policy: PAGE,
+    },
+    Route {
+        method: "POST",
+        path: "/oauth/logout",
+        handler: end_session::post_logout,
+        policy: page_write(None),
     },
     Route {
         method: "GET",

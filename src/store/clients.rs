@@ -23,6 +23,20 @@ pub struct ClientRow {
 const COLUMNS: &str = "id, secret_hash, name, redirect_uris, grant_types, auth_method, scope, metadata, owner_id, created_at";
 
 impl ClientRow {
+    /// The registered `post_logout_redirect_uris` (RP-Initiated Logout).
+    pub fn post_logout_redirect_uris(&self) -> Vec<String> {
+        serde_json::from_str::<serde_json::Value>(&self.metadata)
+            .ok()
+            .and_then(|m| {
+                m.get("post_logout_redirect_uris")?.as_array().map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
+            })
+            .unwrap_or_default()
+    }
+
     /// The registered `id_token_signed_response_alg` (clients of before OpenID Connect: RS256).
     pub fn id_token_alg(&self) -> String {
         serde_json::from_str::<serde_json::Value>(&self.metadata)

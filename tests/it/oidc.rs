@@ -316,3 +316,102 @@ fn max_age_login_hint_and_hostile_parameters() {
         assert!(q["error_description"].contains(name), "{q:?}");
     }
 }
+
+#[test]
+fn rp_initiated_logout_confirms_signs_out_and_returns_only_to_a_registered_uri() {
+    let s = TestServer::start();
+    let at = s.access_token("laurel");
+    let signed_out = "http://127.0.0.1:9999/signed-out";
+    let bad = s.post_auth(
+        "/oauth/register",
+        json!({"redirect_uris": [CALLBACK], "post_logout_redirect_uris": ["https://x.example/#f"]}),
+        &at,
+    );
+    assert_eq!(bad.json()["error"], "invalid_client_metadata");
+    let client = register(&s, &at, json!({"post_logout_redirect_uris": [signed_out]}));
+    assert_eq!(client["post_logout_redirect_uris"], json!([signed_out]));
+    let d = request(s.addr, "GET", "/.well-known/openid-configuration", &[], b"").json();
+    assert_eq!(
+        d["end_session_endpoint"],
+        format!("http://{}/oauth/logout", s.addr)
+    );
+
+    let mut b = Browser::default();
+    let (verifier, challenge) = pkce();
+    let code = code_via_pages_with(
+        &s,
+        &mut b,
+        &client,
+        &challenge,
+        "laurel",
+        &[("scope", "openid")],
+    );
+    let hint = exchange(&s, &client, &code, &verifier).json()["id_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let logout = |extra: &str| format!("/oauth/logout?id_token_hint={hint}{extra}");
+
+    // A redirect URI the client did not register: a page naming the registered one.
+    let r = b.get(
+        &s,
+        &logout("&post_logout_redirect_uri=https%3A%2F%2Fevil.example%2F"),
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains(signed_out), "{}", r.text());
+    assert!(r.header("Location").is_none());
+    // A hint this server did not sign.
+    let mut forged = hint.clone();
+    forged.truncate(forged.len() - 4);
+    forged.push_str("AAAA");
+    let r = b.get(&s, &format!("/oauth/logout?id_token_hint={forged}"));
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("id_token_hint"), "{}", r.text());
+
+    // The confirmation page; a GET signs nobody out.
+    let page = b.get(
+        &s,
+        &logout(&format!(
+            "&post_logout_redirect_uri={}&state=bye-1",
+            enc(signed_out)
+        )),
+    );
+    assert_eq!(page.status, 200, "{}", page.text());
+    let html = page.text();
+    assert!(html.contains("Campaign Dashboard"), "{html}");
+    assert_eq!(
+        b.get(&s, "/account").status,
+        200,
+        "still signed in after the GET"
+    );
+    let r = b.post(
+        &s,
+        "/oauth/logout",
+        &[
+            ("csrf_token", &hidden(&html, "csrf_token")),
+            ("client_id", &hidden(&html, "client_id")),
+            (
+                "post_logout_redirect_uri",
+                &hidden(&html, "post_logout_redirect_uri"),
+            ),
+            ("state", &hidden(&html, "state")),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(
+        r.header("Location").unwrap(),
+        format!("{signed_out}?state=bye-1")
+    );
+    let account = b.get(&s, "/account");
+    assert_eq!(
+        account.status, 303,
+        "signed out: /account sends to the sign-in page"
+    );
+    // Without a CSRF token nothing happens.
+    let r = b.post(
+        &s,
+        "/oauth/logout",
+        &[("client_id", client["client_id"].as_str().unwrap())],
+    );
+    assert_eq!(r.status, 403);
+}

@@ -183,6 +183,18 @@ pub fn register(
             metadata.insert(field.into(), json!(v));
         }
     }
+    if let Some(uris) = string_list(body, "post_logout_redirect_uris")? {
+        if uris.len() > MAX_REDIRECT_URIS {
+            return Err(meta_err(format!(
+                "at most {MAX_REDIRECT_URIS} post_logout_redirect_uris"
+            )));
+        }
+        for uri in &uris {
+            redirect::validate_registration(uri)
+                .map_err(|e| meta_err(format!("post_logout_redirect_uris: {e}")))?;
+        }
+        metadata.insert("post_logout_redirect_uris".into(), json!(uris));
+    }
     if let Some(contacts) = string_list(body, "contacts")? {
         metadata.insert("contacts".into(), json!(contacts));
     }

@@ -8,6 +8,7 @@
 pub mod authorize;
 pub mod clients;
 pub mod inspect;
+pub mod logout;
 pub mod metadata;
 pub mod oidc;
 pub mod pkce;

@@ -3,6 +3,7 @@
 //! visible label.
 
 use super::{escape, layout};
+use crate::domain::oauth::logout::Logout;
 
 /// A labelled input.
 pub fn input(label: &str, name: &str, kind: &str, value: &str, attrs: &str) -> String {
@@ -219,6 +220,37 @@ pub fn logout(csrf: &str) -> String {
         &format!(
             "<h1>Sign out</h1><p>Sign this browser out?</p>{}",
             form("/logout", csrf, "", "Sign out")
+        ),
+    )
+}
+
+/// RP-initiated logout's confirmation: who asks, where the browser goes next, and the form.
+pub fn end_session(csrf: &str, l: &Logout) -> String {
+    let who = match &l.client_name {
+        Some(name) => format!(
+            "<p><strong>{}</strong> asks to sign you out.</p>",
+            escape(name)
+        ),
+        None => String::new(),
+    };
+    let mut hidden = String::new();
+    for (name, value) in [
+        ("client_id", &l.client_id),
+        ("post_logout_redirect_uri", &l.post_logout_redirect_uri),
+        ("state", &l.state),
+    ] {
+        if let Some(v) = value {
+            hidden.push_str(&format!(
+                "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
+                escape(v)
+            ));
+        }
+    }
+    layout(
+        "Sign out",
+        &format!(
+            "<h1>Sign out</h1>{who}<p>Sign this browser out of gharart-id?</p>{}",
+            form("/oauth/logout", csrf, &hidden, "Sign out")
         ),
     )
 }

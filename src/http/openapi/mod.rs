@@ -120,6 +120,7 @@ fn operations() -> Vec<Op> {
         http::tokens::operations(),
         http::mfa::operations(),
         http::passkeys::operations(),
+        http::end_session::operations(),
         http::support::operations(),
         http::oauth::operations(),
         http::pages::operations(),
