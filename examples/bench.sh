@@ -3,6 +3,7 @@
 # temporary database (throttles off: the load comes from one address), seeds users, and runs each
 # scenario against a baseline measured in the same run:
 #   me (JWT), me (PAT), token (client_credentials) ..... / a bare handler on the same serving loop
+#   token-resource (client_credentials, ES256) ......... / token (HS256) on the same server
 #   me (JWT), token, and me's p99 in a login flood ..... / upstream rouille 3.6's own server (tiny_http,
 #                                                          a pool of 8 or 32 threads, the better) answering
 #                                                          the same request with a constant JSON body
@@ -75,6 +76,21 @@ pair() {
   local runs="" ratios="" ceilings="" c r
   for _ in $(seq 1 "$RUNS"); do
     c=$("$LG" run --addr "$BARE_ADDR" --scenario "$ceil" --threads "$THREADS" --secs "$SECS" "$@")
+    r=$("$LG" run --addr "$ADDR" --scenario "$scen" --threads "$THREADS" --secs "$SECS" "$@")
+    runs+="$r"$'\n'
+    ratios+="$(ratio "$(field 'req/s' "$r")" "$(field 'req/s' "$c")")"$'\n'
+    ceilings+="$(field 'req/s' "$c")"$'\n'
+  done
+  summary "$runs" "$ratios" "$ceilings"
+}
+
+# pair_scenarios BASE SCENARIO [flags...]: as `pair`, with the server itself answering BASE as
+# the baseline of each round (token-resource to token: what the ES256 signature costs).
+pair_scenarios() {
+  local base=$1 scen=$2; shift 2
+  local runs="" ratios="" ceilings="" c r
+  for _ in $(seq 1 "$RUNS"); do
+    c=$("$LG" run --addr "$ADDR" --scenario "$base" --threads "$THREADS" --secs "$SECS" "$@")
     r=$("$LG" run --addr "$ADDR" --scenario "$scen" --threads "$THREADS" --secs "$SECS" "$@")
     runs+="$r"$'\n'
     ratios+="$(ratio "$(field 'req/s' "$r")" "$(field 'req/s' "$c")")"$'\n'
@@ -170,7 +186,7 @@ UP8_ADDR=$(sed -n 's/.*http:\/\/\(.*\)/\1/p' "$DIR/up8.out")
 UP32_ADDR=$(sed -n 's/.*http:\/\/\(.*\)/\1/p' "$DIR/up32.out")
 
 echo "server (durability full)…"
-start_server full
+start_server full --resource https://mcp.bench.example
 "$LG" seed --db "$DIR/full.db" --users 100000 --password "$PASSWORD" --iterations "$ITER" > /dev/null
 login_body="{\"login\":\"bench1\",\"password\":\"$PASSWORD\"}"
 TOKEN=$(curl -s -X POST "http://$ADDR/v2/auth/login" -H 'Content-Type: application/json' -d "$login_body" | sed -n 's/.*"accessToken":"\([^"]*\)".*/\1/p')
@@ -184,6 +200,7 @@ BASIC="Basic $(printf '%s:%s' "$CID" "$CSECRET" | base64 -w0)"
 ME=$(pair bare-me me --token "$TOKEN")
 ME_PAT=$(pair bare-me me-pat --token "$PAT")
 TOK=$(pair bare-token token --basic "$BASIC")
+TOK_RES=$(pair_scenarios token token-resource --basic "$BASIC")
 ME_UP=$(pair_upstream bare-me me --token "$TOKEN")
 TOK_UP=$(pair_upstream bare-token token --basic "$BASIC")
 LOGIN=$(pair_raw hash-rate login 8 hash-rate --iterations "$ITER" --secs "$SECS")
@@ -255,6 +272,9 @@ paired_row() { # scenario name, pair line, target
   paired_row "me (JWT)" "$ME" "≥ 0.8"
   paired_row "me (PAT)" "$ME_PAT" "≥ 0.8"
   paired_row "token (client_credentials)" "$TOK" "≥ 0.6, and ≥ 3 × 8.2k (node-oidc-provider, JWT)"
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "token-resource (client_credentials, RFC 8707, ES256)" \
+    "$(field 'req/s' "$TOK_RES")" "$(field p50_ms "$TOK_RES")" "$(field p99_ms "$TOK_RES")" \
+    "$(field pair_ratio "$TOK_RES")" "token (HS256), same server, same round" "≥ 0.5" ""
   raw_row "login" "$LOGIN" "raw hash rate, same round" "≥ 0.9"
   raw_row "refresh, durability full" "$REFRESH_FULL" "raw rotations, FULL, same round" "≥ 0.6"
   raw_row "refresh, durability normal" "$REFRESH_NORMAL" "raw rotations, NORMAL, same round" "≥ 0.6"

@@ -500,6 +500,16 @@ fn run(args: &[String]) {
                                 ],
                                 b"grant_type=client_credentials",
                             ),
+                            // The same grant for another resource (RFC 8707): an ES256 token.
+                            "token-resource" => w.conn.call(
+                                "POST",
+                                "/oauth/token",
+                                &[
+                                    ("Content-Type", "application/x-www-form-urlencoded"),
+                                    ("Authorization", basic),
+                                ],
+                                b"grant_type=client_credentials&resource=https%3A%2F%2Fmcp.bench.example",
+                            ),
                             "bare" => w.conn.call("GET", "/", &[], b""),
                             "flood" if flooder => w.login(false),
                             "flood" => w.me(),

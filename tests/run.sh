@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test, on a fresh machine: installs what the tests drive for real, then `cargo test`.
 #   curl ................ the example scripts (Debian package)
-#   chromium ............ the browser tests (Debian package), driven by playwright-core (npm ci)
+#   chromium ............ the browser tests (Debian package), driven by playwright-core (npm ci,
+#                         which also brings openid-client, a certified OpenID relying party)
 #   Python packages ..... the OpenAPI validator, the Prometheus parser, schemathesis, and aiosmtpd
 #                         with trustme (a real SMTP server with a test CA, for the mail tests)
 #                         pyotp (a real authenticator), authlib and PyJWT (OpenID Connect

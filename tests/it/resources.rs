@@ -88,6 +88,22 @@ fn a_token_for_another_resource_verifies_with_the_jwks_and_not_at_the_appliance(
     .json();
     assert_eq!(i["active"], true, "{i}");
     assert_eq!(i["aud"], MCP);
+    // Revoked (RFC 7009), it introspects inactive.
+    let r = form_post(
+        &s,
+        "/oauth/revoke",
+        &[("token", &token)],
+        Some(&basic(&client)),
+    );
+    assert_eq!(r.status, 200);
+    let i = form_post(
+        &s,
+        "/oauth/introspect",
+        &[("token", &token)],
+        Some(&basic(&client)),
+    )
+    .json();
+    assert_eq!(i, json!({"active": false}));
 }
 
 #[test]

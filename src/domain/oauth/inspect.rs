@@ -1,5 +1,6 @@
 //! Token revocation (RFC 7009) and introspection (RFC 7662) for every kind of token this server
-//! issues: access JWTs, refresh tokens and personal access tokens.
+//! issues: access JWTs (HS256 for the appliance, ES256 for other resources), refresh tokens and
+//! personal access tokens.
 
 use serde_json::{Value, json};
 
@@ -176,6 +177,16 @@ pub fn revoke(
                 sessions::revoke(tx, &claim.session_id, RevokeReason::Revoked, None, now)
             })?;
         }
+        return Ok(());
+    }
+    // An access token for another resource: its jti on the same deny list, which
+    // introspection consults.
+    if let Some(seen) = jws::verify(core.keys().published(), token)
+        && seen.payload["client_id"].as_str() == Some(client.id.as_str())
+        && let (Some(jti), Some(exp)) = (seen.payload["jti"].as_str(), seen.payload["exp"].as_i64())
+    {
+        core.db
+            .write(|tx| oauth::revoke_jti(tx, jti, exp + jwt::LEEWAY_SECS))?;
         return Ok(());
     }
     if let Ok(claims) = jwt::verify(&core.keys(), token, &core.issuer, &core.audience, now)
