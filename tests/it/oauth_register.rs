@@ -35,6 +35,7 @@ fn metadata_names_every_endpoint_and_only_s256() {
         ("introspection_endpoint", "/oauth/introspect"),
         ("userinfo_endpoint", "/oauth/userinfo"),
         ("jwks_uri", "/oauth/jwks"),
+        ("end_session_endpoint", "/oauth/logout"),
     ] {
         assert_eq!(m[field], format!("{issuer}{path}"));
     }

@@ -18,6 +18,7 @@ pub fn document(core: &Core) -> Value {
         "introspection_endpoint": format!("{base}/oauth/introspect"),
         "userinfo_endpoint": format!("{base}/oauth/userinfo"),
         "jwks_uri": format!("{base}/oauth/jwks"),
+        "end_session_endpoint": format!("{base}/oauth/logout"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": GRANTS,

@@ -148,10 +148,6 @@ pub fn userinfo(who: &Principal) -> Result<Value, ApiError> {
 pub fn configuration(core: &Core) -> Value {
     let mut doc = super::metadata::document(core);
     if let Value::Object(map) = &mut doc {
-        map.insert(
-            "end_session_endpoint".into(),
-            json!(format!("{}/oauth/logout", core.issuer)),
-        );
         map.insert("subject_types_supported".into(), json!(["public"]));
         map.insert(
             "id_token_signing_alg_values_supported".into(),
