@@ -134,3 +134,20 @@ fn playbook_lost_second_factor_shows_the_codes_and_the_way_back() {
     );
     assert!(out.contains("fixed:"), "{out}");
 }
+
+#[test]
+fn playbook_resource_token_shows_invalid_target_the_audience_and_the_jwks_check() {
+    let out = run_playbook(
+        "playbook_resource_token.sh",
+        &["--resource", "https://mcp.example.test"],
+    );
+    assert!(out.contains("400 invalid_target"), "{out}");
+    assert!(
+        out.contains("that token at /v2") && out.contains(" 401 invalid_token "),
+        "{out}"
+    );
+    assert!(
+        out.contains("fixed: the resource server verified it with the JWKS alone: aud https://mcp.example.test"),
+        "{out}"
+    );
+}
