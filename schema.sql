@@ -15,7 +15,9 @@ CREATE TABLE users (
     origin          TEXT NOT NULL DEFAULT 'signup' CHECK (origin IN ('signup', 'invite')),
     pending_until   INTEGER,                       -- unconfirmed accounts hold handle and email until then
     created_at      INTEGER NOT NULL,
-    updated_at      INTEGER NOT NULL
+    updated_at      INTEGER NOT NULL,
+    role            TEXT NOT NULL DEFAULT 'member' CHECK (role IN ('member', 'admin')),
+    groups          TEXT NOT NULL DEFAULT ''       -- space-separated, sorted: [a-z0-9_-]{1,64} each
 );
 
 -- OAuth clients (RFC 7591). Only the SHA-256 of a confidential client's secret is kept.

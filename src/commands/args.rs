@@ -274,6 +274,30 @@ pub enum UsersCommand {
         /// How long the invitation code lives.
         #[arg(long, env = "GHARART_INVITE_CODE_TTL", default_value = "72h")]
         invite_code_ttl: String,
+        /// Make the user an admin (the default role is member).
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Set a user's role: member (the default) or admin. Tokens issued from now on carry it.
+    Role {
+        #[command(flatten)]
+        db: DbArgs,
+        handle: String,
+        /// member or admin.
+        role: String,
+    },
+    /// Add a user to groups and remove them from others ([a-z0-9_-]{1,64} each). Tokens issued
+    /// from now on carry the groups.
+    Groups {
+        #[command(flatten)]
+        db: DbArgs,
+        handle: String,
+        /// A group to join (repeatable).
+        #[arg(long)]
+        add: Vec<String>,
+        /// A group to leave (repeatable).
+        #[arg(long)]
+        remove: Vec<String>,
     },
     /// List users, with each one's onboarding state (invited, delivery_failed, code_expired,
     /// confirmed or disabled) and whether a second factor guards their sign-in (`mfa`).
@@ -313,8 +337,9 @@ pub enum UsersCommand {
         db: DbArgs,
         handle: String,
     },
-    /// Invite every `handle,email[,displayName]` row of a CSV file (a header row is skipped). Safe
-    /// to run twice: existing users are reported, not invited again.
+    /// Invite every `handle,email[,displayName[,groups]]` row of a CSV file (groups separated by
+    /// `;`; a header row is skipped). Safe to run twice: existing users are reported, not invited
+    /// again.
     Import {
         #[command(flatten)]
         keyed: KeyedDbArgs,

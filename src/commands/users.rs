@@ -1,4 +1,4 @@
-//! `gharart-id users add|list|disable|import|resend`: invite teammates (one, or a CSV file of
+//! `gharart-id users add|list|disable|import|resend|role|groups|mfa-reset`: invite teammates (one, or a CSV file of
 //! them, now or from `--send-after`), list accounts with their onboarding state, resend codes to
 //! those who are stuck, and disable one. Mail is queued in the database; a running server
 //! delivers it within seconds (without one, it waits for the next start).
@@ -11,8 +11,8 @@ use crate::core::clock::parse_duration;
 use crate::core::clock::{Clock, Timestamp, next_time_of_day, parse_rfc3339, rfc3339};
 use crate::core::keys::KeyRing;
 use crate::domain::auth::invite::{self, Invitation, Invitee, Outcome};
-use crate::domain::auth::mfa;
 use crate::domain::auth::onboarding::{self, Resent, Selection};
+use crate::domain::auth::{mfa, team};
 
 pub fn run(cmd: UsersCommand) -> Result<(), String> {
     let now = Clock::System.now();
@@ -23,15 +23,17 @@ pub fn run(cmd: UsersCommand) -> Result<(), String> {
             email,
             display_name,
             invite_code_ttl,
+            admin,
         } => {
             let ttl =
                 parse_duration(&invite_code_ttl).map_err(|e| format!("--invite-code-ttl: {e}"))?;
             let db = super::open_existing(&keyed.db.db)?;
             let ring = KeyRing::load(&keyed.key_path()).map_err(|e| e.to_string())?;
             let row = Invitee {
-                handle,
+                handle: handle.clone(),
                 email,
                 display_name,
+                groups: Vec::new(),
             };
             let how = Invitation {
                 ttl,
@@ -51,6 +53,11 @@ pub fn run(cmd: UsersCommand) -> Result<(), String> {
             report(1, &row, &outcome[0]);
             match &outcome[0] {
                 Outcome::Invalid(_) => Err("the user was not invited".into()),
+                _ if admin => {
+                    team::set_role(&db, &handle, "admin", now).map_err(|e| e.to_string())?;
+                    crate::out!("{handle} is an admin");
+                    Ok(())
+                }
                 _ => Ok(()),
             }
         }
@@ -229,6 +236,34 @@ pub fn run(cmd: UsersCommand) -> Result<(), String> {
                 Ok(())
             }
         }
+        UsersCommand::Role { db, handle, role } => {
+            let db = super::open_existing(&db.db)?;
+            let m =
+                team::set_role(&db, &handle, &role, now).map_err(|e| format!("{handle}: {e}"))?;
+            crate::out!("{handle}: role {}", m.role);
+            Ok(())
+        }
+        UsersCommand::Groups {
+            db,
+            handle,
+            add,
+            remove,
+        } => {
+            let db = super::open_existing(&db.db)?;
+            let add: Vec<&str> = add.iter().map(String::as_str).collect();
+            let remove: Vec<&str> = remove.iter().map(String::as_str).collect();
+            let m = team::change_groups(&db, &handle, &add, &remove, now)
+                .map_err(|e| format!("{handle}: {e}"))?;
+            crate::out!(
+                "{handle}: groups {}",
+                if m.groups.is_empty() {
+                    "(none)".to_owned()
+                } else {
+                    m.groups.join(" ")
+                }
+            );
+            Ok(())
+        }
         UsersCommand::MfaReset { db, handle } => {
             let db = super::open_existing(&db.db)?;
             if mfa::reset(&db, &handle, now).map_err(|e| e.to_string())? {
@@ -319,6 +354,11 @@ pub fn parse_csv(text: &str) -> (Vec<Invitee>, Vec<usize>) {
             handle: field(0),
             email: field(1),
             display_name: (!display.is_empty()).then_some(display),
+            groups: field(3)
+                .split(';')
+                .map(|g| g.trim().to_owned())
+                .filter(|g| !g.is_empty())
+                .collect(),
         });
         numbers.push(i + 1);
     }

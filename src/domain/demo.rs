@@ -72,6 +72,7 @@ pub fn seed(core: &Core) -> Result<Seeded, String> {
             handle: INVITED.0.into(),
             email: email(INVITED.0),
             display_name: Some(INVITED.1.into()),
+            groups: vec!["holiday-crew".into()],
         };
         invite::invite(
             &core.db,

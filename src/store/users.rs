@@ -18,6 +18,10 @@ pub struct UserRow {
     pub invited: bool,
     pub pending_until: Option<Timestamp>,
     pub created_at: Timestamp,
+    /// `member` or `admin`.
+    pub role: String,
+    /// Sorted, without repeats.
+    pub groups: Vec<String>,
 }
 
 /// A user to insert.
@@ -37,7 +41,7 @@ pub struct NewUser<'a> {
 macro_rules! select_users {
     ($tail:literal) => {
         concat!(
-            "SELECT id, handle, email, display_name, password_hash, email_confirmed, disabled, origin, pending_until, created_at FROM users ",
+            "SELECT id, handle, email, display_name, password_hash, email_confirmed, disabled, origin, pending_until, created_at, role, groups FROM users ",
             $tail
         )
     };
@@ -57,6 +61,15 @@ impl UserRow {
             invited: matches!(row.get_ref(7)?.as_str(), Ok("invite")),
             pending_until: row.get(8)?,
             created_at: row.get(9)?,
+            role: row.get(10)?,
+            groups: row
+                .get_ref(11)?
+                .as_str()
+                .unwrap_or_default()
+                .split(' ')
+                .filter(|g| !g.is_empty())
+                .map(str::to_owned)
+                .collect(),
         })
     }
 }
@@ -147,6 +160,32 @@ pub fn list(conn: &Connection) -> Result<Vec<UserRow>, StoreError> {
     let mut stmt = conn.prepare_cached(select_users!("ORDER BY created_at, handle"))?;
     let rows = stmt.query_map([], UserRow::from_row)?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Sets a user's role (`member` or `admin`). False when there is no such user.
+pub fn set_role(
+    conn: &Connection,
+    id: &str,
+    role: &str,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("UPDATE users SET role = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![id, role, now])?
+        == 1)
+}
+
+/// Sets a user's groups (sorted, without repeats). False when there is no such user.
+pub fn set_groups(
+    conn: &Connection,
+    id: &str,
+    groups: &[String],
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("UPDATE users SET groups = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![id, groups.join(" "), now])?
+        == 1)
 }
 
 /// Disables a user (no more sign-ins). False when there is no such user.

@@ -36,5 +36,6 @@ mod scopes;
 mod signup;
 mod smtp_sink;
 mod support;
+mod team;
 mod throttle;
 mod tokens;

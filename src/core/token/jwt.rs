@@ -29,6 +29,12 @@ pub struct Claims {
     /// client's own token.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub amr: Vec<String>,
+    /// The user's role (`member` or `admin`); absent from a client's own token.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub role: Option<String>,
+    /// The user's groups, when they have any.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub groups: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -237,6 +243,8 @@ mod tests {
             scope: "profile".into(),
             client_id: None,
             amr: vec!["pwd".into()],
+            role: Some("member".into()),
+            groups: vec!["crew".into()],
         }
     }
 

@@ -6,7 +6,7 @@
 use super::mfa;
 use super::pats::{self, PatView};
 use super::session::{Credential, Principal};
-use super::{fresh_id, mint_access_token};
+use super::{TokenFor, fresh_id, mint_access_token};
 use crate::core::Core;
 use crate::core::clock::Timestamp;
 use crate::core::token::opaque::sha256;
@@ -100,13 +100,17 @@ pub fn overview(core: &Core, b: &Browser, now: Timestamp) -> Result<Overview, Ap
     let tokens = pats::list(core, &who, now)?;
     let apps = core.db.read(|c| oauth::list_consents(c, &b.user_id))?;
     let recent = core.requests.recent_for_user(&core.db, &b.user_id, 10)?;
+    let scope = core.config.scopes.join(" ");
     let (access_token, access_expires_at) = mint_access_token(
         core,
-        &b.user_id,
-        Some(&b.session_id),
-        &core.config.scopes.join(" "),
-        None,
-        &b.amr,
+        &TokenFor {
+            sub: &b.user_id,
+            sid: Some(&b.session_id),
+            scope: &scope,
+            client_id: None,
+            amr: &b.amr,
+            user: Some(&user),
+        },
         now,
     )?;
     Ok(Overview {

@@ -22,6 +22,8 @@ pub struct Invitee {
     pub handle: String,
     pub email: String,
     pub display_name: Option<String>,
+    /// The groups to put the new user in (`users import`'s fourth column).
+    pub groups: Vec<String>,
 }
 
 /// What happened to one row.
@@ -105,6 +107,11 @@ fn invite_one(
         Ok(d) => d,
         Err(e) => return Ok(why(e)),
     };
+    let groups: Vec<&str> = row.groups.iter().map(String::as_str).collect();
+    let groups = match super::team::groups(&groups) {
+        Ok(g) => g,
+        Err(e) => return Ok(why(e)),
+    };
     let by_handle = users::find_by_handle(tx, &handle)?;
     let by_email = users::find_by_email(tx, email)?;
     match (&by_handle, &by_email) {
@@ -139,6 +146,9 @@ fn invite_one(
             now,
         },
     )?;
+    if !groups.is_empty() {
+        users::set_groups(tx, &id, &groups, now)?;
+    }
     let user = users::find_by_id(tx, &id)?
         .ok_or_else(|| StoreError::Broken("inserted user vanished".into()))?;
     codes::issue(tx, pepper, &user, &mailing, now).map_err(|e| StoreError::Broken(e.message()))?;

@@ -12,6 +12,7 @@ pub mod pats;
 pub mod reset;
 pub mod session;
 pub mod signup;
+pub mod team;
 pub mod validate;
 
 use serde::Serialize;
@@ -35,6 +36,9 @@ pub struct UserView {
     pub email_confirmed: bool,
     pub display_name: Option<String>,
     pub created_at: String,
+    /// `member` or `admin`.
+    pub role: String,
+    pub groups: Vec<String>,
 }
 
 impl From<&UserRow> for UserView {
@@ -46,6 +50,8 @@ impl From<&UserRow> for UserView {
             email_confirmed: u.email_confirmed,
             display_name: u.display_name.clone(),
             created_at: rfc3339(u.created_at),
+            role: u.role.clone(),
+            groups: u.groups.clone(),
         }
     }
 }
@@ -77,33 +83,44 @@ pub struct SessionState<'a> {
 /// Signs an access token (API.md, Tokens) and returns it with its expiry.
 pub fn mint_access_token(
     core: &Core,
-    sub: &str,
-    sid: Option<&str>,
-    scope: &str,
-    client_id: Option<&str>,
-    amr: &str,
+    t: &TokenFor<'_>,
     now: Timestamp,
 ) -> Result<(String, Timestamp), ApiError> {
     let exp = now + core.config.lifetimes.access;
     let claims = Claims {
         iss: core.issuer.clone(),
-        sub: sub.to_owned(),
+        sub: t.sub.to_owned(),
         aud: core.audience.clone(),
         exp,
         iat: now,
         jti: new_id("at_").map_err(|e| ApiError::Internal(e.to_string()))?,
-        sid: sid.map(str::to_owned),
-        scope: scope.to_owned(),
-        client_id: client_id.map(str::to_owned),
-        amr: amr
+        sid: t.sid.map(str::to_owned),
+        scope: t.scope.to_owned(),
+        client_id: t.client_id.map(str::to_owned),
+        amr: t
+            .amr
             .split(' ')
             .filter(|m| !m.is_empty())
             .map(str::to_owned)
             .collect(),
+        role: t.user.map(|u| u.role.clone()),
+        groups: t.user.map(|u| u.groups.clone()).unwrap_or_default(),
     };
     let token = jwt::sign(&core.keys(), &claims)
         .ok_or_else(|| ApiError::Internal("no current signing key".into()))?;
     Ok((token, exp))
+}
+
+/// What an access token is issued for.
+pub struct TokenFor<'a> {
+    pub sub: &'a str,
+    pub sid: Option<&'a str>,
+    pub scope: &'a str,
+    pub client_id: Option<&'a str>,
+    /// Space-separated RFC 8176 values.
+    pub amr: &'a str,
+    /// The user, whose role and groups the token carries (`None` for a client's own token).
+    pub user: Option<&'a UserRow>,
 }
 
 /// Mints the access token and the refresh token of `generation` for a first-party session,
@@ -114,13 +131,17 @@ pub fn session_view(
     s: &SessionState<'_>,
     now: Timestamp,
 ) -> Result<SessionView, ApiError> {
+    let scope = core.config.scopes.join(" ");
     let (access_token, exp) = mint_access_token(
         core,
-        &user.id,
-        Some(s.id),
-        &core.config.scopes.join(" "),
-        None,
-        s.amr,
+        &TokenFor {
+            sub: &user.id,
+            sid: Some(s.id),
+            scope: &scope,
+            client_id: None,
+            amr: s.amr,
+            user: Some(user),
+        },
         now,
     )?;
     let refresh_token = refresh::mint(core.keys().refresh_secret(), s.id, s.generation);

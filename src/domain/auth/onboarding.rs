@@ -180,6 +180,8 @@ mod tests {
             invited: true,
             pending_until: None,
             created_at: 0,
+            role: "member".into(),
+            groups: Vec::new(),
         }
     }
 

@@ -18,6 +18,34 @@ pub fn handle(raw: &str) -> Result<String, ApiError> {
     }
 }
 
+/// A group name: 1 to 64 characters of a-z, 0-9, `_` and `-` (API.md, Team administration).
+pub fn group(raw: &str) -> Result<String, ApiError> {
+    let g = raw.trim();
+    let ok = (1..=64).contains(&g.len())
+        && g.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if ok {
+        Ok(g.to_owned())
+    } else {
+        Err(ApiError::invalid_field(
+            "groups",
+            format!("group {g:?} must be 1 to 64 characters of a-z, 0-9, _ and -"),
+        ))
+    }
+}
+
+/// A role: `member` or `admin`.
+pub fn role(raw: &str) -> Result<&'static str, ApiError> {
+    match raw.trim() {
+        "member" => Ok("member"),
+        "admin" => Ok("admin"),
+        other => Err(ApiError::invalid_field(
+            "role",
+            format!("role {other:?} must be member or admin"),
+        )),
+    }
+}
+
 /// Checks an email's shape: one `@`, a dotted domain, at most 254 bytes, nothing that could break
 /// a mail header (whitespace, controls, `<>`, quotes, commas).
 pub fn email(raw: &str) -> Result<&str, ApiError> {

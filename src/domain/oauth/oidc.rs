@@ -36,6 +36,8 @@ pub const CLAIMS: &[&str] = &[
     "name",
     "email",
     "email_verified",
+    "role",
+    "groups",
 ];
 
 /// What an id_token says, beside the user.
@@ -67,6 +69,9 @@ struct IdClaims<'a> {
     amr: Vec<&'a str>,
     sid: &'a str,
     at_hash: String,
+    role: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    groups: &'a [String],
     #[serde(flatten)]
     profile: Value,
 }
@@ -102,6 +107,8 @@ pub fn id_token(
         amr: of.amr.split(' ').filter(|a| !a.is_empty()).collect(),
         sid: of.sid,
         at_hash: b64url(&hash[..16]),
+        role: &user.role,
+        groups: &user.groups,
         profile: user_claims(user, of.scope),
     };
     jws::sign(key, None, &claims)
@@ -139,6 +146,8 @@ pub fn userinfo(who: &Principal) -> Result<Value, ApiError> {
     let mut claims = user_claims(user, &who.scopes.join(" "));
     if let Value::Object(map) = &mut claims {
         map.insert("sub".into(), json!(user.id));
+        map.insert("role".into(), json!(user.role));
+        map.insert("groups".into(), json!(user.groups));
     }
     Ok(claims)
 }

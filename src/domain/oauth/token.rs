@@ -13,7 +13,7 @@ use crate::core::token::jws::{self, Alg};
 use crate::core::token::opaque::sha256;
 use crate::core::token::refresh;
 use crate::core::urlenc::Params;
-use crate::domain::auth::{fresh_id, mint_access_token, session};
+use crate::domain::auth::{TokenFor, fresh_id, mint_access_token, session};
 use crate::domain::error::ApiError;
 use crate::store::clients::ClientRow;
 use crate::store::sessions::{self, NewSession, RevokeReason};
@@ -314,15 +314,24 @@ fn respond(
     now: Timestamp,
 ) -> Result<TokenResponse, OAuthError> {
     let (access_token, exp) = if resource::is_foreign(core, &issued.audiences) {
-        resource_token(core, issued, &client.id, now)?
+        resource_token(
+            core,
+            issued,
+            &client.id,
+            signed_in.as_ref().map(|w| w.user),
+            now,
+        )?
     } else {
         mint_access_token(
             core,
-            issued.sub,
-            issued.sid,
-            issued.scope,
-            Some(&client.id),
-            issued.amr,
+            &TokenFor {
+                sub: issued.sub,
+                sid: issued.sid,
+                scope: issued.scope,
+                client_id: Some(&client.id),
+                amr: issued.amr,
+                user: signed_in.as_ref().map(|w| w.user),
+            },
             now,
         )
         .map_err(oauth_error)?
@@ -371,6 +380,10 @@ struct ResourceClaims<'a> {
     sid: Option<&'a str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     amr: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    groups: &'a [String],
 }
 
 /// An access token for another resource server: RFC 9068's shape (`typ: at+jwt`), signed with
@@ -379,6 +392,7 @@ fn resource_token(
     core: &Core,
     issued: &Issued<'_>,
     client_id: &str,
+    user: Option<&UserRow>,
     now: Timestamp,
 ) -> Result<(String, Timestamp), OAuthError> {
     let exp = now + core.config.lifetimes.access;
@@ -397,6 +411,8 @@ fn resource_token(
         scope: issued.scope,
         sid: issued.sid,
         amr: issued.amr.split(' ').filter(|a| !a.is_empty()).collect(),
+        role: user.map(|u| u.role.as_str()),
+        groups: user.map_or(&[], |u| u.groups.as_slice()),
     };
     let keys = core.keys();
     let key = keys

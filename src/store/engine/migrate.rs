@@ -9,7 +9,7 @@ use super::StoreError;
 pub const SCHEMA: &str = include_str!("../../../schema.sql");
 
 /// The version `schema.sql` describes.
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// `(version reached, SQL)` for each step after version 1, in order; a change to `schema.sql`
 /// appends its step here.
@@ -137,6 +137,13 @@ const STEPS: &[(i64, &str)] = &[
         "ALTER TABLE sessions ADD COLUMN resources TEXT NOT NULL DEFAULT '';
          ALTER TABLE oauth_requests ADD COLUMN resources TEXT NOT NULL DEFAULT '';
          ALTER TABLE oauth_codes ADD COLUMN resources TEXT NOT NULL DEFAULT '';",
+    ),
+    // Team administration (issue 19): a role per user and free groups, kept on the user row so
+    // that issuing a token reads no second table.
+    (
+        10,
+        "ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'member' CHECK (role IN ('member', 'admin'));
+         ALTER TABLE users ADD COLUMN groups TEXT NOT NULL DEFAULT '';",
     ),
 ];
 
