@@ -1,7 +1,8 @@
 //! The body of every POST route, through the real dispatcher on a real database in a temporary
 //! directory. An input is a seed's shape (see `fuzz/seeds/bodies/`): a first line `PATH json|form`,
 //! then the body, whose placeholders (`$TOKEN`, `$REFRESH`, `$CLIENT`, `$HANDLE`, `$EMAIL`,
-//! `$PASSWORD`) are filled with live values so that inputs reach past authentication. The body is
+//! `$PASSWORD`, and the live passkey ceremonies `$PASSKEY_REGISTER`, `$PASSKEY_LOGIN`) are filled
+//! with live values so that inputs reach past authentication. The body is
 //! also sent as the bearer credential of `GET /v2/auth/me` (JWT, refresh-token-shaped and PAT
 //! parsing, then the lookups behind them). No input may answer 5xx; a panic in a handler would
 //! (the dispatcher turns it into a 500).
@@ -121,6 +122,25 @@ fuzz_target!(|data: &[u8]| {
     let f = fixture();
     let (token, refresh) = session(f);
     let (handle, password) = &f.members[1];
+    // A live passkey ceremony, so that a mutated WebAuthn answer reaches the parser and the
+    // checks behind its challenge.
+    let ceremony = |path: &str, bearer: Option<&str>| {
+        let (_, out) = post(&f.core, path, "application/json", bearer, b"{}".to_vec());
+        serde_json::from_slice::<serde_json::Value>(&out)
+            .ok()
+            .and_then(|v| v["challengeId"].as_str().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    let mut body = body.to_owned();
+    if body.contains("$PASSKEY_REGISTER") {
+        body = body.replace(
+            "$PASSKEY_REGISTER",
+            &ceremony("/v2/auth/passkeys/register/start", Some(&token)),
+        );
+    }
+    if body.contains("$PASSKEY_LOGIN") {
+        body = body.replace("$PASSKEY_LOGIN", &ceremony("/v2/auth/passkeys/login/start", None));
+    }
     let body = body
         .replace("$TOKEN", &token)
         .replace("$REFRESH", &refresh)
