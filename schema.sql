@@ -20,6 +20,27 @@ CREATE TABLE users (
     groups          TEXT NOT NULL DEFAULT ''       -- space-separated, sorted: [a-z0-9_-]{1,64} each
 );
 
+-- The audit log (issue 19): security events, append-only (rows go only by --audit-days), each
+-- written in the transaction of the change it records. No secret is ever in a row.
+CREATE TABLE audit_log (
+    id            INTEGER PRIMARY KEY,
+    at            INTEGER NOT NULL,
+    event         TEXT NOT NULL,
+    actor_type    TEXT NOT NULL CHECK (actor_type IN ('user', 'operator', 'anonymous')),
+    actor_id      TEXT,
+    actor_handle  TEXT,
+    target_type   TEXT,
+    target_id     TEXT,
+    target_handle TEXT,
+    ip            TEXT,
+    request_id    TEXT,
+    details       TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_by_time ON audit_log(at);
+CREATE INDEX audit_by_target ON audit_log(target_id, at);
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
 -- OAuth clients (RFC 7591). Only the SHA-256 of a confidential client's secret is kept.
 CREATE TABLE oauth_clients (
     id            TEXT PRIMARY KEY,

@@ -20,6 +20,19 @@ fn main() -> ExitCode {
         Command::Backup { db, file } => commands::backup::run(&db.db, &file),
         Command::Reports(cmd) => commands::reports::run(cmd),
         Command::Mail(cmd) => commands::mail::run(cmd),
+        Command::Audit {
+            db,
+            since,
+            user,
+            event,
+            json,
+        } => commands::audit::run(
+            &db.db,
+            since.as_deref(),
+            user.as_deref(),
+            event.as_deref(),
+            json,
+        ),
     };
     gharart_id::core::logging::flush();
     match result {

@@ -48,6 +48,23 @@ pub enum Command {
     /// See and retry the outbox: who was sent what, and what the relay answered.
     #[command(subcommand)]
     Mail(MailCommand),
+    /// Read the audit log: security events, oldest first (JSON lines with --json, for a SIEM).
+    Audit {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Only events of the last this long (e.g. 24h, 7d).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only events whose actor or target is this user.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only this event (e.g. login_failed).
+        #[arg(long)]
+        event: Option<String>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -167,6 +184,9 @@ pub struct ServeArgs {
     /// Days the record of recent requests is kept (for support reports).
     #[arg(long, env = "GHARART_REQUEST_LOG_DAYS", default_value_t = 7)]
     pub request_log_days: u32,
+    /// Days audit log rows are kept.
+    #[arg(long, env = "GHARART_AUDIT_DAYS", default_value_t = 365)]
+    pub audit_days: u32,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

@@ -125,6 +125,7 @@ pub fn config(args: ServeArgs) -> Result<Config, String> {
         daily_account_limit: args.daily_account_limit,
         trust_proxy: args.trust_proxy,
         request_log_days: i64::from(args.request_log_days.max(1)),
+        audit_days: i64::from(args.audit_days.max(1)),
         open_registration: args.open_registration,
         demo: false,
     })

@@ -6,6 +6,8 @@ use crate::core::clock::parse_duration;
 use crate::core::clock::{Clock, rfc3339};
 use crate::core::keys::KeyRing;
 use crate::core::token::opaque::b64url;
+use crate::domain::audit::{self, Event};
+use crate::store::audit::Party;
 
 fn load(keyed: &KeyedDbArgs) -> Result<KeyRing, String> {
     KeyRing::load(&keyed.key_path())
@@ -63,6 +65,8 @@ pub fn run(cmd: KeysCommand) -> Result<(), String> {
             let retire_after =
                 parse_duration(&retire_after).map_err(|e| format!("--retire-after: {e}"))?;
             let path = keyed.key_path();
+            // The audit row goes to the database: check it opens before anything changes.
+            let db = super::open_existing(&keyed.db.db)?;
             let mut ring = load(&keyed)?;
             let now = Clock::System.now();
             let before: Vec<(String, bool)> = ring
@@ -74,6 +78,30 @@ pub fn run(cmd: KeysCommand) -> Result<(), String> {
                 .rotate(now, now - retire_after)
                 .map_err(|e| e.to_string())?;
             ring.save(&path).map_err(|e| e.to_string())?;
+            let retired: Vec<&str> = ring
+                .all()
+                .iter()
+                .filter(|k| k.retired_at == Some(now))
+                .map(|k| k.kid.as_str())
+                .collect();
+            db.write(|tx| {
+                audit::record(
+                    tx,
+                    now,
+                    Event {
+                        name: "keys_rotated",
+                        actor: audit::operator(),
+                        target: Some(Party {
+                            kind: "key".into(),
+                            id: Some(kid.clone()),
+                            handle: None,
+                        }),
+                        caller: None,
+                        details: serde_json::json!({ "retired": retired }),
+                    },
+                )
+            })
+            .map_err(|e| e.to_string())?;
             crate::out!("new current key {kid}");
             for k in ring.all() {
                 let was_retired = before.iter().any(|(b, r)| *b == k.kid && *r);

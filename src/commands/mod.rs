@@ -2,6 +2,7 @@
 //! the subcommands, each a function from its parsed arguments to an exit status.
 
 pub mod args;
+pub mod audit;
 pub mod backup;
 pub mod clients;
 pub mod demo;

@@ -1,11 +1,13 @@
 //! `gharart-id reports list|show ID`: the support reports users sent, with the server's record
-//! of the request each one names.
+//! of the request each one names and the audit rows of that request.
 
 use std::fmt::Write;
 
 use super::terminal::{block, one_line};
 use crate::commands::args::ReportsCommand;
 use crate::core::clock::rfc3339;
+use crate::domain::audit;
+use crate::store::audit::Filter;
 use crate::store::reports::{self, ReportRow};
 use crate::store::request_log::RequestRecord;
 
@@ -37,6 +39,19 @@ pub fn run(cmd: ReportsCommand) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             let row = row.ok_or_else(|| format!("no report {id}"))?;
             crate::out!("{}", render(&row).trim_end());
+            if let Some(rid) = &row.request_id {
+                let filter = Filter {
+                    request_id: Some(rid.clone()),
+                    ..Filter::default()
+                };
+                let events = audit::list(&db, &filter).map_err(|e| e.to_string())?;
+                if !events.is_empty() {
+                    crate::out!("audit rows of that request:");
+                }
+                for e in events {
+                    crate::out!("  {}", audit::json_line(&e));
+                }
+            }
             Ok(())
         }
     }

@@ -12,7 +12,8 @@ use std::time::{Duration, SystemTime};
 use crate::core::Core;
 use crate::core::keys::KeyRing;
 use crate::store::{
-    StoreError, codes, daily, idempotency, mfa, oauth, outbox, passkeys, request_log, sessions,
+    StoreError, audit, codes, daily, idempotency, mfa, oauth, outbox, passkeys, request_log,
+    sessions,
 };
 
 const TICK: Duration = Duration::from_secs(1);
@@ -107,6 +108,8 @@ fn sweep(core: &Core) -> Result<(), StoreError> {
         .write(|tx| codes::delete_expired(tx, now - EXPIRED_CODE_KEEP_SECS))?;
     core.db
         .write(|tx| request_log::delete_before(tx, now - core.config.request_log_days * 86_400))?;
+    core.db
+        .write(|tx| audit::sweep(tx, now - core.config.audit_days * 86_400))?;
     core.db
         .write(|tx| request_log::cap(tx, REQUEST_LOG_MAX_ROWS))?;
     core.db

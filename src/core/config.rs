@@ -74,6 +74,8 @@ pub struct Config {
     pub daily_account_limit: u32,
     pub trust_proxy: bool,
     pub request_log_days: i64,
+    /// Days audit log rows are kept (`--audit-days`).
+    pub audit_days: i64,
     pub open_registration: bool,
     /// The offline demo: mail also to `/demo/mailbox`, and the `/demo/*` routes.
     pub demo: bool,

@@ -47,12 +47,12 @@ pub fn post_signup_resend(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiErr
 /// when the user has a second factor.
 pub fn post_login(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let body = ctx.json()?;
-    let ua = ctx.user_agent();
+    let caller = ctx.caller();
     match login::login(
         core,
         body.string("login")?,
         body.string("password")?,
-        ua.as_deref(),
+        &caller,
         ctx.now,
     )? {
         SignIn::Done(view) => {
@@ -73,6 +73,7 @@ pub fn post_login_mfa(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> 
         core,
         body.string("mfaToken")?,
         body.string("code")?,
+        &ctx.caller(),
         ctx.now,
     )?;
     ctx.set_user(&view.user.id);

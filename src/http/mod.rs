@@ -38,6 +38,7 @@ use serde_json::{Map, Value};
 
 use crate::core::Core;
 use crate::core::clock::Timestamp;
+use crate::domain::audit::Caller;
 use crate::domain::auth::session::{self, Principal};
 use crate::domain::daily::{self, Budget};
 use crate::domain::error::ApiError;
@@ -113,6 +114,15 @@ impl<'a> Ctx<'a> {
         self.req
             .header("User-Agent")
             .map(|ua| ua.chars().take(256).collect())
+    }
+
+    /// Where the request came from, as the audit log records it.
+    pub fn caller(&self) -> Caller {
+        Caller {
+            user_agent: self.user_agent(),
+            ip: Some(self.ip.to_string()),
+            request_id: Some(self.request_id.clone()),
+        }
     }
 
     /// The `n`th `{…}` segment of the route.

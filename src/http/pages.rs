@@ -208,12 +208,12 @@ pub fn post_login(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let form = checked_form(core, ctx)?;
     let return_to = safe_return(form.get("return_to"));
     let login_name = form.get("login").unwrap_or("");
-    let ua = ctx.user_agent();
+    let caller = ctx.caller();
     match login::sign_in_browser(
         core,
         login_name,
         form.get("password").unwrap_or(""),
-        ua.as_deref(),
+        &caller,
         ctx.now,
     ) {
         Ok(SignIn::Done((user, cookie))) => Ok(signed_in(
@@ -256,7 +256,14 @@ pub fn post_login_mfa(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> 
     let form = checked_form(core, ctx)?;
     let return_to = safe_return(form.get("return_to"));
     let mfa_token = form.get("mfa_token").unwrap_or("");
-    match login::sign_in_browser_mfa(core, mfa_token, form.get("code").unwrap_or(""), ctx.now) {
+    let caller = ctx.caller();
+    match login::sign_in_browser_mfa(
+        core,
+        mfa_token,
+        form.get("code").unwrap_or(""),
+        &caller,
+        ctx.now,
+    ) {
         Ok((user, cookie)) => Ok(signed_in(
             core,
             ctx,
@@ -296,13 +303,13 @@ pub fn post_login_mfa(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> 
 pub fn post_login_passkey(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let form = checked_form(core, ctx)?;
     let return_to = safe_return(form.get("return_to"));
-    let ua = ctx.user_agent();
+    let caller = ctx.caller();
     let outcome = passkey_answer(&form).and_then(|credential| {
         passkeys::sign_in_browser(
             core,
             form.get("challenge_id").unwrap_or(""),
             &credential,
-            ua.as_deref(),
+            &caller,
             ctx.now,
         )
     });

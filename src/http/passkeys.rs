@@ -50,12 +50,12 @@ pub fn post_login_start(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError
 /// `POST /v2/auth/passkeys/login/finish` `{challengeId, credential}` → 200 session.
 pub fn post_login_finish(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let body = ctx.json()?;
-    let ua = ctx.user_agent();
+    let caller = ctx.caller();
     let view = passkeys::sign_in(
         core,
         body.string("challengeId")?,
         body.object("credential")?,
-        ua.as_deref(),
+        &caller,
         ctx.now,
     )?;
     ctx.set_user(&view.user.id);

@@ -4,6 +4,7 @@
 
 pub mod engine;
 
+pub mod audit;
 pub mod clients;
 pub mod codes;
 pub mod daily;

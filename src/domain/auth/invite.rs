@@ -9,6 +9,7 @@ use super::signup::holds_identity;
 use super::validate;
 use crate::core::clock::Timestamp;
 use crate::core::token::opaque::new_id;
+use crate::domain::audit::{self, Event};
 use crate::store::outbox::Kind;
 use crate::store::sessions::{self, RevokeReason};
 use crate::store::users::{self, NewUser};
@@ -152,6 +153,17 @@ fn invite_one(
     let user = users::find_by_id(tx, &id)?
         .ok_or_else(|| StoreError::Broken("inserted user vanished".into()))?;
     codes::issue(tx, pepper, &user, &mailing, now).map_err(|e| StoreError::Broken(e.message()))?;
+    audit::record(
+        tx,
+        now,
+        Event {
+            name: "user_invited",
+            actor: audit::operator(),
+            target: Some(audit::user(&user)),
+            caller: None,
+            details: serde_json::json!({"groups": user.groups}),
+        },
+    )?;
     Ok(Outcome::Created)
 }
 
@@ -163,6 +175,17 @@ pub fn disable(db: &Db, handle: &str, now: Timestamp) -> Result<bool, StoreError
             return Ok(false);
         };
         users::disable(tx, &user.id, now)?;
+        audit::record(
+            tx,
+            now,
+            Event {
+                name: "user_disabled",
+                actor: audit::operator(),
+                target: Some(audit::user(&user)),
+                caller: None,
+                details: serde_json::json!({}),
+            },
+        )?;
         sessions::revoke_all_for_user(tx, &user.id, RevokeReason::Disabled, now)?;
         pats::revoke_all_for_user(tx, &user.id, now)?;
         oauth::delete_browser_sessions_for_user(tx, &user.id)?;

@@ -1,12 +1,15 @@
 //! Password login (`POST /v2/auth/login` and the sign-in page): the hash runs whether or not the
 //! account exists, so timing does not reveal which logins are registered; then a session starts.
 
+use serde_json::json;
+
 use super::mfa::{self, Challenge};
 use super::{SessionState, SessionView, fresh_id, hash_password, hashing, session_view};
 use crate::core::Core;
 use crate::core::clock::Timestamp;
 use crate::core::password::{self, Verdict};
 use crate::core::token::opaque::sha256;
+use crate::domain::audit::{self, Caller, Event};
 use crate::domain::error::ApiError;
 use crate::store::sessions::{self, NewSession};
 use crate::store::users::{self, UserRow};
@@ -22,6 +25,7 @@ pub fn check_credentials(
     core: &Core,
     login: &str,
     password: &str,
+    caller: &Caller,
     now: Timestamp,
 ) -> Result<UserRow, ApiError> {
     let throttle_key = login.to_lowercase();
@@ -36,9 +40,24 @@ pub fn check_credentials(
     let verdict = hashing(core, || password::verify(password, stored, iterations))?;
     let (user, needs_upgrade) = match (user, verdict) {
         (Some(u), Verdict::Match { needs_upgrade }) => (u, needs_upgrade),
-        _ => {
+        (user, _) => {
             core.throttle.login_failed(&throttle_key, now);
             core.metrics.login("failed");
+            // The target only when the account exists: a login name typed is not kept, since
+            // people type passwords into that field too.
+            core.db.write(|tx| {
+                audit::record(
+                    tx,
+                    now,
+                    Event {
+                        name: "login_failed",
+                        actor: audit::anonymous(),
+                        target: user.as_ref().map(audit::user),
+                        caller: Some(caller),
+                        details: json!({"knownAccount": user.is_some()}),
+                    },
+                )
+            })?;
             return Err(ApiError::InvalidCredentials);
         }
     };
@@ -70,14 +89,16 @@ pub fn login(
     core: &Core,
     login: &str,
     password: &str,
-    user_agent: Option<&str>,
+    caller: &Caller,
     now: Timestamp,
 ) -> Result<SignIn<SessionView>, ApiError> {
-    let user = check_credentials(core, login, password, now)?;
-    if let Some(challenge) = mfa::challenge_if_enabled(core, &user, user_agent, now)? {
+    let user = check_credentials(core, login, password, caller, now)?;
+    if let Some(challenge) =
+        mfa::challenge_if_enabled(core, &user, caller.user_agent.as_deref(), now)?
+    {
         return Ok(SignIn::SecondStep(Box::new(challenge)));
     }
-    api_session(core, &user, PASSWORD, user_agent, now).map(SignIn::Done)
+    api_session(core, &user, PASSWORD, caller, now).map(SignIn::Done)
 }
 
 /// The second step of [`login`]: the `mfaToken` and a code start the API session.
@@ -85,16 +106,16 @@ pub fn login_mfa(
     core: &Core,
     mfa_token: &str,
     code: &str,
+    caller: &Caller,
     now: Timestamp,
 ) -> Result<SessionView, ApiError> {
     let passed = mfa::pass(core, mfa_token, code, now)?;
-    api_session(
-        core,
-        &passed.user,
-        passed.method.amr(),
-        passed.user_agent.as_deref(),
-        now,
-    )
+    // The session keeps the user agent of the password step.
+    let caller = Caller {
+        user_agent: passed.user_agent.clone(),
+        ..caller.clone()
+    };
+    api_session(core, &passed.user, passed.method.amr(), &caller, now)
 }
 
 /// The `amr` of a password sign-in without a second factor.
@@ -104,13 +125,23 @@ pub(super) fn api_session(
     core: &Core,
     user: &UserRow,
     amr: &str,
-    user_agent: Option<&str>,
+    caller: &Caller,
     now: Timestamp,
 ) -> Result<SessionView, ApiError> {
     let session_id = fresh_id("ses_")?;
     let expires_at = now + core.config.lifetimes.refresh_absolute;
-    core.db
-        .write(|tx| start_session(tx, &session_id, &user.id, now, expires_at, user_agent, amr))?;
+    core.db.write(|tx| {
+        start_session(
+            tx,
+            &session_id,
+            &user.id,
+            now,
+            expires_at,
+            caller.user_agent.as_deref(),
+            amr,
+        )?;
+        signed_in(tx, user, amr, "api", caller, now)
+    })?;
     let state = SessionState {
         id: &session_id,
         generation: 0,
@@ -129,14 +160,16 @@ pub fn sign_in_browser(
     core: &Core,
     login: &str,
     password: &str,
-    user_agent: Option<&str>,
+    caller: &Caller,
     now: Timestamp,
 ) -> Result<SignIn<(UserRow, String)>, ApiError> {
-    let user = check_credentials(core, login, password, now)?;
-    if let Some(challenge) = mfa::challenge_if_enabled(core, &user, user_agent, now)? {
+    let user = check_credentials(core, login, password, caller, now)?;
+    if let Some(challenge) =
+        mfa::challenge_if_enabled(core, &user, caller.user_agent.as_deref(), now)?
+    {
         return Ok(SignIn::SecondStep(Box::new(challenge)));
     }
-    browser_session(core, user, PASSWORD, user_agent, now).map(SignIn::Done)
+    browser_session(core, user, PASSWORD, caller, now).map(SignIn::Done)
 }
 
 /// The second step of [`sign_in_browser`].
@@ -144,31 +177,37 @@ pub fn sign_in_browser_mfa(
     core: &Core,
     mfa_token: &str,
     code: &str,
+    caller: &Caller,
     now: Timestamp,
 ) -> Result<(UserRow, String), ApiError> {
     let passed = mfa::pass(core, mfa_token, code, now)?;
-    let user_agent = passed.user_agent.clone();
-    browser_session(
-        core,
-        passed.user,
-        passed.method.amr(),
-        user_agent.as_deref(),
-        now,
-    )
+    let caller = Caller {
+        user_agent: passed.user_agent.clone(),
+        ..caller.clone()
+    };
+    browser_session(core, passed.user, passed.method.amr(), &caller, now)
 }
 
 pub(super) fn browser_session(
     core: &Core,
     user: UserRow,
     amr: &str,
-    user_agent: Option<&str>,
+    caller: &Caller,
     now: Timestamp,
 ) -> Result<(UserRow, String), ApiError> {
     let cookie = fresh_id("bs_")?;
     let session_id = fresh_id("ses_")?;
     let expires_at = now + BROWSER_SESSION_SECS;
     core.db.write(|tx| {
-        start_session(tx, &session_id, &user.id, now, expires_at, user_agent, amr)?;
+        start_session(
+            tx,
+            &session_id,
+            &user.id,
+            now,
+            expires_at,
+            caller.user_agent.as_deref(),
+            amr,
+        )?;
         oauth::insert_browser_session(
             tx,
             &sha256(cookie.as_bytes()),
@@ -176,9 +215,32 @@ pub(super) fn browser_session(
             &session_id,
             now,
             expires_at,
-        )
+        )?;
+        signed_in(tx, &user, amr, "browser", caller, now)
     })?;
     Ok((user, cookie))
+}
+
+/// The audit row of a sign-in, in the transaction that starts its session.
+fn signed_in(
+    tx: &Tx<'_>,
+    user: &UserRow,
+    amr: &str,
+    via: &str,
+    caller: &Caller,
+    now: Timestamp,
+) -> Result<(), crate::store::StoreError> {
+    audit::record(
+        tx,
+        now,
+        Event {
+            name: "login_succeeded",
+            actor: audit::user(user),
+            target: Some(audit::user(user)),
+            caller: Some(caller),
+            details: json!({"via": via, "amr": amr.split(' ').collect::<Vec<_>>()}),
+        },
+    )
 }
 
 /// Starts a first-party session (client and scope none: it holds every scope).

@@ -16,6 +16,7 @@ use crate::core::clock::{Timestamp, rfc3339};
 use crate::core::token::opaque::{RandomUnavailable, ct_eq, hmac_sha256, random_bytes, sha256};
 use crate::core::token::seal::{self, SealKey};
 use crate::core::token::totp;
+use crate::domain::audit::{self, Event};
 use crate::domain::error::ApiError;
 use crate::store::passkeys::{self, PasskeyRow};
 use crate::store::sessions::{self, RevokeReason};
@@ -400,6 +401,17 @@ pub fn reset(db: &Db, handle: &str, now: Timestamp) -> Result<bool, StoreError> 
         mfa::end_challenges_of(tx, &user.id, now)?;
         mfa::delete_all(tx, &user.id)?;
         passkeys::delete_all(tx, &user.id)?;
+        audit::record(
+            tx,
+            now,
+            Event {
+                name: "second_factors_reset",
+                actor: audit::operator(),
+                target: Some(audit::user(&user)),
+                caller: None,
+                details: serde_json::json!({}),
+            },
+        )?;
         sessions::revoke_all_for_user(tx, &user.id, RevokeReason::Revoked, now)?;
         oauth::delete_browser_sessions_for_user(tx, &user.id)?;
         Ok(true)

@@ -19,6 +19,7 @@ use crate::core::passkey::{
     USER_HANDLE_LEN, new_user_handle, user_handle_of,
 };
 use crate::core::token::opaque::{hmac_sha256, random_bytes, sha256};
+use crate::domain::audit::Caller;
 use crate::domain::error::ApiError;
 use crate::store::passkeys::{self, NewPasskey};
 use crate::store::users::{self, UserRow};
@@ -257,11 +258,11 @@ pub fn sign_in(
     core: &Core,
     challenge_id: &str,
     credential: &serde_json::Value,
-    user_agent: Option<&str>,
+    caller: &Caller,
     now: Timestamp,
 ) -> Result<SessionView, ApiError> {
     let (user, amr) = check_sign_in(core, challenge_id, credential, now)?;
-    login::api_session(core, &user, amr, user_agent, now)
+    login::api_session(core, &user, amr, caller, now)
 }
 
 /// A passkey sign-in for the pages: the browser session.
@@ -269,11 +270,11 @@ pub fn sign_in_browser(
     core: &Core,
     challenge_id: &str,
     credential: &serde_json::Value,
-    user_agent: Option<&str>,
+    caller: &Caller,
     now: Timestamp,
 ) -> Result<(UserRow, String), ApiError> {
     let (user, amr) = check_sign_in(core, challenge_id, credential, now)?;
-    login::browser_session(core, user, amr, user_agent, now)
+    login::browser_session(core, user, amr, caller, now)
 }
 
 /// A ceremony as the database keeps it.

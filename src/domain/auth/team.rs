@@ -2,8 +2,11 @@
 //! `admin`, and belongs to any number of free groups. Tokens and `id_token`s carry both; the
 //! operator sets them from the command line (and, later, `/admin`), through these functions.
 
+use serde_json::json;
+
 use super::validate;
 use crate::core::clock::Timestamp;
+use crate::domain::audit::{self, Event};
 use crate::domain::error::ApiError;
 use crate::store::users::{self, UserRow};
 use crate::store::{Db, StoreError};
@@ -62,6 +65,17 @@ pub fn set_role(
     db.write(|tx| {
         let user = find(tx, handle)?;
         users::set_role(tx, &user.id, role, now)?;
+        audit::record(
+            tx,
+            now,
+            Event {
+                name: "role_changed",
+                actor: audit::operator(),
+                target: Some(audit::user(&user)),
+                caller: None,
+                details: json!({"from": user.role, "to": role}),
+            },
+        )?;
         Ok(Membership {
             role: role.to_owned(),
             groups: user.groups,
@@ -83,15 +97,27 @@ pub fn change_groups(
         let user = find(tx, handle)?;
         let mut now_in: Vec<String> = user
             .groups
-            .into_iter()
+            .iter()
             .filter(|g| !remove.contains(g))
+            .cloned()
             .collect();
         now_in.extend(add.iter().cloned());
         now_in.sort();
         now_in.dedup();
         users::set_groups(tx, &user.id, &now_in, now)?;
+        audit::record(
+            tx,
+            now,
+            Event {
+                name: "groups_changed",
+                actor: audit::operator(),
+                target: Some(audit::user(&user)),
+                caller: None,
+                details: json!({"from": user.groups, "to": now_in}),
+            },
+        )?;
         Ok(Membership {
-            role: user.role,
+            role: user.role.clone(),
             groups: now_in,
         })
     })

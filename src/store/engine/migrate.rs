@@ -9,7 +9,7 @@ use super::StoreError;
 pub const SCHEMA: &str = include_str!("../../../schema.sql");
 
 /// The version `schema.sql` describes.
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 11;
 
 /// `(version reached, SQL)` for each step after version 1, in order; a change to `schema.sql`
 /// appends its step here.
@@ -144,6 +144,28 @@ const STEPS: &[(i64, &str)] = &[
         10,
         "ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'member' CHECK (role IN ('member', 'admin'));
          ALTER TABLE users ADD COLUMN groups TEXT NOT NULL DEFAULT '';",
+    ),
+    // The audit log (issue 19).
+    (
+        11,
+        "CREATE TABLE audit_log (
+             id            INTEGER PRIMARY KEY,
+             at            INTEGER NOT NULL,
+             event         TEXT NOT NULL,
+             actor_type    TEXT NOT NULL CHECK (actor_type IN ('user', 'operator', 'anonymous')),
+             actor_id      TEXT,
+             actor_handle  TEXT,
+             target_type   TEXT,
+             target_id     TEXT,
+             target_handle TEXT,
+             ip            TEXT,
+             request_id    TEXT,
+             details       TEXT NOT NULL DEFAULT '{}'
+         );
+         CREATE INDEX audit_by_time ON audit_log(at);
+         CREATE INDEX audit_by_target ON audit_log(target_id, at);
+         CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
+         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
     ),
 ];
 
