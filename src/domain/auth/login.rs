@@ -130,18 +130,14 @@ pub(super) fn api_session(
 ) -> Result<SessionView, ApiError> {
     let session_id = fresh_id("ses_")?;
     let expires_at = now + core.config.lifetimes.refresh_absolute;
-    core.db.write(|tx| {
-        start_session(
-            tx,
-            &session_id,
-            &user.id,
-            now,
-            expires_at,
-            caller.user_agent.as_deref(),
-            amr,
-        )?;
-        signed_in(tx, user, amr, "api", caller, now)
-    })?;
+    let started = Started {
+        id: &session_id,
+        expires_at,
+        amr,
+        via: "api",
+    };
+    core.db
+        .write(|tx| start_session(tx, user, &started, caller, now))?;
     let state = SessionState {
         id: &session_id,
         generation: 0,
@@ -198,16 +194,14 @@ pub(super) fn browser_session(
     let cookie = fresh_id("bs_")?;
     let session_id = fresh_id("ses_")?;
     let expires_at = now + BROWSER_SESSION_SECS;
+    let started = Started {
+        id: &session_id,
+        expires_at,
+        amr,
+        via: "browser",
+    };
     core.db.write(|tx| {
-        start_session(
-            tx,
-            &session_id,
-            &user.id,
-            now,
-            expires_at,
-            caller.user_agent.as_deref(),
-            amr,
-        )?;
+        start_session(tx, &user, &started, caller, now)?;
         oauth::insert_browser_session(
             tx,
             &sha256(cookie.as_bytes()),
@@ -215,21 +209,44 @@ pub(super) fn browser_session(
             &session_id,
             now,
             expires_at,
-        )?;
-        signed_in(tx, &user, amr, "browser", caller, now)
+        )
     })?;
     Ok((user, cookie))
 }
 
-/// The audit row of a sign-in, in the transaction that starts its session.
-fn signed_in(
+/// A first-party session about to start: its id, end, `amr`, and how it was signed in to.
+struct Started<'a> {
+    id: &'a str,
+    expires_at: Timestamp,
+    amr: &'a str,
+    /// `api` or `browser`, for the audit row.
+    via: &'static str,
+}
+
+/// Starts a first-party session (client and scope none: it holds every scope) and writes its
+/// sign-in's audit row in the same transaction.
+fn start_session(
     tx: &Tx<'_>,
     user: &UserRow,
-    amr: &str,
-    via: &str,
+    s: &Started<'_>,
     caller: &Caller,
     now: Timestamp,
 ) -> Result<(), crate::store::StoreError> {
+    sessions::insert(
+        tx,
+        &NewSession {
+            id: s.id,
+            user_id: &user.id,
+            now,
+            expires_at: s.expires_at,
+            user_agent: caller.user_agent.as_deref(),
+            client_id: None,
+            scope: None,
+            amr: s.amr,
+            auth_time: None,
+            resources: "",
+        },
+    )?;
     audit::record(
         tx,
         now,
@@ -238,34 +255,7 @@ fn signed_in(
             actor: audit::user(user),
             target: Some(audit::user(user)),
             caller: Some(caller),
-            details: json!({"via": via, "amr": amr.split(' ').collect::<Vec<_>>()}),
-        },
-    )
-}
-
-/// Starts a first-party session (client and scope none: it holds every scope).
-fn start_session(
-    tx: &Tx<'_>,
-    id: &str,
-    user_id: &str,
-    now: Timestamp,
-    expires_at: Timestamp,
-    user_agent: Option<&str>,
-    amr: &str,
-) -> Result<(), crate::store::StoreError> {
-    sessions::insert(
-        tx,
-        &NewSession {
-            id,
-            user_id,
-            now,
-            expires_at,
-            user_agent,
-            client_id: None,
-            scope: None,
-            amr,
-            auth_time: None,
-            resources: "",
+            details: json!({"via": s.via, "amr": s.amr.split(' ').collect::<Vec<_>>()}),
         },
     )
 }

@@ -151,13 +151,16 @@ pub fn start_sign_in(
         Some(u) => core.db.read(|c| passkeys::list(c, &u.id))?,
         None => Vec::new(),
     };
-    let decoy = hmac_sha256(
-        core.keys().code_pepper(),
-        &[b"passkey-decoy:", login.to_lowercase().as_bytes()],
-    );
-    let known: Vec<Known<'_>> = if rows.is_empty() {
+    // Only a login without passkeys needs the decoy (and its HMAC).
+    let decoy = rows.is_empty().then(|| {
+        hmac_sha256(
+            core.keys().code_pepper(),
+            &[b"passkey-decoy:", login.to_lowercase().as_bytes()],
+        )
+    });
+    let known: Vec<Known<'_>> = if let Some(decoy) = &decoy {
         vec![Known {
-            id: &decoy,
+            id: decoy,
             transports: 0,
         }]
     } else {
