@@ -41,6 +41,24 @@ CREATE INDEX audit_by_target ON audit_log(target_id, at);
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 
+-- An invitation file an admin uploaded on /admin/import (issue 19), from its preview to its
+-- apply: handles, emails, names and groups, no secret. The body is emptied once applied; rows
+-- untouched for a day are swept.
+CREATE TABLE imports (
+    id          TEXT PRIMARY KEY,
+    created_by  TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    file_name   TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    total       INTEGER NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('previewed', 'applying', 'applied')),
+    done        INTEGER NOT NULL DEFAULT 0,
+    created     INTEGER NOT NULL DEFAULT 0,
+    existed     INTEGER NOT NULL DEFAULT 0,
+    invalid     INTEGER NOT NULL DEFAULT 0,
+    updated_at  INTEGER NOT NULL
+);
+
 -- OAuth clients (RFC 7591). Only the SHA-256 of a confidential client's secret is kept.
 CREATE TABLE oauth_clients (
     id            TEXT PRIMARY KEY,

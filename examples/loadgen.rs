@@ -87,6 +87,7 @@ fn bare(args: &[String]) {
         max_per_ip: 1024,
         workers,
         max_body: gharart_id::http::routes::MAX_BODY,
+        large_bodies: &[],
         open: Default::default(),
     };
     let _serving =

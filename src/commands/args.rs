@@ -75,6 +75,16 @@ pub enum DurabilityArg {
     Normal,
 }
 
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RequireMfaArg {
+    /// Nobody: a second factor is each user's choice.
+    None,
+    /// `/admin` needs a session signed in with a second factor.
+    Admin,
+    /// As admin, and every session needs one to authorize an OAuth app or create a PAT.
+    All,
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
     /// The SQLite database file, created with the schema on first start [default: ./gharart.db;
@@ -187,6 +197,14 @@ pub struct ServeArgs {
     /// Days audit log rows are kept.
     #[arg(long, env = "GHARART_AUDIT_DAYS", default_value_t = 365)]
     pub audit_days: u32,
+    /// Whose sessions must have signed in with a second factor: none, admin (for /admin) or all.
+    #[arg(
+        long,
+        env = "GHARART_REQUIRE_MFA_FOR",
+        value_enum,
+        default_value = "none"
+    )]
+    pub require_mfa_for: RequireMfaArg,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -346,6 +364,19 @@ pub enum UsersCommand {
     },
     /// Disable a user: no more sign-ins; every session and personal access token is revoked.
     Disable {
+        #[command(flatten)]
+        db: DbArgs,
+        handle: String,
+    },
+    /// Enable a disabled user again: they sign in with their password (revoked sessions and
+    /// tokens stay revoked).
+    Enable {
+        #[command(flatten)]
+        db: DbArgs,
+        handle: String,
+    },
+    /// Revoke every session of a user (API, browser and OAuth apps): they sign in again.
+    RevokeSessions {
         #[command(flatten)]
         db: DbArgs,
         handle: String,

@@ -37,6 +37,7 @@ pub fn run(
         user_id,
         event: event.map(str::to_owned),
         request_id: None,
+        newest: None,
     };
     for row in audit::list(&db, &filter).map_err(|e| e.to_string())? {
         if json {

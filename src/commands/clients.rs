@@ -6,7 +6,8 @@ use serde_json::{Map, Value, json};
 use crate::commands::args::ClientsCommand;
 use crate::core::clock::{Clock, rfc3339};
 use crate::core::config::all_scopes;
-use crate::domain::oauth::clients::register;
+use crate::domain::audit::Acting;
+use crate::domain::oauth::clients::{self as clients_domain, register};
 use crate::store::clients;
 
 pub fn run(cmd: ClientsCommand) -> Result<(), String> {
@@ -29,8 +30,15 @@ pub fn run(cmd: ClientsCommand) -> Result<(), String> {
             if let Some(scope) = scope {
                 body.insert("scope".into(), json!(scope));
             }
-            let answer = register(&db, &all_scopes(&scopes)?, &body, None, Clock::System.now())
-                .map_err(|e| format!("{}: {}", e.code(), e.description()))?;
+            let answer = register(
+                &db,
+                &all_scopes(&scopes)?,
+                &body,
+                None,
+                &Acting::operator(),
+                Clock::System.now(),
+            )
+            .map_err(|e| format!("{}: {}", e.code(), e.description()))?;
             crate::out!(
                 "client_id      {}",
                 answer["client_id"].as_str().unwrap_or("")
@@ -70,8 +78,7 @@ pub fn run(cmd: ClientsCommand) -> Result<(), String> {
         }
         ClientsCommand::Remove { db, id } => {
             let db = super::open_existing(&db.db)?;
-            if db
-                .write(|tx| clients::delete(tx, &id))
+            if clients_domain::remove(&db, &id, &Acting::operator(), Clock::System.now())
                 .map_err(|e| e.to_string())?
             {
                 crate::out!("removed {id}");

@@ -3,9 +3,11 @@
 
 use std::path::PathBuf;
 
-use crate::commands::args::{DurabilityArg, ServeArgs, Switch};
+use crate::commands::args::{DurabilityArg, RequireMfaArg, ServeArgs, Switch};
 use crate::core::clock::parse_duration;
-use crate::core::config::{BODY_LIMIT, Config, Lifetimes, Smtp, all_scopes, validate_issuer};
+use crate::core::config::{
+    BODY_LIMIT, Config, Lifetimes, RequireMfaFor, Smtp, all_scopes, validate_issuer,
+};
 use crate::core::mail::relay::SmtpUrl;
 use crate::core::mail::schedule::Rate;
 use crate::core::throttle::{DEFAULT_LIMITS, parse_limit};
@@ -126,6 +128,11 @@ pub fn config(args: ServeArgs) -> Result<Config, String> {
         trust_proxy: args.trust_proxy,
         request_log_days: i64::from(args.request_log_days.max(1)),
         audit_days: i64::from(args.audit_days.max(1)),
+        require_mfa_for: match args.require_mfa_for {
+            RequireMfaArg::None => RequireMfaFor::None,
+            RequireMfaArg::Admin => RequireMfaFor::Admin,
+            RequireMfaArg::All => RequireMfaFor::All,
+        },
         open_registration: args.open_registration,
         demo: false,
     })

@@ -1,6 +1,7 @@
-//! `gharart-id users add|list|disable|import|resend|role|groups|mfa-reset`: invite teammates (one, or a CSV file of
-//! them, now or from `--send-after`), list accounts with their onboarding state, resend codes to
-//! those who are stuck, and disable one. Mail is queued in the database; a running server
+//! `gharart-id users add|list|disable|enable|revoke-sessions|import|resend|role|groups|mfa-reset`:
+//! invite teammates (one, or a CSV file of them, now or from `--send-after`), list accounts with
+//! their onboarding state, resend codes to those who are stuck, and manage one account. Every
+//! change is the same domain call `/admin` makes, with the operator as its audit row's actor. Mail is queued in the database; a running server
 //! delivers it within seconds (without one, it waits for the next start).
 
 use std::io::{IsTerminal, Write};
@@ -10,9 +11,10 @@ use crate::commands::args::UsersCommand;
 use crate::core::clock::parse_duration;
 use crate::core::clock::{Clock, Timestamp, next_time_of_day, parse_rfc3339, rfc3339};
 use crate::core::keys::KeyRing;
+use crate::domain::audit::Acting;
 use crate::domain::auth::invite::{self, Invitation, Invitee, Outcome};
 use crate::domain::auth::onboarding::{self, Resent, Selection};
-use crate::domain::auth::{mfa, team};
+use crate::domain::auth::{csv, mfa, team};
 
 pub fn run(cmd: UsersCommand) -> Result<(), String> {
     let now = Clock::System.now();
@@ -39,6 +41,7 @@ pub fn run(cmd: UsersCommand) -> Result<(), String> {
                 ttl,
                 send_at: now,
                 inviter: None,
+                by: Acting::operator(),
             };
             let outcome = invite::invite(
                 &db,
@@ -54,7 +57,8 @@ pub fn run(cmd: UsersCommand) -> Result<(), String> {
             match &outcome[0] {
                 Outcome::Invalid(_) => Err("the user was not invited".into()),
                 _ if admin => {
-                    team::set_role(&db, &handle, "admin", now).map_err(|e| e.to_string())?;
+                    team::set_role(&db, &handle, "admin", &Acting::operator(), now)
+                        .map_err(|e| e.to_string())?;
                     crate::out!("{handle} is an admin");
                     Ok(())
                 }
@@ -88,10 +92,11 @@ pub fn run(cmd: UsersCommand) -> Result<(), String> {
                 ttl,
                 send_at,
                 inviter: invited_by.map(|n| n.trim().to_owned()),
+                by: Acting::operator(),
             };
             let text =
                 std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let (rows, numbers) = parse_csv(&text);
+            let (rows, numbers) = csv::parse(&text);
             let db = super::open_existing(&keyed.db.db)?;
             let ring = KeyRing::load(&keyed.key_path()).map_err(|e| e.to_string())?;
             let tty = std::io::stderr().is_terminal();
@@ -190,6 +195,7 @@ pub fn run(cmd: UsersCommand) -> Result<(), String> {
                 handles,
                 expired,
                 failed,
+                bulk: false,
             };
             let tty = std::io::stderr().is_terminal();
             let outcomes = onboarding::resend(
@@ -197,6 +203,7 @@ pub fn run(cmd: UsersCommand) -> Result<(), String> {
                 ring.code_pepper(),
                 &selection,
                 ttl,
+                &Acting::operator(),
                 now,
                 &mut |done, total| progress_bar(tty, done, total),
             )
@@ -238,8 +245,8 @@ pub fn run(cmd: UsersCommand) -> Result<(), String> {
         }
         UsersCommand::Role { db, handle, role } => {
             let db = super::open_existing(&db.db)?;
-            let m =
-                team::set_role(&db, &handle, &role, now).map_err(|e| format!("{handle}: {e}"))?;
+            let m = team::set_role(&db, &handle, &role, &Acting::operator(), now)
+                .map_err(|e| format!("{handle}: {e}"))?;
             crate::out!("{handle}: role {}", m.role);
             Ok(())
         }
@@ -252,7 +259,7 @@ pub fn run(cmd: UsersCommand) -> Result<(), String> {
             let db = super::open_existing(&db.db)?;
             let add: Vec<&str> = add.iter().map(String::as_str).collect();
             let remove: Vec<&str> = remove.iter().map(String::as_str).collect();
-            let m = team::change_groups(&db, &handle, &add, &remove, now)
+            let m = team::change_groups(&db, &handle, &add, &remove, &Acting::operator(), now)
                 .map_err(|e| format!("{handle}: {e}"))?;
             crate::out!(
                 "{handle}: groups {}",
@@ -266,25 +273,33 @@ pub fn run(cmd: UsersCommand) -> Result<(), String> {
         }
         UsersCommand::MfaReset { db, handle } => {
             let db = super::open_existing(&db.db)?;
-            if mfa::reset(&db, &handle, now).map_err(|e| e.to_string())? {
-                crate::out!(
-                    "reset {handle}: second factors removed, sessions revoked; the password signs in alone"
-                );
-                Ok(())
-            } else {
-                Err(format!("no user {handle}"))
-            }
+            team::reset_second_factors(&db, &handle, &Acting::operator(), now)
+                .map_err(|e| format!("{handle}: {e}"))?;
+            crate::out!(
+                "reset {handle}: second factors removed, sessions revoked; the password signs in alone"
+            );
+            Ok(())
         }
         UsersCommand::Disable { db, handle } => {
             let db = super::open_existing(&db.db)?;
-            if invite::disable(&db, &handle, now).map_err(|e| e.to_string())? {
-                crate::out!(
-                    "disabled {handle}: its sessions and personal access tokens are revoked"
-                );
-                Ok(())
-            } else {
-                Err(format!("no user {handle}"))
-            }
+            team::disable(&db, &handle, &Acting::operator(), now)
+                .map_err(|e| format!("{handle}: {e}"))?;
+            crate::out!("disabled {handle}: its sessions and personal access tokens are revoked");
+            Ok(())
+        }
+        UsersCommand::Enable { db, handle } => {
+            let db = super::open_existing(&db.db)?;
+            team::enable(&db, &handle, &Acting::operator(), now)
+                .map_err(|e| format!("{handle}: {e}"))?;
+            crate::out!("enabled {handle}: the password signs in again");
+            Ok(())
+        }
+        UsersCommand::RevokeSessions { db, handle } => {
+            let db = super::open_existing(&db.db)?;
+            let n = team::revoke_sessions(&db, &handle, &Acting::operator(), now)
+                .map_err(|e| format!("{handle}: {e}"))?;
+            crate::out!("{handle}: {n} sessions revoked; every browser signs in again");
+            Ok(())
         }
     }
 }
@@ -327,81 +342,5 @@ fn report(line: usize, row: &Invitee, outcome: &Outcome) {
             one_line(&row.email)
         ),
         Outcome::Invalid(why) => crate::out!("row {line}: invalid: {why}"),
-    }
-}
-
-/// Rows of `handle,email[,displayName]` with their line numbers; a header row and blank lines
-/// are skipped; fields may be double-quoted (with `""` for a quote).
-pub fn parse_csv(text: &str) -> (Vec<Invitee>, Vec<usize>) {
-    let mut rows = Vec::new();
-    let mut numbers = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let fields = split_csv_line(line.trim_end_matches('\r'));
-        if fields.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
-        if i == 0 && fields[0].trim().eq_ignore_ascii_case("handle") {
-            continue;
-        }
-        let field = |n: usize| {
-            fields
-                .get(n)
-                .map(|f| f.trim().to_owned())
-                .unwrap_or_default()
-        };
-        let display = field(2);
-        rows.push(Invitee {
-            handle: field(0),
-            email: field(1),
-            display_name: (!display.is_empty()).then_some(display),
-            groups: field(3)
-                .split(';')
-                .map(|g| g.trim().to_owned())
-                .filter(|g| !g.is_empty())
-                .collect(),
-        });
-        numbers.push(i + 1);
-    }
-    (rows, numbers)
-}
-
-fn split_csv_line(line: &str) -> Vec<String> {
-    let mut fields = vec![String::new()];
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                chars.next();
-                if let Some(f) = fields.last_mut() {
-                    f.push('"');
-                }
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => fields.push(String::new()),
-            (c, _) => {
-                if let Some(f) = fields.last_mut() {
-                    f.push(c);
-                }
-            }
-        }
-    }
-    fields
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_rows() {
-        let (rows, lines) = parse_csv(
-            "handle,email,displayName\nana,ana@x.io,\"Ana, Elf\"\n\nbo,bo@x.io\r\n\"q\"\"x\",q@x.io,",
-        );
-        assert_eq!(lines, vec![2, 4, 5]);
-        assert_eq!(rows[0].display_name.as_deref(), Some("Ana, Elf"));
-        assert_eq!(rows[1].handle, "bo");
-        assert_eq!(rows[1].display_name, None);
-        assert_eq!(rows[2].handle, "q\"x");
     }
 }

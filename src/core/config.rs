@@ -76,9 +76,24 @@ pub struct Config {
     pub request_log_days: i64,
     /// Days audit log rows are kept (`--audit-days`).
     pub audit_days: i64,
+    /// Who needs a session signed in with a second factor (`--require-mfa-for`).
+    pub require_mfa_for: RequireMfaFor,
     pub open_registration: bool,
     /// The offline demo: mail also to `/demo/mailbox`, and the `/demo/*` routes.
     pub demo: bool,
+}
+
+/// `--require-mfa-for`: whose sessions must have signed in with a second factor for what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RequireMfaFor {
+    /// Nobody: a second factor is each user's choice (the default).
+    #[default]
+    None,
+    /// `/admin` takes only a session whose sign-in used a second factor.
+    Admin,
+    /// As `Admin`, and every user's session needs one to authorize an OAuth app or create a
+    /// personal access token (it can still sign in, to add a factor on `/account`).
+    All,
 }
 
 /// The built-in scopes plus the operator's `--scopes`, checked against RFC 6749 §3.3.

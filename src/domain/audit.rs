@@ -28,6 +28,24 @@ pub fn user(u: &UserRow) -> Party {
     }
 }
 
+/// A user known by id only.
+pub fn user_id(id: &str) -> Party {
+    Party {
+        kind: "user".into(),
+        id: Some(id.to_owned()),
+        handle: None,
+    }
+}
+
+/// An OAuth client.
+pub fn client(id: &str, name: Option<&str>) -> Party {
+    Party {
+        kind: "client".into(),
+        id: Some(id.to_owned()),
+        handle: name.map(str::to_owned),
+    }
+}
+
 /// The operator at the command line.
 pub fn operator() -> Party {
     Party {
@@ -41,6 +59,64 @@ pub fn anonymous() -> Party {
     Party {
         kind: "anonymous".into(),
         ..Party::default()
+    }
+}
+
+/// Who makes a change and from where: the actor and caller of the audit rows it writes. The
+/// command line acts as [`Acting::operator`]; a page or API call as the signed-in user.
+#[derive(Debug, Clone)]
+pub struct Acting<'a> {
+    pub actor: Party,
+    pub caller: Option<&'a Caller>,
+}
+
+impl Acting<'static> {
+    /// The operator at the command line.
+    pub fn operator() -> Self {
+        Acting {
+            actor: operator(),
+            caller: None,
+        }
+    }
+}
+
+impl<'a> Acting<'a> {
+    /// `user` acting from `caller`.
+    pub fn user(u: &UserRow, caller: &'a Caller) -> Self {
+        Acting {
+            actor: user(u),
+            caller: Some(caller),
+        }
+    }
+
+    /// Nobody signed in, from `caller` (a signup, a confirmation, a reset by code).
+    pub fn anonymous(caller: &'a Caller) -> Self {
+        Acting {
+            actor: anonymous(),
+            caller: Some(caller),
+        }
+    }
+
+    /// Appends the event `name` by this actor on `target`.
+    pub fn record(
+        &self,
+        tx: &Tx<'_>,
+        now: Timestamp,
+        name: &'static str,
+        target: Option<Party>,
+        details: Value,
+    ) -> Result<(), StoreError> {
+        record(
+            tx,
+            now,
+            Event {
+                name,
+                actor: self.actor.clone(),
+                target,
+                caller: self.caller,
+                details,
+            },
+        )
     }
 }
 

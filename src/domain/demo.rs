@@ -7,6 +7,7 @@ use serde_json::{Map, json};
 use crate::core::Core;
 use crate::core::password;
 use crate::core::token::opaque::{b64url, new_id, random_bytes};
+use crate::domain::audit::Acting;
 use crate::domain::auth::invite::{self, Invitation, Invitee};
 use crate::store::users::{self, NewUser};
 use crate::store::{StoreError, clients};
@@ -82,6 +83,7 @@ pub fn seed(core: &Core) -> Result<Seeded, String> {
                 ttl: core.config.lifetimes.invite_code,
                 send_at: now,
                 inviter: None,
+                by: Acting::operator(),
             },
             now,
             false,
@@ -114,6 +116,7 @@ pub fn seed(core: &Core) -> Result<Seeded, String> {
                 &core.config.scopes,
                 &body,
                 None,
+                &Acting::operator(),
                 now,
             )
             .map_err(|e| e.description())?;

@@ -251,6 +251,11 @@ pub enum PageError {
     Authorize(Refusal),
     Csrf,
     Stale,
+    /// A page this browser may not use (`/admin` for a member): 403 with a stable code.
+    Forbidden {
+        code: &'static str,
+        message: String,
+    },
     /// Any other failure on a page route (busy database, bad sign-in input, …).
     Failed {
         status: u16,
@@ -262,7 +267,7 @@ pub enum PageError {
 impl PageError {
     pub fn status(&self) -> u16 {
         match self {
-            PageError::Csrf => 403,
+            PageError::Csrf | PageError::Forbidden { .. } => 403,
             PageError::Authorize(Refusal::Loop { .. }) => 429,
             PageError::Failed { status, .. } => *status,
             PageError::BadRequest(_) | PageError::Authorize(_) | PageError::Stale => 400,
@@ -281,7 +286,7 @@ impl PageError {
             PageError::Authorize(Refusal::Loop { .. }) => "authorize_loop",
             PageError::Csrf => "csrf_token_invalid",
             PageError::Stale => "authorization_stale",
-            PageError::Failed { code, .. } => code,
+            PageError::Failed { code, .. } | PageError::Forbidden { code, .. } => code,
         }
     }
 }

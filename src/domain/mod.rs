@@ -2,6 +2,7 @@
 //! [`Core`](crate::core::Core) (or less) and the time as arguments, and answers with data or a
 //! [`ApiError`](crate::domain::error::ApiError).
 
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod daily;

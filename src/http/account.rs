@@ -65,7 +65,7 @@ pub fn post_signup(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         password: form.get("password").unwrap_or(""),
         display_name: form.get("display_name"),
     };
-    match signup::signup(core, &request, ctx.now) {
+    match signup::signup(core, &request, &ctx.caller(), ctx.now) {
         Ok(_) => Ok(see_other(format!(
             "/signup/confirm?email={}",
             encode(email)
@@ -107,6 +107,7 @@ pub fn post_confirm(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         email,
         form.get("code").unwrap_or(""),
         form.get("password"),
+        &ctx.caller(),
         ctx.now,
     ) {
         Ok(user) => Ok(html::html(
@@ -202,6 +203,7 @@ pub fn post_reset(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         email,
         form.get("code").unwrap_or(""),
         form.get("new_password").unwrap_or(""),
+        &ctx.caller(),
         ctx.now,
     ) {
         Ok(out) => Ok(html::html(
@@ -333,6 +335,7 @@ pub fn post_token(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
             form.get("name").unwrap_or(""),
             &scopes,
             days,
+            &ctx.caller(),
             ctx.now,
         )?;
         let notice = format!("Token {} created.", created.name);
@@ -347,6 +350,7 @@ pub fn post_revoke_token(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiErro
             core,
             &b.principal(core, ctx.now),
             form.get("token_id").unwrap_or(""),
+            &ctx.caller(),
             ctx.now,
         )?;
         Ok((Shown::Nothing, "The token is revoked.".into()))
@@ -356,7 +360,13 @@ pub fn post_revoke_token(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiErro
 /// `POST /account/sessions/revoke`.
 pub fn post_revoke_session(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     account_action(core, ctx, |b, form| {
-        account::revoke_session(core, b, form.get("session_id").unwrap_or(""), ctx.now)?;
+        account::revoke_session(
+            core,
+            b,
+            form.get("session_id").unwrap_or(""),
+            &ctx.caller(),
+            ctx.now,
+        )?;
         Ok((
             Shown::Nothing,
             "The session is revoked: its tokens no longer work.".into(),
@@ -367,7 +377,7 @@ pub fn post_revoke_session(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiEr
 /// `POST /account/sessions/revoke-others`.
 pub fn post_revoke_others(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     account_action(core, ctx, |b, _| {
-        let n = account::revoke_other_sessions(core, b, ctx.now)?;
+        let n = account::revoke_other_sessions(core, b, &ctx.caller(), ctx.now)?;
         Ok((
             Shown::Nothing,
             format!("Signed out everywhere else ({n} sessions)."),
@@ -378,7 +388,13 @@ pub fn post_revoke_others(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiErr
 /// `POST /account/apps/revoke`.
 pub fn post_revoke_app(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     account_action(core, ctx, |b, form| {
-        account::revoke_app(core, b, form.get("client_id").unwrap_or(""), ctx.now)?;
+        account::revoke_app(
+            core,
+            b,
+            form.get("client_id").unwrap_or(""),
+            &ctx.caller(),
+            ctx.now,
+        )?;
         Ok((Shown::Nothing, "The app's access is revoked.".into()))
     })
 }

@@ -10,6 +10,7 @@ use super::pages::{checked_form, passkey_answer};
 use super::{Ctx, json};
 use crate::core::Core;
 use crate::core::clock::Timestamp;
+use crate::domain::audit::Caller;
 use crate::domain::auth::mfa::{self, RecoveryCodes};
 use crate::domain::auth::passkeys;
 use crate::domain::auth::session::Principal;
@@ -47,7 +48,7 @@ pub fn post_recovery_codes(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiEr
 fn with_new_codes(
     core: &Core,
     ctx: &Ctx<'_>,
-    action: fn(&Core, &Principal, &str, Timestamp) -> Result<RecoveryCodes, ApiError>,
+    action: fn(&Core, &Principal, &str, &Caller, Timestamp) -> Result<RecoveryCodes, ApiError>,
     notice: &str,
 ) -> Result<Response, ApiError> {
     account_action(core, ctx, |b, form| {
@@ -55,6 +56,7 @@ fn with_new_codes(
             core,
             &b.principal(core, ctx.now),
             form.get("code").unwrap_or(""),
+            &ctx.caller(),
             ctx.now,
         )?;
         Ok((
@@ -71,6 +73,7 @@ pub fn post_remove(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
             core,
             &b.principal(core, ctx.now),
             form.get("code").unwrap_or(""),
+            &ctx.caller(),
             ctx.now,
         )?;
         Ok((Shown::Nothing, "Two-step sign-in is off.".into()))
@@ -99,6 +102,7 @@ pub fn post_passkey_add(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError
             form.get("challenge_id").unwrap_or(""),
             form.get("name").unwrap_or(""),
             &answer,
+            &ctx.caller(),
             ctx.now,
         )?;
         Ok((Shown::Nothing, format!("Passkey {} added.", added.name)))
@@ -112,6 +116,8 @@ pub fn post_passkey_remove(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiEr
             core,
             &b.principal(core, ctx.now),
             form.get("id").unwrap_or(""),
+            &ctx.caller(),
+            ctx.now,
         )?;
         Ok((Shown::Nothing, "Passkey removed.".into()))
     })

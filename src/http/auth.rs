@@ -21,7 +21,10 @@ pub fn post_signup(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         password: body.string("password")?,
         display_name: body.opt_string("displayName")?,
     };
-    json(201, &signup::signup(core, &request, ctx.now)?)
+    json(
+        201,
+        &signup::signup(core, &request, &ctx.caller(), ctx.now)?,
+    )
 }
 
 /// `POST /v2/auth/signup/confirm` → 200 `{user}`.
@@ -32,6 +35,7 @@ pub fn post_signup_confirm(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiEr
         body.string("email")?,
         body.string("code")?,
         body.opt_string("password")?,
+        &ctx.caller(),
         ctx.now,
     )?;
     json(200, &json!({ "user": user }))
@@ -93,7 +97,7 @@ pub fn post_refresh(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
             return Err(e);
         }
     };
-    json(200, &session::refresh(core, &token, ctx.now)?)
+    json(200, &session::refresh(core, &token, ctx.caller(), ctx.now)?)
 }
 
 /// `POST /v2/auth/logout` → 204.
@@ -103,7 +107,7 @@ pub fn post_logout(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         .optional_json()?
         .opt_bool("allSessions")?
         .unwrap_or(false);
-    session::logout(core, &who, all, ctx.now)?;
+    session::logout(core, &who, all, &ctx.caller(), ctx.now)?;
     Ok(Response::empty_204())
 }
 
@@ -136,6 +140,7 @@ pub fn post_password_forgot_confirm(core: &Core, ctx: &Ctx<'_>) -> Result<Respon
         body.string("email")?,
         body.string("code")?,
         body.string("newPassword")?,
+        &ctx.caller(),
         ctx.now,
     )?;
     json(200, &outcome)

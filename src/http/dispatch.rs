@@ -20,7 +20,7 @@ use crate::domain::error::{ApiError, Outage};
 use crate::domain::idempotency::{self, Start};
 use crate::http::conn::{Refused, Service};
 use crate::http::idempotency as replay;
-use crate::http::routes::{ROUTES, Route};
+use crate::http::routes::{self, Route};
 use crate::http::{Ctx, read_body, render};
 
 /// Answers one request. Never panics, never answers without `X-Request-Id`.
@@ -156,7 +156,7 @@ impl RouteIndex {
     fn build() -> RouteIndex {
         let mut literal: HashMap<&'static str, Vec<&'static Route>> = HashMap::new();
         let mut templated = Vec::new();
-        for route in ROUTES {
+        for route in routes::all() {
             if route.path.contains('{') {
                 templated.push(route);
             } else {
@@ -277,8 +277,8 @@ mod tests {
 
     #[test]
     fn no_literal_route_also_matches_a_template() {
-        for literal in ROUTES.iter().filter(|r| !r.path.contains('{')) {
-            for templated in ROUTES.iter().filter(|r| r.path.contains('{')) {
+        for literal in routes::all().filter(|r| !r.path.contains('{')) {
+            for templated in routes::all().filter(|r| r.path.contains('{')) {
                 assert!(
                     match_template(templated.path, literal.path).is_none(),
                     "{} matches {}: the route index would hide one of them",

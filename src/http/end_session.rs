@@ -30,7 +30,7 @@ pub fn post_logout(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         html::cookie(ctx.req.header("Cookie"), SESSION_COOKIE),
     ) {
         ctx.set_user(&b.user_id);
-        account::sign_out(core, cookie, &b, ctx.now)?;
+        account::sign_out(core, cookie, &b, &ctx.caller(), ctx.now)?;
     }
     let resp = match checked.redirect {
         Some(url) => see_other(url),

@@ -28,7 +28,7 @@ pub fn post_totp_confirm(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiErro
     let body = ctx.json()?;
     json(
         200,
-        &mfa::confirm_totp(core, &who, body.string("code")?, ctx.now)?,
+        &mfa::confirm_totp(core, &who, body.string("code")?, &ctx.caller(), ctx.now)?,
     )
 }
 
@@ -36,7 +36,7 @@ pub fn post_totp_confirm(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiErro
 pub fn delete_totp(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let who = principal(core, ctx)?;
     let body = ctx.json()?;
-    mfa::remove_totp(core, &who, body.string("code")?, ctx.now)?;
+    mfa::remove_totp(core, &who, body.string("code")?, &ctx.caller(), ctx.now)?;
     Ok(Response::empty_204())
 }
 
@@ -46,7 +46,7 @@ pub fn post_recovery_codes(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiEr
     let body = ctx.json()?;
     json(
         200,
-        &mfa::regenerate_recovery_codes(core, &who, body.string("code")?, ctx.now)?,
+        &mfa::regenerate_recovery_codes(core, &who, body.string("code")?, &ctx.caller(), ctx.now)?,
     )
 }
 

@@ -9,6 +9,7 @@
 
 pub mod account;
 pub mod account_mfa;
+pub mod admin;
 pub mod auth;
 pub mod conn;
 pub mod demo;
@@ -17,6 +18,7 @@ pub mod end_session;
 pub mod html;
 pub mod idempotency;
 pub mod mfa;
+pub mod multipart;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;

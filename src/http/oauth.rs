@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use super::{Ctx, json};
 use crate::core::Core;
 use crate::core::urlenc::Params;
+use crate::domain::audit::{self, Acting};
 use crate::domain::auth::session;
 use crate::domain::error::ApiError;
 use crate::domain::oauth::{OAuthError, clients, inspect, metadata, oidc, token};
@@ -92,11 +93,19 @@ pub fn post_register(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
             .into());
         }
     };
+    let caller = ctx.caller();
     let answer = clients::register(
         &core.db,
         &core.config.scopes,
         &body,
         owner.as_deref(),
+        &match owner.as_deref() {
+            Some(id) => Acting {
+                actor: audit::user_id(id),
+                caller: Some(&caller),
+            },
+            None => Acting::anonymous(&caller),
+        },
         ctx.now,
     )?;
     Ok(no_store(json(201, &answer)?))
@@ -109,7 +118,7 @@ pub fn post_token(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     core.throttle
         .hit("token-client", &client.id, ctx.now)
         .map_err(|e| token::oauth_error(e.into()))?;
-    let answer = token::exchange(core, &client, &form, ctx.now)?;
+    let answer = token::exchange(core, &client, &form, || ctx.caller(), ctx.now)?;
     Ok(no_store(json(200, &answer)?))
 }
 

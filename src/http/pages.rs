@@ -58,9 +58,18 @@ impl Csrf {
 
 /// A posted form, after its CSRF token checked out (403 page otherwise, nothing changed).
 pub fn checked_form(core: &Core, ctx: &Ctx<'_>) -> Result<Params, ApiError> {
+    checked_form_with(core, ctx, &["scopes"])
+}
+
+/// As [`checked_form`], the fields in `repeatable` being checkboxes that may repeat.
+pub fn checked_form_with(
+    core: &Core,
+    ctx: &Ctx<'_>,
+    repeatable: &[&str],
+) -> Result<Params, ApiError> {
     let text = std::str::from_utf8(&ctx.body)
         .map_err(|_| PageError::BadRequest("the form is not UTF-8".into()))?;
-    let form = Params::parse_with_repeats(text, &["scopes"]).map_err(PageError::BadRequest)?;
+    let form = Params::parse_with_repeats(text, repeatable).map_err(PageError::BadRequest)?;
     if !html::csrf_ok(
         core,
         html::cookie(ctx.req.header("Cookie"), CSRF_COOKIE),
@@ -377,7 +386,7 @@ pub fn post_logout(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         browser(core, ctx)?,
         html::cookie(ctx.req.header("Cookie"), SESSION_COOKIE),
     ) {
-        account::sign_out(core, cookie, &b, ctx.now)?;
+        account::sign_out(core, cookie, &b, &ctx.caller(), ctx.now)?;
     }
     let page = forms::notice("Signed out", "This browser is signed out.", ("/", "Home"));
     Ok(html::html(200, page)

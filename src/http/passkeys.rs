@@ -26,6 +26,7 @@ pub fn post_register_finish(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiE
         body.string("challengeId")?,
         body.string("name")?,
         body.object("credential")?,
+        &ctx.caller(),
         ctx.now,
     )?;
     json(201, &added)
@@ -34,7 +35,7 @@ pub fn post_register_finish(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiE
 /// `DELETE /v2/auth/passkeys/{id}` → 204.
 pub fn delete_passkey(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let who = principal(core, ctx)?;
-    passkeys::remove(core, &who, ctx.param(0))?;
+    passkeys::remove(core, &who, ctx.param(0), &ctx.caller(), ctx.now)?;
     Ok(Response::empty_204())
 }
 

@@ -73,6 +73,7 @@ pub fn start(config: Config, clock: Clock) -> Result<Running, String> {
         max_per_ip: config.max_connections_per_ip,
         workers: config.workers,
         max_body: crate::http::routes::MAX_BODY,
+        large_bodies: crate::http::routes::LARGE_BODIES,
         open: Default::default(),
     };
     let (nudger, wake) = courier::channel();

@@ -19,6 +19,7 @@ pub fn post_token(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         body.string("name")?,
         &body.strings("scopes")?,
         body.integer("expiresInDays")?,
+        &ctx.caller(),
         ctx.now,
     )?;
     json(201, &created)
@@ -33,7 +34,7 @@ pub fn get_tokens(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
 /// `DELETE /v2/auth/tokens/{id}` → 204.
 pub fn delete_token(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let who = principal(core, ctx)?;
-    pats::revoke(core, &who, ctx.param(0), ctx.now)?;
+    pats::revoke(core, &who, ctx.param(0), &ctx.caller(), ctx.now)?;
     Ok(Response::empty_204())
 }
 

@@ -58,23 +58,27 @@ pub struct Filter {
     pub user_id: Option<String>,
     pub event: Option<String>,
     pub request_id: Option<String>,
+    /// Only the newest this many, newest first (`/admin/audit`); `None`: all, oldest first.
+    pub newest: Option<u32>,
 }
 
-/// Rows matching `f`, oldest first.
+/// Rows matching `f`, oldest first (or the newest first, as `f.newest` says).
 pub fn query(conn: &Connection, f: &Filter) -> Result<Vec<AuditRow>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT at, event, actor_type, actor_id, actor_handle, target_type, target_id, target_handle, ip, request_id, details
            FROM audit_log
           WHERE at >= ?1 AND (?2 IS NULL OR actor_id = ?2 OR target_id = ?2) AND (?3 IS NULL OR event = ?3)
             AND (?4 IS NULL OR request_id = ?4)
-          ORDER BY id",
+          ORDER BY CASE WHEN ?5 IS NULL THEN id ELSE -id END
+          LIMIT COALESCE(?5, -1)",
     )?;
     let rows = stmt.query_map(
         params![
             f.since.unwrap_or(i64::MIN),
             f.user_id,
             f.event,
-            f.request_id
+            f.request_id,
+            f.newest
         ],
         |r| {
             let target_kind: Option<String> = r.get(5)?;

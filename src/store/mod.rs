@@ -9,6 +9,7 @@ pub mod clients;
 pub mod codes;
 pub mod daily;
 pub mod idempotency;
+pub mod imports;
 pub mod mfa;
 pub mod oauth;
 pub mod outbox;
@@ -20,7 +21,7 @@ pub mod rotations;
 pub mod sessions;
 pub mod users;
 
-pub use engine::{Db, Durability, Fault, OUTSIDE_COMMIT_LAG, StoreError, Tx, WRITE_WAIT};
+pub use engine::{Conn, Db, Durability, Fault, OUTSIDE_COMMIT_LAG, StoreError, Tx, WRITE_WAIT};
 
 #[cfg(test)]
 pub(crate) mod fixture {

@@ -178,6 +178,24 @@ pub struct LiveSession {
     pub expires_at: Timestamp,
 }
 
+/// Per user with any session: the newest sign-in and how many sessions are live (as
+/// [`list_live`] counts them), for the team table of `/admin`.
+pub fn activity(
+    conn: &Connection,
+    now: Timestamp,
+    idle: i64,
+) -> Result<Vec<(String, Timestamp, i64)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT user_id, MAX(COALESCE(auth_time, created_at)),
+                SUM(revoked_at IS NULL AND expires_at > ?1 AND last_used_at + ?2 > ?1)
+           FROM sessions GROUP BY user_id",
+    )?;
+    let rows = stmt.query_map(params![now, idle], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
 /// The user's sessions that are not revoked and not past `idle` nor their absolute end, newest first.
 pub fn list_live(
     conn: &Connection,

@@ -196,6 +196,14 @@ pub fn disable(conn: &Connection, id: &str, now: Timestamp) -> Result<bool, Stor
         == 1)
 }
 
+/// Enables a disabled user again. False when there is no such user.
+pub fn enable(conn: &Connection, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("UPDATE users SET disabled = 0, updated_at = ?2 WHERE id = ?1")?
+        .execute(params![id, now])?
+        == 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

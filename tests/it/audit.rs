@@ -1,5 +1,6 @@
 //! The audit log through the real server and the command line: a scripted stretch of a day
-//! (sign-ins that work and fail, a role and groups change, a disable, a key rotation) read back
+//! (signup and confirmation, sign-ins that work and fail, a PAT made and revoked, a role and
+//! groups change, a disable, a key rotation, a refresh token replayed) read back
 //! with `audit --json`, its filters, and no secret in any row.
 
 use serde_json::Value;
@@ -30,36 +31,75 @@ fn a_scripted_day_reads_back_from_audit_json_without_a_secret() {
         serde_json::json!({"login": "nobody-here", "password": "whatever-secret-9"}),
     );
     assert_eq!(unknown.status, 401);
+    let token = session["accessToken"].as_str().unwrap();
+    let pat = s.post_auth(
+        "/v2/auth/tokens",
+        serde_json::json!({"name": "ci", "scopes": ["profile"], "expiresInDays": 7}),
+        token,
+    );
+    assert_eq!(pat.status, 201, "{}", pat.text());
+    let pat_id = pat.json()["id"].as_str().unwrap().to_owned();
+    let revoked = s.delete_auth(
+        &format!("/v2/auth/tokens/{pat_id}"),
+        serde_json::json!({}),
+        token,
+    );
+    assert_eq!(revoked.status, 204, "{}", revoked.text());
     cli_ok(&s, &["users", "role", "garland", "admin"]);
     cli_ok(&s, &["users", "groups", "garland", "--add", "holiday-crew"]);
     cli_ok(&s, &["users", "add", "tinsel", "tinsel@gharart.com"]);
     cli_ok(&s, &["users", "disable", "tinsel"]);
     cli_ok(&s, &["keys", "rotate"]);
+    let refresh = session["refreshToken"].as_str().unwrap();
+    let rotated = s.post(
+        "/v2/auth/refresh",
+        serde_json::json!({"refreshToken": refresh}),
+    );
+    assert_eq!(rotated.status, 200, "{}", rotated.text());
+    s.clock.advance(120);
+    let reused = s.post(
+        "/v2/auth/refresh",
+        serde_json::json!({"refreshToken": refresh}),
+    );
+    assert_eq!(
+        reused.error_code(),
+        "refresh_token_reused",
+        "{}",
+        reused.text()
+    );
 
     let rows = lines(&s, &[]);
     let events: Vec<&str> = rows.iter().map(|r| r["event"].as_str().unwrap()).collect();
     assert_eq!(
         events,
         [
+            "signup",
+            "signup_confirmed",
             "login_succeeded",
             "login_failed",
             "login_failed",
+            "pat_created",
+            "pat_revoked",
             "role_changed",
             "groups_changed",
             "user_invited",
             "user_disabled",
-            "keys_rotated"
+            "keys_rotated",
+            "refresh_token_reuse_detected",
         ],
         "{rows:?}"
     );
     let user_id = session["user"]["id"].as_str().unwrap();
-    let ok = &rows[0];
+    assert_eq!(rows[0]["actor"]["type"], "anonymous");
+    assert_eq!(rows[0]["target"]["handle"], "garland");
+    assert_eq!(rows[1]["target"]["id"], user_id);
+    let ok = &rows[2];
     assert_eq!(ok["actor"]["type"], "user");
     assert_eq!(ok["actor"]["id"], user_id);
     assert_eq!(ok["details"]["via"], "api");
     assert_eq!(ok["ip"], "127.0.0.1");
     assert!(ok["time"].as_str().unwrap().ends_with('Z'));
-    let failed = &rows[1];
+    let failed = &rows[3];
     assert_eq!(failed["actor"]["type"], "anonymous");
     assert_eq!(failed["target"]["handle"], "garland");
     assert_eq!(
@@ -68,19 +108,24 @@ fn a_scripted_day_reads_back_from_audit_json_without_a_secret() {
         "the request ID of the 401"
     );
     assert_eq!(
-        rows[2]["target"],
+        rows[4]["target"],
         Value::Null,
         "an unknown login names no target"
     );
-    assert_eq!(rows[2]["details"]["knownAccount"], false);
-    assert_eq!(rows[3]["actor"]["type"], "operator");
-    assert_eq!(rows[3]["details"]["to"], "admin");
-    assert_eq!(rows[7]["target"]["type"], "key");
+    assert_eq!(rows[4]["details"]["knownAccount"], false);
+    assert_eq!(rows[5]["actor"]["handle"], "garland");
+    assert_eq!(rows[5]["details"]["patId"], pat_id.as_str());
+    assert_eq!(rows[6]["details"]["patId"], pat_id.as_str());
+    assert_eq!(rows[7]["actor"]["type"], "operator");
+    assert_eq!(rows[7]["details"]["to"], "admin");
+    assert_eq!(rows[11]["target"]["type"], "key");
+    assert_eq!(rows[12]["target"]["handle"], "garland");
+    assert_eq!(rows[12]["details"]["sessionId"], session["sessionId"]);
 
     // Filters.
     assert_eq!(lines(&s, &["--event", "login_failed"]).len(), 2);
     let garland = lines(&s, &["--user", "garland"]);
-    assert_eq!(garland.len(), 4, "{garland:?}");
+    assert_eq!(garland.len(), 9, "{garland:?}");
     assert_eq!(lines(&s, &["--since", "1h"]).len(), rows.len());
 
     // No secret anywhere: not the password, not the wrong ones, not a token.
@@ -91,6 +136,8 @@ fn a_scripted_day_reads_back_from_audit_json_without_a_secret() {
         "whatever-secret-9",
         session["accessToken"].as_str().unwrap(),
         session["refreshToken"].as_str().unwrap(),
+        rotated.json()["refreshToken"].as_str().unwrap(),
+        pat.json()["token"].as_str().unwrap(),
     ] {
         assert!(
             !text.contains(secret),

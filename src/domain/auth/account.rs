@@ -10,11 +10,15 @@ use super::{TokenFor, fresh_id, mint_access_token};
 use crate::core::Core;
 use crate::core::clock::Timestamp;
 use crate::core::token::opaque::sha256;
+use serde_json::json;
+
+use crate::domain::audit::{self, Acting, Caller};
 use crate::domain::error::ApiError;
 use crate::store::oauth::{self, ConsentRow};
 use crate::store::request_log::RequestRecord;
 use crate::store::sessions::{self, LiveSession, RevokeReason};
 use crate::store::users::{self, UserRow};
+use crate::store::{StoreError, Tx};
 
 /// A signed-in browser: its user and the session behind its cookie.
 #[derive(Debug, Clone)]
@@ -25,6 +29,8 @@ pub struct Browser {
     pub amr: String,
     /// When it signed in (an id_token's `auth_time`, and what `max_age` is measured against).
     pub signed_in_at: Timestamp,
+    /// The account, as read with the cookie.
+    pub user: UserRow,
 }
 
 impl Browser {
@@ -41,6 +47,18 @@ impl Browser {
             cached_as: None,
         }
     }
+
+    /// This user acting from `caller`, for the audit rows of what they change.
+    pub fn acting<'a>(&self, caller: &'a Caller) -> Acting<'a> {
+        Acting::user(&self.user, caller)
+    }
+
+    /// Whether its sign-in used a second factor (TOTP, a recovery code, or a passkey).
+    pub fn used_second_factor(&self) -> bool {
+        self.amr
+            .split(' ')
+            .any(|m| matches!(m, "mfa" | "otp" | "hwk" | "swk"))
+    }
 }
 
 /// The browser behind a session cookie, if it is live and its account usable.
@@ -51,15 +69,16 @@ pub fn browser(core: &Core, cookie: &str, now: Timestamp) -> Result<Option<Brows
     else {
         return Ok(None);
     };
-    let usable = core
+    let user = core
         .db
         .read(|c| users::find_by_id(c, &row.user_id))?
-        .is_some_and(|u| !u.disabled && u.email_confirmed);
-    Ok(usable.then_some(Browser {
+        .filter(|u| !u.disabled && u.email_confirmed);
+    Ok(user.map(|user| Browser {
         user_id: row.user_id,
         session_id: row.session_id,
         amr: row.amr,
         signed_in_at: row.signed_in_at,
+        user,
     }))
 }
 
@@ -131,12 +150,16 @@ pub fn revoke_session(
     core: &Core,
     b: &Browser,
     session_id: &str,
+    caller: &Caller,
     now: Timestamp,
 ) -> Result<(), ApiError> {
-    if core
-        .db
-        .write(|tx| sessions::revoke_own(tx, &b.user_id, session_id, RevokeReason::Logout, now))?
-    {
+    if core.db.write(|tx| {
+        let revoked = sessions::revoke_own(tx, &b.user_id, session_id, RevokeReason::Logout, now)?;
+        if revoked {
+            revoked_row(tx, b, caller, now, json!({"sessionId": session_id}))?;
+        }
+        Ok::<_, StoreError>(revoked)
+    })? {
         Ok(())
     } else {
         Err(ApiError::NotFound)
@@ -144,10 +167,40 @@ pub fn revoke_session(
 }
 
 /// Signs out every other session of the user; returns how many.
-pub fn revoke_other_sessions(core: &Core, b: &Browser, now: Timestamp) -> Result<usize, ApiError> {
-    Ok(core
-        .db
-        .write(|tx| sessions::revoke_all_but(tx, &b.user_id, &b.session_id, now))?)
+pub fn revoke_other_sessions(
+    core: &Core,
+    b: &Browser,
+    caller: &Caller,
+    now: Timestamp,
+) -> Result<usize, ApiError> {
+    Ok(core.db.write(|tx| {
+        let revoked = sessions::revoke_all_but(tx, &b.user_id, &b.session_id, now)?;
+        revoked_row(
+            tx,
+            b,
+            caller,
+            now,
+            json!({"others": true, "sessions": revoked}),
+        )?;
+        Ok::<_, StoreError>(revoked)
+    })?)
+}
+
+/// The `session_revoked` row of a revocation the user made on their account page.
+fn revoked_row(
+    tx: &Tx<'_>,
+    b: &Browser,
+    caller: &Caller,
+    now: Timestamp,
+    details: serde_json::Value,
+) -> Result<(), StoreError> {
+    b.acting(caller).record(
+        tx,
+        now,
+        "session_revoked",
+        Some(audit::user(&b.user)),
+        details,
+    )
 }
 
 /// Withdraws consent from an OAuth client and revokes its grants. `not_found` if there was none.
@@ -155,20 +208,43 @@ pub fn revoke_app(
     core: &Core,
     b: &Browser,
     client_id: &str,
+    caller: &Caller,
     now: Timestamp,
 ) -> Result<(), ApiError> {
     let had = core.db.write(|tx| {
         let had = oauth::delete_consent(tx, &b.user_id, client_id)?;
         sessions::revoke_for_client(tx, &b.user_id, client_id, now)?;
+        if had {
+            revoked_row(
+                tx,
+                b,
+                caller,
+                now,
+                json!({"clientId": client_id, "consentWithdrawn": true}),
+            )?;
+        }
         Ok::<_, ApiError>(had)
     })?;
     if had { Ok(()) } else { Err(ApiError::NotFound) }
 }
 
 /// Signs this browser out: its session is revoked and its cookie forgotten.
-pub fn sign_out(core: &Core, cookie: &str, b: &Browser, now: Timestamp) -> Result<(), ApiError> {
+pub fn sign_out(
+    core: &Core,
+    cookie: &str,
+    b: &Browser,
+    caller: &Caller,
+    now: Timestamp,
+) -> Result<(), ApiError> {
     core.db.write(|tx| {
         sessions::revoke_own(tx, &b.user_id, &b.session_id, RevokeReason::Logout, now)?;
+        revoked_row(
+            tx,
+            b,
+            caller,
+            now,
+            json!({"sessionId": b.session_id, "reason": "sign_out"}),
+        )?;
         oauth::delete_browser_session(tx, &sha256(cookie.as_bytes()))
     })?;
     Ok(())

@@ -9,11 +9,10 @@ use super::signup::holds_identity;
 use super::validate;
 use crate::core::clock::Timestamp;
 use crate::core::token::opaque::new_id;
-use crate::domain::audit::{self, Event};
+use crate::domain::audit::{self, Acting};
 use crate::store::outbox::Kind;
-use crate::store::sessions::{self, RevokeReason};
 use crate::store::users::{self, NewUser};
-use crate::store::{Db, StoreError, Tx, oauth, pats};
+use crate::store::{Conn, Db, StoreError, Tx};
 
 const BATCH: usize = 250;
 
@@ -37,13 +36,15 @@ pub enum Outcome {
 
 /// How a batch of invitations goes out.
 #[derive(Debug, Clone)]
-pub struct Invitation {
+pub struct Invitation<'a> {
     /// The code's lifetime, counted from `send_at`.
     pub ttl: i64,
     /// When the messages may first be sent (`--send-after`), or now.
     pub send_at: Timestamp,
     /// Who invites, named in the message (`--invited-by`).
     pub inviter: Option<String>,
+    /// Who invites, for the audit log: the operator, or an admin in `/admin`.
+    pub by: Acting<'a>,
 }
 
 /// Invites the rows (or, with `dry_run`, only checks them); `progress` hears how many are done.
@@ -51,7 +52,7 @@ pub fn invite(
     db: &Db,
     pepper: &[u8; 32],
     rows: &[Invitee],
-    how: &Invitation,
+    how: &Invitation<'_>,
     now: Timestamp,
     dry_run: bool,
     progress: &mut dyn FnMut(usize),
@@ -76,11 +77,74 @@ pub fn invite(
     Ok(outcomes)
 }
 
+/// A row as checked against the accounts there are.
+#[derive(Debug, Clone)]
+pub enum Checked {
+    Invalid(String),
+    Exists,
+    /// To create, replacing the stale unconfirmed accounts that held its handle or email.
+    New {
+        handle: String,
+        email: String,
+        display_name: Option<String>,
+        groups: Vec<String>,
+        stale: Vec<String>,
+    },
+}
+
+/// What inviting `row` would do at `now`, read on `conn` (a transaction or a snapshot).
+pub fn check(conn: &Conn, row: &Invitee, now: Timestamp) -> Result<Checked, StoreError> {
+    let fields = || -> Result<_, crate::domain::error::ApiError> {
+        let handle = validate::handle(&row.handle)?;
+        let email = validate::email(&row.email)?.to_owned();
+        let display_name = row
+            .display_name
+            .as_deref()
+            .filter(|d| !d.trim().is_empty())
+            .map(validate::display_name)
+            .transpose()?;
+        let groups: Vec<&str> = row.groups.iter().map(String::as_str).collect();
+        Ok((handle, email, display_name, super::team::groups(&groups)?))
+    };
+    let (handle, email, display_name, groups) = match fields() {
+        Ok(f) => f,
+        Err(e) => return Ok(Checked::Invalid(e.message())),
+    };
+    let by_handle = users::find_by_handle(conn, &handle)?;
+    let by_email = users::find_by_email(conn, &email)?;
+    match (&by_handle, &by_email) {
+        (Some(h), Some(e)) if h.id == e.id => return Ok(Checked::Exists),
+        (Some(h), _) if holds_identity(h, now) => {
+            return Ok(Checked::Invalid(format!(
+                "handle {handle} belongs to another email"
+            )));
+        }
+        (_, Some(e)) if holds_identity(e, now) => {
+            return Ok(Checked::Invalid(format!(
+                "email {email} is registered as {}",
+                e.handle
+            )));
+        }
+        _ => {}
+    }
+    Ok(Checked::New {
+        handle,
+        email,
+        display_name,
+        groups,
+        stale: [by_handle, by_email]
+            .into_iter()
+            .flatten()
+            .map(|u| u.id)
+            .collect(),
+    })
+}
+
 fn invite_one(
     tx: &Tx<'_>,
     pepper: &[u8; 32],
     row: &Invitee,
-    how: &Invitation,
+    how: &Invitation<'_>,
     now: Timestamp,
 ) -> Result<Outcome, StoreError> {
     let mailing = Mailing {
@@ -89,57 +153,29 @@ fn invite_one(
         send_at: how.send_at.max(now),
         inviter: how.inviter.as_deref(),
     };
-    let why = |e: crate::domain::error::ApiError| Outcome::Invalid(e.message());
-    let handle = match validate::handle(&row.handle) {
-        Ok(h) => h,
-        Err(e) => return Ok(why(e)),
-    };
-    let email = match validate::email(&row.email) {
-        Ok(e) => e,
-        Err(e) => return Ok(why(e)),
-    };
-    let display_name = match row
-        .display_name
-        .as_deref()
-        .filter(|d| !d.trim().is_empty())
-        .map(validate::display_name)
-        .transpose()
-    {
-        Ok(d) => d,
-        Err(e) => return Ok(why(e)),
-    };
-    let groups: Vec<&str> = row.groups.iter().map(String::as_str).collect();
-    let groups = match super::team::groups(&groups) {
-        Ok(g) => g,
-        Err(e) => return Ok(why(e)),
-    };
-    let by_handle = users::find_by_handle(tx, &handle)?;
-    let by_email = users::find_by_email(tx, email)?;
-    match (&by_handle, &by_email) {
-        (Some(h), Some(e)) if h.id == e.id => return Ok(Outcome::Exists),
-        (Some(h), _) if holds_identity(h, now) => {
-            return Ok(Outcome::Invalid(format!(
-                "handle {handle} belongs to another email"
-            )));
+    let (handle, email, display_name, groups) = match check(tx, row, now)? {
+        Checked::Invalid(why) => return Ok(Outcome::Invalid(why)),
+        Checked::Exists => return Ok(Outcome::Exists),
+        Checked::New {
+            handle,
+            email,
+            display_name,
+            groups,
+            stale,
+        } => {
+            for id in stale {
+                users::delete(tx, &id)?;
+            }
+            (handle, email, display_name, groups)
         }
-        (_, Some(e)) if holds_identity(e, now) => {
-            return Ok(Outcome::Invalid(format!(
-                "email {email} is registered as {}",
-                e.handle
-            )));
-        }
-        _ => {}
-    }
-    for stale in [by_handle, by_email].into_iter().flatten() {
-        users::delete(tx, &stale.id)?;
-    }
+    };
     let id = new_id("usr_").map_err(|e| StoreError::Broken(e.to_string()))?;
     users::insert(
         tx,
         &NewUser {
             id: &id,
             handle: &handle,
-            email,
+            email: &email,
             display_name: display_name.as_deref(),
             password_hash: None,
             invited: true,
@@ -153,42 +189,12 @@ fn invite_one(
     let user = users::find_by_id(tx, &id)?
         .ok_or_else(|| StoreError::Broken("inserted user vanished".into()))?;
     codes::issue(tx, pepper, &user, &mailing, now).map_err(|e| StoreError::Broken(e.message()))?;
-    audit::record(
+    how.by.record(
         tx,
         now,
-        Event {
-            name: "user_invited",
-            actor: audit::operator(),
-            target: Some(audit::user(&user)),
-            caller: None,
-            details: serde_json::json!({"groups": user.groups}),
-        },
+        "user_invited",
+        Some(audit::user(&user)),
+        serde_json::json!({"groups": user.groups}),
     )?;
     Ok(Outcome::Created)
-}
-
-/// Disables a user by handle and ends everything that signs them in: sessions, personal access
-/// tokens and browser sessions. Returns false when there is no such user.
-pub fn disable(db: &Db, handle: &str, now: Timestamp) -> Result<bool, StoreError> {
-    db.write(|tx| {
-        let Some(user) = users::find_by_handle(tx, &handle.to_lowercase())? else {
-            return Ok(false);
-        };
-        users::disable(tx, &user.id, now)?;
-        audit::record(
-            tx,
-            now,
-            Event {
-                name: "user_disabled",
-                actor: audit::operator(),
-                target: Some(audit::user(&user)),
-                caller: None,
-                details: serde_json::json!({}),
-            },
-        )?;
-        sessions::revoke_all_for_user(tx, &user.id, RevokeReason::Disabled, now)?;
-        pats::revoke_all_for_user(tx, &user.id, now)?;
-        oauth::delete_browser_sessions_for_user(tx, &user.id)?;
-        Ok(true)
-    })
 }

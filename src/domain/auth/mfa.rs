@@ -16,12 +16,11 @@ use crate::core::clock::{Timestamp, rfc3339};
 use crate::core::token::opaque::{RandomUnavailable, ct_eq, hmac_sha256, random_bytes, sha256};
 use crate::core::token::seal::{self, SealKey};
 use crate::core::token::totp;
-use crate::domain::audit::{self, Event};
+use crate::domain::audit::Caller;
 use crate::domain::error::ApiError;
 use crate::store::passkeys::{self, PasskeyRow};
-use crate::store::sessions::{self, RevokeReason};
 use crate::store::users::{self, UserRow};
-use crate::store::{Db, StoreError, Tx, mfa, oauth};
+use crate::store::{Db, StoreError, Tx, mfa};
 
 /// How long an `mfaToken` answers.
 pub const CHALLENGE_SECS: i64 = 300;
@@ -201,6 +200,7 @@ pub fn confirm_totp(
     core: &Core,
     who: &Principal,
     code: &str,
+    caller: &Caller,
     now: Timestamp,
 ) -> Result<RecoveryCodes, ApiError> {
     who.require_first_party()?;
@@ -221,6 +221,14 @@ pub fn confirm_totp(
             Some(step) => {
                 mfa::activate_totp(tx, &who.user_id, step)?;
                 mfa::replace_recovery_codes(tx, &who.user_id, &macs, now)?;
+                let by = who.acting(caller);
+                by.record(
+                    tx,
+                    now,
+                    "second_factor_added",
+                    Some(by.actor.clone()),
+                    serde_json::json!({"method": "totp"}),
+                )?;
                 Ok(Ok(()))
             }
             None => Ok::<_, StoreError>(Err(ApiError::CodeInvalid)),
@@ -239,11 +247,20 @@ pub fn remove_totp(
     core: &Core,
     who: &Principal,
     code: &str,
+    caller: &Caller,
     now: Timestamp,
 ) -> Result<(), ApiError> {
     with_factor(core, who, code, now, |tx| {
         mfa::end_challenges_of(tx, &who.user_id, now)?;
-        mfa::delete_all(tx, &who.user_id).map(drop)
+        mfa::delete_all(tx, &who.user_id)?;
+        let by = who.acting(caller);
+        by.record(
+            tx,
+            now,
+            "second_factor_removed",
+            Some(by.actor.clone()),
+            serde_json::json!({"method": "totp"}),
+        )
     })
 }
 
@@ -252,12 +269,21 @@ pub fn regenerate_recovery_codes(
     core: &Core,
     who: &Principal,
     code: &str,
+    caller: &Caller,
     now: Timestamp,
 ) -> Result<RecoveryCodes, ApiError> {
     let pepper = *core.keys().code_pepper();
     let (codes, macs) = new_recovery_codes(&pepper, &who.user_id)?;
     with_factor(core, who, code, now, |tx| {
-        mfa::replace_recovery_codes(tx, &who.user_id, &macs, now)
+        mfa::replace_recovery_codes(tx, &who.user_id, &macs, now)?;
+        let by = who.acting(caller);
+        by.record(
+            tx,
+            now,
+            "recovery_codes_regenerated",
+            Some(by.actor.clone()),
+            serde_json::json!({}),
+        )
     })?;
     Ok(RecoveryCodes {
         recovery_codes: codes,
@@ -388,34 +414,6 @@ pub fn pass(core: &Core, mfa_token: &str, code: &str, now: Timestamp) -> Result<
         return Err(ApiError::AccountDisabled);
     }
     Ok(passed)
-}
-
-/// `users mfa-reset HANDLE`: removes every second factor of the user, ends their open
-/// challenges, and revokes their sessions (a lost phone and lost codes: the way back in is the
-/// password alone, once). Returns false if there is no such user.
-pub fn reset(db: &Db, handle: &str, now: Timestamp) -> Result<bool, StoreError> {
-    db.write(|tx| {
-        let Some(user) = users::find_by_handle(tx, &handle.to_lowercase())? else {
-            return Ok(false);
-        };
-        mfa::end_challenges_of(tx, &user.id, now)?;
-        mfa::delete_all(tx, &user.id)?;
-        passkeys::delete_all(tx, &user.id)?;
-        audit::record(
-            tx,
-            now,
-            Event {
-                name: "second_factors_reset",
-                actor: audit::operator(),
-                target: Some(audit::user(&user)),
-                caller: None,
-                details: serde_json::json!({}),
-            },
-        )?;
-        sessions::revoke_all_for_user(tx, &user.id, RevokeReason::Revoked, now)?;
-        oauth::delete_browser_sessions_for_user(tx, &user.id)?;
-        Ok(true)
-    })
 }
 
 /// The ids of the users with an active TOTP or a passkey (for `users list`).

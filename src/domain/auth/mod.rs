@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod codes;
+pub mod csv;
 pub mod invite;
 pub mod login;
 pub mod mfa;

@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 
 use super::codes::{self, Mailing};
-use crate::core::clock::Timestamp;
+use crate::core::clock::{Timestamp, rfc3339};
+use crate::domain::audit::{self, Acting};
 use crate::store::outbox::{self, Kind, State};
 use crate::store::users::{self, UserRow};
 use crate::store::{Db, StoreError, codes as code_rows};
@@ -83,6 +84,9 @@ pub struct Selection {
     pub handles: Vec<String>,
     pub expired: bool,
     pub failed: bool,
+    /// The named accounts are a bulk selection too (`/admin`'s bulk form): each skips an
+    /// address a resend queued mail for within the last minute, as matches do.
+    pub bulk: bool,
 }
 
 /// What a resend did for one account.
@@ -112,6 +116,7 @@ pub fn resend(
     pepper: &[u8; 32],
     selection: &Selection,
     ttl: i64,
+    by: &Acting<'_>,
     now: Timestamp,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<Resent>, StoreError> {
@@ -122,7 +127,7 @@ pub fn resend(
     for handle in &selection.handles {
         let folded = handle.to_lowercase();
         match roster.iter().find(|(u, _)| u.handle == folded) {
-            Some(entry) => targets.push((Ok(entry), true)),
+            Some(entry) => targets.push((Ok(entry), !selection.bulk)),
             None => targets.push((Err(handle.clone()), true)),
         }
     }
@@ -152,6 +157,13 @@ pub fn resend(
                 let expires_at = codes::issue(tx, pepper, user, &mailing, now)
                     .map_err(|e| StoreError::Broken(e.message()))?;
                 users::extend_pending(tx, &user.id, expires_at)?;
+                by.record(
+                    tx,
+                    now,
+                    "invitation_resent",
+                    Some(audit::user(user)),
+                    serde_json::json!({"expiresAt": rfc3339(expires_at), "bulk": !named}),
+                )?;
                 Ok::<_, StoreError>(Resent::Sent {
                     handle: user.handle.clone(),
                     expires_at,

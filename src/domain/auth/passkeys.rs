@@ -21,6 +21,7 @@ use crate::core::passkey::{
 use crate::core::token::opaque::{hmac_sha256, random_bytes, sha256};
 use crate::domain::audit::Caller;
 use crate::domain::error::ApiError;
+use crate::store::StoreError;
 use crate::store::passkeys::{self, NewPasskey};
 use crate::store::users::{self, UserRow};
 
@@ -78,6 +79,7 @@ pub fn finish_registration(
     challenge_id: &str,
     name: &str,
     credential: &serde_json::Value,
+    caller: &Caller,
     now: Timestamp,
 ) -> Result<Passkey, ApiError> {
     who.require_first_party()?;
@@ -95,7 +97,7 @@ pub fn finish_registration(
         .map_err(refused)?;
     let id = fresh_id("pk_")?;
     let stored = core.db.write(|tx| {
-        passkeys::insert(
+        let stored = passkeys::insert(
             tx,
             &NewPasskey {
                 id: &id,
@@ -108,7 +110,18 @@ pub fn finish_registration(
                 name,
                 now,
             },
-        )
+        )?;
+        if stored {
+            let by = who.acting(caller);
+            by.record(
+                tx,
+                now,
+                "second_factor_added",
+                Some(by.actor.clone()),
+                serde_json::json!({"method": "passkey", "passkeyId": id, "synced": new.synced}),
+            )?;
+        }
+        Ok::<_, StoreError>(stored)
     })?;
     if !stored {
         return Err(invalid("this passkey is registered already"));
@@ -123,9 +136,29 @@ pub fn finish_registration(
 }
 
 /// Removes one of the caller's passkeys: 404 when they have none by that id.
-pub fn remove(core: &Core, who: &Principal, id: &str) -> Result<(), ApiError> {
+pub fn remove(
+    core: &Core,
+    who: &Principal,
+    id: &str,
+    caller: &Caller,
+    now: Timestamp,
+) -> Result<(), ApiError> {
     who.require_first_party()?;
-    if core.db.write(|tx| passkeys::delete(tx, &who.user_id, id))? {
+    let removed = core.db.write(|tx| {
+        let removed = passkeys::delete(tx, &who.user_id, id)?;
+        if removed {
+            let by = who.acting(caller);
+            by.record(
+                tx,
+                now,
+                "second_factor_removed",
+                Some(by.actor.clone()),
+                serde_json::json!({"method": "passkey", "passkeyId": id}),
+            )?;
+        }
+        Ok::<_, StoreError>(removed)
+    })?;
+    if removed {
         Ok(())
     } else {
         Err(ApiError::NotFound)

@@ -12,7 +12,9 @@ use crate::core::Core;
 use crate::core::cache::PatRows;
 use crate::core::clock::{Timestamp, rfc3339};
 use crate::core::token::opaque::{b64url, random_bytes, sha256};
+use crate::domain::audit::Caller;
 use crate::domain::error::ApiError;
+use crate::store::StoreError;
 use crate::store::pats::{self, NewPat, PatRow};
 use crate::store::users;
 
@@ -70,6 +72,7 @@ pub fn create(
     name: &str,
     scopes: &[&str],
     expires_in_days: i64,
+    caller: &Caller,
     now: Timestamp,
 ) -> Result<CreatedPat, ApiError> {
     who.require_first_party()?;
@@ -124,6 +127,14 @@ pub fn create(
                 now,
                 expires_at,
             },
+        )?;
+        let by = who.acting(caller);
+        by.record(
+            tx,
+            now,
+            "pat_created",
+            Some(by.actor.clone()),
+            serde_json::json!({"patId": id, "name": name, "scopes": granted, "expiresAt": rfc3339(expires_at)}),
         )
     })?;
     Ok(CreatedPat {
@@ -144,12 +155,28 @@ pub fn list(core: &Core, who: &Principal, now: Timestamp) -> Result<Vec<PatView>
 
 /// Revokes one of the caller's tokens, at once. Errors: `insufficient_scope` for a PAT caller,
 /// `not_found` for an unknown id or another user's token.
-pub fn revoke(core: &Core, who: &Principal, id: &str, now: Timestamp) -> Result<(), ApiError> {
+pub fn revoke(
+    core: &Core,
+    who: &Principal,
+    id: &str,
+    caller: &Caller,
+    now: Timestamp,
+) -> Result<(), ApiError> {
     who.require_first_party()?;
-    if core
-        .db
-        .write(|tx| pats::revoke(tx, &who.user_id, id, now))?
-    {
+    if core.db.write(|tx| {
+        let revoked = pats::revoke(tx, &who.user_id, id, now)?;
+        if revoked {
+            let by = who.acting(caller);
+            by.record(
+                tx,
+                now,
+                "pat_revoked",
+                Some(by.actor.clone()),
+                serde_json::json!({"patId": id}),
+            )?;
+        }
+        Ok::<_, StoreError>(revoked)
+    })? {
         Ok(())
     } else {
         Err(ApiError::NotFound)

@@ -8,6 +8,7 @@ use super::{hash_password, validate};
 use crate::core::Core;
 use crate::core::clock::Timestamp;
 use crate::core::password;
+use crate::domain::audit::{self, Acting, Caller};
 use crate::domain::error::ApiError;
 use crate::store::mfa;
 use crate::store::outbox::Kind;
@@ -55,6 +56,7 @@ pub fn confirm(
     email: &str,
     code: &str,
     new_password: &str,
+    caller: &Caller,
     now: Timestamp,
 ) -> Result<ResetOutcome, ApiError> {
     let email = validate::email(email)?;
@@ -86,6 +88,13 @@ pub fn confirm(
         pats::revoke_all_for_user(tx, &user.id, now)?;
         // A second step begun with the old password ends with it (the factor itself stays).
         mfa::end_challenges_of(tx, &user.id, now)?;
+        Acting::anonymous(caller).record(
+            tx,
+            now,
+            "password_reset",
+            Some(audit::user(&user)),
+            serde_json::json!({"sessionsRevoked": revoked}),
+        )?;
         Ok::<_, ApiError>(Ok(ResetOutcome {
             password_reset: true,
             sessions_revoked: revoked,

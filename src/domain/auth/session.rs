@@ -17,7 +17,9 @@ use crate::core::Core;
 use crate::core::cache::TokenRows;
 use crate::core::clock::{Timestamp, rfc3339};
 use crate::core::token::{jwt, refresh};
+use crate::domain::audit::{self, Acting, Caller};
 use crate::domain::error::{ApiError, Outage};
+use crate::store::audit::Party;
 use crate::store::sessions::{self, RevokeReason, SessionRow};
 use crate::store::{StoreError, oauth, users};
 
@@ -31,8 +33,13 @@ enum Rotation {
 
 /// Exchanges a refresh token for a new first-party session body. Errors: `refresh_token_invalid`,
 /// `refresh_token_expired`, `refresh_token_reused`, `session_revoked`, `refresh_in_progress`.
-pub fn refresh(core: &Core, token: &str, now: Timestamp) -> Result<SessionView, ApiError> {
-    let (user, s) = rotate(core, token, None, now)?;
+pub fn refresh(
+    core: &Core,
+    token: &str,
+    caller: Caller,
+    now: Timestamp,
+) -> Result<SessionView, ApiError> {
+    let (user, s) = rotate(core, token, None, caller, now)?;
     let state = SessionState {
         id: &s.id,
         generation: s.generation,
@@ -44,15 +51,16 @@ pub fn refresh(core: &Core, token: &str, now: Timestamp) -> Result<SessionView, 
 }
 
 /// Rotates the session a refresh token names, for the client it was issued to (`None`: a
-/// first-party login), and returns its user and its state after the rotation. Errors as
-/// [`refresh`].
+/// first-party login), and returns its user and its state after the rotation. A detected reuse
+/// is written to the audit log with `caller`. Errors as [`refresh`].
 pub fn rotate(
     core: &Core,
     token: &str,
     client_id: Option<&str>,
+    caller: Caller,
     now: Timestamp,
 ) -> Result<(Box<users::UserRow>, SessionRow), ApiError> {
-    let outcome = rotation(core, token, client_id, now);
+    let outcome = rotation(core, token, client_id, caller, now);
     core.metrics.refresh(match &outcome {
         Ok(Rotation::Issued(..)) => "ok",
         Ok(Rotation::Refused(ApiError::RefreshTokenReused)) => "reused",
@@ -81,6 +89,7 @@ fn rotation(
     core: &Core,
     token: &str,
     client_id: Option<&str>,
+    caller: Caller,
     now: Timestamp,
 ) -> Result<Rotation, ApiError> {
     let keys = core.keys();
@@ -129,6 +138,18 @@ fn rotation(
             if rotated.is_none_or(|at| now - at > reuse) {
                 // Committed below, not rolled back with an error (Supabase Auth #1312).
                 sessions::revoke(tx, &s.id, RevokeReason::Reuse, Some(claim.generation), now)?;
+                let owner = users::find_by_id(tx, &s.user_id)?;
+                Acting::anonymous(&caller).record(
+                    tx,
+                    now,
+                    "refresh_token_reuse_detected",
+                    owner.as_ref().map(audit::user),
+                    serde_json::json!({
+                        "sessionId": s.id,
+                        "generation": claim.generation,
+                        "clientId": s.client_id,
+                    }),
+                )?;
                 log::warn!(
                     "refresh token reuse: session {} generation {} revoked",
                     s.id,
@@ -209,6 +230,18 @@ impl Principal {
         match (self.credential, &self.session_id) {
             (Credential::Session, Some(_)) => Ok(()),
             _ => Err(ApiError::InsufficientScope(None)),
+        }
+    }
+
+    /// This user acting from `caller`, for the audit rows of what they change.
+    pub fn acting<'a>(&self, caller: &'a Caller) -> Acting<'a> {
+        Acting {
+            actor: Party {
+                kind: "user".into(),
+                id: Some(self.user_id.clone()),
+                handle: self.user.as_ref().map(|u| u.handle.clone()),
+            },
+            caller: Some(caller),
         }
     }
 
@@ -392,6 +425,7 @@ pub fn logout(
     core: &Core,
     who: &Principal,
     all_sessions: bool,
+    caller: &Caller,
     now: Timestamp,
 ) -> Result<(), ApiError> {
     if all_sessions {
@@ -402,11 +436,20 @@ pub fn logout(
         .as_deref()
         .ok_or(ApiError::InsufficientScope(None))?;
     core.db.write(|tx| {
-        if all_sessions {
-            sessions::revoke_all_for_user(tx, &who.user_id, RevokeReason::Logout, now)?;
+        let revoked = if all_sessions {
+            sessions::revoke_all_for_user(tx, &who.user_id, RevokeReason::Logout, now)?
         } else {
             sessions::revoke(tx, sid, RevokeReason::Logout, None, now)?;
-        }
+            1
+        };
+        let by = who.acting(caller);
+        by.record(
+            tx,
+            now,
+            "session_revoked",
+            Some(by.actor.clone()),
+            serde_json::json!({"reason": "logout", "all": all_sessions, "sessions": revoked}),
+        )?;
         Ok::<_, StoreError>(())
     })?;
     Ok(())

@@ -9,6 +9,7 @@ use super::{UserView, fresh_id, hash_password, validate};
 use crate::core::Core;
 use crate::core::clock::{Timestamp, rfc3339};
 use crate::core::password;
+use crate::domain::audit::{self, Acting, Caller};
 use crate::domain::error::ApiError;
 use crate::store::StoreError;
 use crate::store::outbox::Kind;
@@ -40,6 +41,7 @@ pub struct SignupOutcome {
 pub fn signup(
     core: &Core,
     req: &SignupRequest<'_>,
+    caller: &Caller,
     now: Timestamp,
 ) -> Result<SignupOutcome, ApiError> {
     let handle = validate::handle(req.handle)?;
@@ -108,6 +110,13 @@ pub fn signup(
             .ok_or_else(|| ApiError::Internal("inserted user vanished".into()))?;
         let mailing = Mailing::now(Kind::Signup, ttl, now);
         let expires_at = codes::issue(tx, &pepper, &user, &mailing, now)?;
+        Acting::anonymous(caller).record(
+            tx,
+            now,
+            "signup",
+            Some(audit::user(&user)),
+            serde_json::json!({}),
+        )?;
         Ok((user, expires_at))
     })?;
     core.mail.nudge();
@@ -134,6 +143,7 @@ pub fn confirm(
     email: &str,
     code: &str,
     password: Option<&str>,
+    caller: &Caller,
     now: Timestamp,
 ) -> Result<UserView, ApiError> {
     let pepper = *core.keys().code_pepper();
@@ -170,6 +180,13 @@ pub fn confirm(
             users::set_password_hash(tx, &user.id, hash, now)?;
         }
         users::confirm_email(tx, &user.id, now)?;
+        Acting::anonymous(caller).record(
+            tx,
+            now,
+            "signup_confirmed",
+            Some(audit::user(&user)),
+            serde_json::json!({"invited": user.invited, "passwordChosen": new_hash.is_some()}),
+        )?;
         let user = users::find_by_id(tx, &user.id)?.ok_or(ApiError::CodeInvalid)?;
         Ok::<_, ApiError>(Ok(UserView::from(&user)))
     })?

@@ -1,15 +1,17 @@
-//! Roles and groups (API.md, "Team administration"): every user is a `member` (the default) or an
-//! `admin`, and belongs to any number of free groups. Tokens and `id_token`s carry both; the
-//! operator sets them from the command line (and, later, `/admin`), through these functions.
+//! What an operator or an admin does to one teammate (API.md, "Team administration"): the role
+//! (`member`, the default, or `admin`) and free groups that tokens and `id_token`s carry,
+//! disabling and enabling an account, and revoking its sessions. The command line and `/admin`
+//! call these same functions; each writes its audit row in the change's transaction.
 
 use serde_json::json;
 
 use super::validate;
 use crate::core::clock::Timestamp;
-use crate::domain::audit::{self, Event};
+use crate::domain::audit::{self, Acting};
 use crate::domain::error::ApiError;
+use crate::store::sessions::{self, RevokeReason};
 use crate::store::users::{self, UserRow};
-use crate::store::{Db, StoreError};
+use crate::store::{Db, StoreError, Tx, mfa, oauth, passkeys, pats};
 
 /// What the change did: the user's role and groups now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,22 +61,19 @@ pub fn set_role(
     db: &Db,
     handle: &str,
     role: &str,
+    by: &Acting<'_>,
     now: Timestamp,
 ) -> Result<Membership, TeamError> {
     let role = validate::role(role).map_err(TeamError::Invalid)?;
     db.write(|tx| {
         let user = find(tx, handle)?;
         users::set_role(tx, &user.id, role, now)?;
-        audit::record(
+        by.record(
             tx,
             now,
-            Event {
-                name: "role_changed",
-                actor: audit::operator(),
-                target: Some(audit::user(&user)),
-                caller: None,
-                details: json!({"from": user.role, "to": role}),
-            },
+            "role_changed",
+            Some(audit::user(&user)),
+            json!({"from": user.role, "to": role}),
         )?;
         Ok(Membership {
             role: role.to_owned(),
@@ -89,14 +88,13 @@ pub fn change_groups(
     handle: &str,
     add: &[&str],
     remove: &[&str],
+    by: &Acting<'_>,
     now: Timestamp,
 ) -> Result<Membership, TeamError> {
     let add = groups(add).map_err(TeamError::Invalid)?;
     let remove = groups(remove).map_err(TeamError::Invalid)?;
-    db.write(|tx| {
-        let user = find(tx, handle)?;
-        let mut now_in: Vec<String> = user
-            .groups
+    regroup(db, handle, by, now, |current| {
+        let mut now_in: Vec<String> = current
             .iter()
             .filter(|g| !remove.contains(g))
             .cloned()
@@ -104,17 +102,40 @@ pub fn change_groups(
         now_in.extend(add.iter().cloned());
         now_in.sort();
         now_in.dedup();
+        now_in
+    })
+}
+
+/// Puts the user in exactly `wanted` (the team table's groups field).
+pub fn replace_groups(
+    db: &Db,
+    handle: &str,
+    wanted: &[&str],
+    by: &Acting<'_>,
+    now: Timestamp,
+) -> Result<Membership, TeamError> {
+    let wanted = groups(wanted).map_err(TeamError::Invalid)?;
+    regroup(db, handle, by, now, |_| wanted.clone())
+}
+
+/// Sets the groups `change` makes of the current ones, with its audit row.
+fn regroup(
+    db: &Db,
+    handle: &str,
+    by: &Acting<'_>,
+    now: Timestamp,
+    change: impl Fn(&[String]) -> Vec<String>,
+) -> Result<Membership, TeamError> {
+    db.write(|tx| {
+        let user = find(tx, handle)?;
+        let now_in = change(&user.groups);
         users::set_groups(tx, &user.id, &now_in, now)?;
-        audit::record(
+        by.record(
             tx,
             now,
-            Event {
-                name: "groups_changed",
-                actor: audit::operator(),
-                target: Some(audit::user(&user)),
-                caller: None,
-                details: json!({"from": user.groups, "to": now_in}),
-            },
+            "groups_changed",
+            Some(audit::user(&user)),
+            json!({"from": user.groups, "to": now_in}),
         )?;
         Ok(Membership {
             role: user.role.clone(),
@@ -123,6 +144,87 @@ pub fn change_groups(
     })
 }
 
-fn find(tx: &crate::store::Tx<'_>, handle: &str) -> Result<UserRow, TeamError> {
+/// `users disable HANDLE`: disables the account and ends everything that signs it in (sessions,
+/// personal access tokens, browser sessions).
+pub fn disable(db: &Db, handle: &str, by: &Acting<'_>, now: Timestamp) -> Result<(), TeamError> {
+    db.write(|tx| {
+        let user = find(tx, handle)?;
+        users::disable(tx, &user.id, now)?;
+        by.record(
+            tx,
+            now,
+            "user_disabled",
+            Some(audit::user(&user)),
+            json!({}),
+        )?;
+        sessions::revoke_all_for_user(tx, &user.id, RevokeReason::Disabled, now)?;
+        pats::revoke_all_for_user(tx, &user.id, now)?;
+        oauth::delete_browser_sessions_for_user(tx, &user.id)?;
+        Ok(())
+    })
+}
+
+/// `users enable HANDLE`: the account signs in again (its revoked sessions and tokens stay
+/// revoked).
+pub fn enable(db: &Db, handle: &str, by: &Acting<'_>, now: Timestamp) -> Result<(), TeamError> {
+    db.write(|tx| {
+        let user = find(tx, handle)?;
+        users::enable(tx, &user.id, now)?;
+        by.record(tx, now, "user_enabled", Some(audit::user(&user)), json!({}))?;
+        Ok(())
+    })
+}
+
+/// Revokes every live session of the account, and its browser sessions: it signs in again
+/// everywhere. Returns how many sessions were live.
+pub fn revoke_sessions(
+    db: &Db,
+    handle: &str,
+    by: &Acting<'_>,
+    now: Timestamp,
+) -> Result<usize, TeamError> {
+    db.write(|tx| {
+        let user = find(tx, handle)?;
+        let revoked = sessions::revoke_all_for_user(tx, &user.id, RevokeReason::Revoked, now)?;
+        oauth::delete_browser_sessions_for_user(tx, &user.id)?;
+        by.record(
+            tx,
+            now,
+            "session_revoked",
+            Some(audit::user(&user)),
+            json!({"sessions": revoked, "all": true}),
+        )?;
+        Ok(revoked)
+    })
+}
+
+/// `users mfa-reset HANDLE`: removes every second factor of the user (TOTP, recovery codes,
+/// passkeys), ends their open challenges, and revokes their sessions (a lost phone and lost
+/// codes: the way back in is the password alone, once).
+pub fn reset_second_factors(
+    db: &Db,
+    handle: &str,
+    by: &Acting<'_>,
+    now: Timestamp,
+) -> Result<(), TeamError> {
+    db.write(|tx| {
+        let user = find(tx, handle)?;
+        mfa::end_challenges_of(tx, &user.id, now)?;
+        mfa::delete_all(tx, &user.id)?;
+        passkeys::delete_all(tx, &user.id)?;
+        by.record(
+            tx,
+            now,
+            "second_factors_reset",
+            Some(audit::user(&user)),
+            json!({}),
+        )?;
+        sessions::revoke_all_for_user(tx, &user.id, RevokeReason::Revoked, now)?;
+        oauth::delete_browser_sessions_for_user(tx, &user.id)?;
+        Ok(())
+    })
+}
+
+fn find(tx: &Tx<'_>, handle: &str) -> Result<UserRow, TeamError> {
     users::find_by_handle(tx, &handle.to_lowercase())?.ok_or(TeamError::NoSuchUser)
 }

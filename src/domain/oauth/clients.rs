@@ -14,6 +14,7 @@ use crate::core::clock::Timestamp;
 use crate::core::token::jws::Alg;
 use crate::core::token::opaque::{b64url, ct_eq, new_id, random_bytes, sha256};
 use crate::core::urlenc::{self, Params};
+use crate::domain::audit::{self, Acting};
 use crate::store::clients::{self, ClientRow};
 use crate::store::{Db, StoreError};
 
@@ -68,6 +69,7 @@ pub fn register(
     server_scopes: &[String],
     body: &Map<String, Value>,
     owner: Option<&str>,
+    by: &Acting<'_>,
     now: Timestamp,
 ) -> Result<Value, OAuthError> {
     let auth_method =
@@ -210,8 +212,21 @@ pub fn register(
         owner_id: owner.map(str::to_owned),
         created_at: now,
     };
-    db.write(|tx| clients::insert(tx, &row))
-        .map_err(|e| OAuthError::ServerError(e.to_string()))?;
+    db.write(|tx| {
+        clients::insert(tx, &row)?;
+        by.record(
+            tx,
+            now,
+            "oauth_client_registered",
+            Some(audit::client(&row.id, row.name.as_deref())),
+            json!({
+                "grantTypes": row.grant_types,
+                "redirectUris": row.redirect_uris,
+                "authMethod": row.auth_method,
+            }),
+        )
+    })
+    .map_err(|e| OAuthError::ServerError(e.to_string()))?;
     let mut answer = metadata;
     answer.insert("client_id".into(), json!(id));
     answer.insert("client_id_issued_at".into(), json!(now));
@@ -220,6 +235,25 @@ pub fn register(
         answer.insert("client_secret_expires_at".into(), json!(0));
     }
     Ok(Value::Object(answer))
+}
+
+/// Removes client `id` with its grants (`clients remove`, `/admin/clients`). False when there is
+/// no such client.
+pub fn remove(db: &Db, id: &str, by: &Acting<'_>, now: Timestamp) -> Result<bool, StoreError> {
+    db.write(|tx| {
+        let Some(row) = clients::find(tx, id)? else {
+            return Ok(false);
+        };
+        clients::delete(tx, id)?;
+        by.record(
+            tx,
+            now,
+            "oauth_client_removed",
+            Some(audit::client(&row.id, row.name.as_deref())),
+            json!({}),
+        )?;
+        Ok(true)
+    })
 }
 
 /// Authenticates the calling client (RFC 6749 §2.3): HTTP Basic with form-urlencoded id and

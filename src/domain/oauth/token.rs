@@ -13,6 +13,7 @@ use crate::core::token::jws::{self, Alg};
 use crate::core::token::opaque::sha256;
 use crate::core::token::refresh;
 use crate::core::urlenc::Params;
+use crate::domain::audit::Caller;
 use crate::domain::auth::{TokenFor, fresh_id, mint_access_token, session};
 use crate::domain::error::ApiError;
 use crate::store::clients::ClientRow;
@@ -60,11 +61,13 @@ pub fn oauth_error(e: ApiError) -> OAuthError {
     }
 }
 
-/// Runs the grant the form asks for, for an authenticated client.
+/// Runs the grant the form asks for, for an authenticated client. `caller` names the request
+/// for the audit row of a detected refresh token reuse (built only for a refresh).
 pub fn exchange(
     core: &Core,
     client: &ClientRow,
     form: &Params,
+    caller: impl FnOnce() -> Caller,
     now: Timestamp,
 ) -> Result<TokenResponse, OAuthError> {
     let grant = form
@@ -82,7 +85,7 @@ pub fn exchange(
     }
     match grant {
         "authorization_code" => code_grant(core, client, form, now),
-        "refresh_token" => refresh_grant(core, client, form, now),
+        "refresh_token" => refresh_grant(core, client, form, caller(), now),
         _ => client_credentials_grant(core, client, form, now),
     }
 }
@@ -214,13 +217,15 @@ fn refresh_grant(
     core: &Core,
     client: &ClientRow,
     form: &Params,
+    caller: Caller,
     now: Timestamp,
 ) -> Result<TokenResponse, OAuthError> {
     let token = form
         .get("refresh_token")
         .ok_or_else(|| OAuthError::InvalidRequest("refresh_token is required".into()))?;
     let audiences = resource::accepted(core, &form.all("resource"))?;
-    let (user, s) = session::rotate(core, token, Some(&client.id), now).map_err(oauth_error)?;
+    let (user, s) =
+        session::rotate(core, token, Some(&client.id), caller, now).map_err(oauth_error)?;
     let audiences = resource::within(
         core,
         &audiences.iter().map(String::as_str).collect::<Vec<_>>(),

@@ -38,13 +38,14 @@ pub fn serve(mut stream: Stream, peer: SocketAddr, shared: &Shared, idle: &Atomi
             Next::Refused(refusal) => return refuse(stream, peer, shared, refusal, 1, false),
         };
         idle.store(false, Ordering::SeqCst);
+        let max_body = shared.max_body_for(&head.target);
         if head.expect_continue
-            && head.framing.reads_body(shared.max_body)
+            && head.framing.reads_body(max_body)
             && !stream.send(b"HTTP/1.1 100 Continue\r\n\r\n")
         {
             return;
         }
-        let body = match body::read(&mut stream, head.framing, shared.max_body) {
+        let body = match body::read(&mut stream, head.framing, max_body) {
             Ok(body) => body,
             Err(BodyError::Closed) => return,
             Err(BodyError::Refused(refusal)) => {

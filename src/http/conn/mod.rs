@@ -57,10 +57,22 @@ pub enum Refused {
     Connection(&'static str),
 }
 
+impl Shared {
+    /// The most body bytes read for a request to `target`.
+    fn max_body_for(&self, target: &str) -> usize {
+        let path = target.split('?').next().unwrap_or(target);
+        self.large_bodies
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map_or(self.max_body, |(_, limit)| *limit)
+    }
+}
+
 /// What every connection's thread shares.
 struct Shared {
     service: Arc<dyn Service>,
     max_body: usize,
+    large_bodies: &'static [(&'static str, usize)],
     gate: Gate,
     stop: AtomicBool,
 }
@@ -75,6 +87,8 @@ pub struct Limits {
     /// The largest body any route takes: one byte past it is read, so that the route's own cap
     /// sees the excess; a body declared longer is not read at all.
     pub max_body: usize,
+    /// Paths (exact, before any query) whose bodies may be larger, with their own cap.
+    pub large_bodies: &'static [(&'static str, usize)],
     /// Where the number of connections held is kept, for the metrics.
     pub open: Arc<AtomicUsize>,
 }
@@ -98,6 +112,7 @@ impl Connections {
         let shared = Arc::new(Shared {
             service,
             max_body: limits.max_body,
+            large_bodies: limits.large_bodies,
             gate: Gate::new(limits.workers),
             stop: AtomicBool::new(false),
         });

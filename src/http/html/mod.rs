@@ -4,6 +4,7 @@
 //! `PageError`, the errors that are answered with a page that shows its request ID.
 
 pub mod account;
+pub mod admin;
 pub mod demo;
 pub mod forms;
 pub mod mfa;
@@ -44,12 +45,23 @@ pub fn escape(text: &str) -> String {
 
 /// A whole page around `body` (already escaped HTML).
 pub fn layout(title: &str, body: &str) -> String {
+    layout_with(title, body, "", "")
+}
+
+/// A page whose `<main>` has `class` (`wide` for the console's tables) and whose head has
+/// `head` besides the usual (a refresh while an import runs).
+pub fn layout_with(title: &str, body: &str, class: &str, head: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{head}\
          <title>{} · gharart-id</title><link rel=\"stylesheet\" href=\"/assets/style.css\"></head>\
-         <body><main>{body}</main></body></html>\n",
-        escape(title)
+         <body><main{}>{body}</main></body></html>\n",
+        escape(title),
+        if class.is_empty() {
+            String::new()
+        } else {
+            format!(" class=\"{class}\"")
+        }
     )
 }
 
@@ -166,6 +178,7 @@ pub fn error_page(e: &PageError, request_id: &str) -> Response {
              Nothing was sent to the application. Start again from the application.</p>"
                 .to_owned(),
         ),
+        PageError::Forbidden { message, .. } => ("Not allowed here".to_owned(), format!("<p>{}</p>", escape(message))),
         PageError::Failed { message, .. } => ("Something went wrong".to_owned(), format!("<p>{}</p>", escape(message))),
     };
     let body = format!(

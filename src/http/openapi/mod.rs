@@ -126,6 +126,7 @@ fn operations() -> Vec<Op> {
         http::pages::operations(),
         http::account::operations(),
         http::account_mfa::operations(),
+        http::admin::operations(),
         http::demo::operations(),
         http::ops::operations(),
     ]

@@ -9,7 +9,7 @@ use super::StoreError;
 pub const SCHEMA: &str = include_str!("../../../schema.sql");
 
 /// The version `schema.sql` describes.
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 12;
 
 /// `(version reached, SQL)` for each step after version 1, in order; a change to `schema.sql`
 /// appends its step here.
@@ -166,6 +166,24 @@ const STEPS: &[(i64, &str)] = &[
          CREATE INDEX audit_by_target ON audit_log(target_id, at);
          CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
          BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+    ),
+    // The browser import of /admin (issue 19): an upload kept from its preview to its apply.
+    (
+        12,
+        "CREATE TABLE imports (
+             id          TEXT PRIMARY KEY,
+             created_by  TEXT NOT NULL,
+             created_at  INTEGER NOT NULL,
+             file_name   TEXT NOT NULL,
+             body        TEXT NOT NULL,
+             total       INTEGER NOT NULL,
+             state       TEXT NOT NULL CHECK (state IN ('previewed', 'applying', 'applied')),
+             done        INTEGER NOT NULL DEFAULT 0,
+             created     INTEGER NOT NULL DEFAULT 0,
+             existed     INTEGER NOT NULL DEFAULT 0,
+             invalid     INTEGER NOT NULL DEFAULT 0,
+             updated_at  INTEGER NOT NULL
+         );",
     ),
 ];
 

@@ -16,6 +16,8 @@ use rusqlite::{Connection, MAIN_DB, OpenFlags, Transaction, TransactionBehavior}
 /// The write transaction a closure of [`Db::write`] runs in, as the table functions take it.
 /// The domain names it only to pass it on to them (`store::Tx`), never to run SQL of its own.
 pub type Tx<'c> = Transaction<'c>;
+/// A connection to read on, for the layers above that may not name rusqlite.
+pub type Conn = rusqlite::Connection;
 
 use changes::Changes;
 use checkpoints::Checkpointer;
