@@ -1,6 +1,7 @@
 //! Integration tests: the real server on a real SQLite file, spoken to over HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod admin;
 mod architecture;
 mod audit;
 mod bodies;
