@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime};
 use crate::core::Core;
 use crate::core::keys::KeyRing;
 use crate::store::{
-    StoreError, audit, codes, daily, idempotency, mfa, oauth, outbox, passkeys, request_log,
-    sessions,
+    StoreError, audit, codes, daily, idempotency, imports, mfa, oauth, outbox, passkeys,
+    request_log, sessions,
 };
 
 const TICK: Duration = Duration::from_secs(1);
@@ -24,6 +24,8 @@ const REQUEST_LOG_MAX_ROWS: u32 = 500_000;
 const ENDED_SESSION_KEEP_SECS: i64 = 7 * 86_400;
 /// Expired codes are kept this long, so a late try hears `code_expired` rather than `code_invalid`.
 const EXPIRED_CODE_KEEP_SECS: i64 = 7 * 86_400;
+/// An upload of `/admin/import` is kept a day after it last moved.
+const IMPORT_KEEP_SECS: i64 = 86_400;
 /// An `Idempotency-Key` replays its answer for this long (API.md, Conventions).
 pub const IDEMPOTENCY_KEEP_SECS: i64 = 24 * 3600;
 
@@ -118,6 +120,8 @@ fn sweep(core: &Core) -> Result<(), StoreError> {
     core.db.write(|tx| mfa::sweep(tx, now))?;
     core.db.write(|tx| passkeys::sweep(tx, now))?;
     core.db.write(|tx| outbox::forget_expired_codes(tx, now))?;
+    core.db
+        .write(|tx| imports::sweep(tx, now - IMPORT_KEEP_SECS))?;
     core.db
         .write(|tx| idempotency::delete_before(tx, now - IDEMPOTENCY_KEEP_SECS))?;
     // The daily counts of days before yesterday (a day is a UTC day, as `domain::daily` counts).

@@ -560,3 +560,169 @@ fn an_import_is_previewed_in_full_then_applied_once() {
     let empty = multipart_upload(&s, &mut b, &token, b"\r\n\r\n");
     assert_eq!(empty.status, 422);
 }
+
+#[test]
+fn the_team_console_in_chromium() {
+    crate::browser::require_browser();
+    let s = TestServer::start_now(&[]);
+    let ivy = team(&s);
+    let client = register(&s, ivy["accessToken"].as_str().unwrap(), json!({}));
+    let wrong = s.post(
+        "/v2/auth/login",
+        json!({"login": "ivy", "password": "not-it-at-all-1"}),
+    );
+    let wrong_rid = wrong.header("X-Request-Id").unwrap().to_owned();
+    let report = s.post(
+        "/v2/support/report",
+        json!({"summary": "ivy cannot sign in", "details": "it says wrong password", "requestId": wrong_rid}),
+    );
+    assert_eq!(report.status, 201, "{}", report.text());
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("crew.csv");
+    std::fs::write(
+        &csv,
+        "\u{feff}handle,email,displayName,groups\r\nsnow,snow@example.com,\"Snow, Flake\",crew\r\nsleet,not-an-email\r\n",
+    )
+    .unwrap();
+    let shots = dir.path().join("shots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = std::process::Command::new("node")
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/admin.mjs"))
+        .env("BASE_URL", format!("http://{}", s.addr))
+        .env("ADMIN", "holly")
+        .env("MEMBER", "ivy")
+        .env("PASSWORD", PASSWORD)
+        .env("CSV", &csv)
+        .env("SHOTS", &shots)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let r: Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{e}: {stdout}"));
+
+    assert_eq!(
+        r["signInPath"], "/login",
+        "a browser without a session signs in first"
+    );
+    assert_eq!(r["afterSignIn"], "/admin", "and comes back to the console");
+    for (page, w) in r["widths"].as_object().unwrap() {
+        assert!(w.as_i64().unwrap() <= 375, "{page} is {w} px wide at 375");
+    }
+    assert!(
+        r["filteredUrl"]
+            .as_str()
+            .unwrap()
+            .ends_with("state=invited")
+    );
+    assert_eq!(r["filtered"], 2, "{r}");
+    assert_eq!(
+        r["bulkNotice"]
+            .as_str()
+            .unwrap()
+            .matches("new code queued")
+            .count(),
+        2,
+        "{r}"
+    );
+    assert_eq!(
+        wait_for_codes(&s.mail_dir(), "tinsel@example.com", 2).len(),
+        2,
+        "a new code in the mail sink"
+    );
+    assert_eq!(
+        wait_for_codes(&s.mail_dir(), "garland@example.com", 2).len(),
+        2
+    );
+    assert!(
+        r["disableNotice"]
+            .as_str()
+            .unwrap()
+            .contains("ivy (done): disabled"),
+        "{r}"
+    );
+    assert!(
+        r["groupsNotice"]
+            .as_str()
+            .unwrap()
+            .contains("groups crew elves"),
+        "{r}"
+    );
+    assert_eq!(column(&s, "ivy", "disabled"), "0", "enabled again");
+    assert_eq!(column(&s, "ivy", "groups"), "crew elves");
+    let preview = r["preview"].as_str().unwrap();
+    assert!(
+        preview.contains("1 to invite, 0 already there, 1 invalid"),
+        "{preview}"
+    );
+    assert!(
+        preview.contains("line 3") && preview.contains("sleet"),
+        "{preview}"
+    );
+    assert!(
+        r["progressPath"]
+            .as_str()
+            .unwrap()
+            .starts_with("/admin/import/imp_")
+    );
+    assert!(
+        r["applied"]
+            .as_str()
+            .unwrap()
+            .contains("1 invited, 0 already there, 1 invalid"),
+        "{r}"
+    );
+    assert_eq!(column(&s, "snow", "display_name"), "Snow, Flake");
+    assert_eq!(
+        wait_for_codes(&s.mail_dir(), "snow@example.com", 1).len(),
+        1
+    );
+    assert_eq!(
+        (r["clientsBefore"].as_i64(), r["clientsAfter"].as_i64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(
+        s.count(&format!(
+            "SELECT COUNT(*) FROM oauth_clients WHERE id = '{}'",
+            client["client_id"].as_str().unwrap()
+        )),
+        0
+    );
+    let report = r["report"].as_str().unwrap();
+    assert!(
+        report.contains("ivy cannot sign in") && report.contains(&wrong_rid),
+        "{report}"
+    );
+    assert!(
+        report.contains("\"status\":401") || report.contains("\"status\": 401"),
+        "the request record: {report}"
+    );
+    assert!(
+        report.contains("login_failed"),
+        "the request's audit row: {report}"
+    );
+    let audit = r["audit"].as_str().unwrap();
+    assert!(
+        audit.contains("user_disabled") && audit.contains("by user holly, on user ivy"),
+        "{audit}"
+    );
+    assert!(!audit.contains("groups_changed"), "the filter holds");
+    assert_eq!(r["forgedStatus"], 403);
+    assert_eq!(r["memberStatus"], 403);
+    assert!(
+        r["memberText"]
+            .as_str()
+            .unwrap()
+            .contains("ivy is a member")
+    );
+    assert_eq!(
+        audit_lines(&s, "user_disabled").len(),
+        1,
+        "the forged form disabled nobody"
+    );
+}
