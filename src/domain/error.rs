@@ -85,6 +85,8 @@ pub enum ApiError {
     MfaTokenExpired,
     /// A wrong code at the second step of sign-in (401, unlike `code_invalid`'s 400 elsewhere).
     MfaCodeInvalid,
+    /// `--require-mfa-for all`: this needs a session signed in with a second factor.
+    SecondFactorRequired,
     /// A passkey ceremony failed; the message names the check.
     PasskeyInvalid(String),
     /// An OAuth endpoint's error, in the RFC's shape (`{"error", "error_description"}`).
@@ -110,7 +112,8 @@ impl ApiError {
             InvalidToken(_) | InvalidCredentials | RefreshTokenInvalid | RefreshTokenExpired
             | RefreshTokenReused | SessionRevoked | MfaTokenInvalid | MfaTokenExpired
             | MfaCodeInvalid | PasskeyInvalid(_) => 401,
-            InsufficientScope(_) | ConfirmationRequired | AccountDisabled => 403,
+            InsufficientScope(_) | ConfirmationRequired | AccountDisabled
+            | SecondFactorRequired => 403,
             Refused { status, .. } => *status,
             NotFound => 404,
             MethodNotAllowed { .. } => 405,
@@ -168,6 +171,7 @@ impl ApiError {
             MfaTokenInvalid => "mfa_token_invalid",
             MfaTokenExpired => "mfa_token_expired",
             MfaCodeInvalid => "code_invalid",
+            SecondFactorRequired => "second_factor_required",
             PasskeyInvalid(_) => "passkey_invalid",
             Internal(_) => "internal_error",
             OAuth(e) => e.code(),
@@ -225,6 +229,7 @@ impl ApiError {
             MfaNotEnabled => "no two-step sign-in to act on: set it up with POST /v2/auth/mfa/totp (and confirm it) first".into(),
             MfaTokenInvalid => "this mfaToken is unknown, already used, or ended by too many wrong codes: sign in again with the password".into(),
             MfaTokenExpired => "this mfaToken has expired (it lives 5 minutes): sign in again with the password".into(),
+            SecondFactorRequired => "this server requires a session signed in with a second factor for this: add one (an authenticator app or a passkey) on your account page, then sign in again with it".into(),
             MfaCodeInvalid => "the code is wrong or already used: enter the current code from your authenticator app, or a recovery code".into(),
             PasskeyInvalid(check) => format!("the passkey was refused: {check}"),
             Internal(_) => "internal error".into(),

@@ -726,3 +726,54 @@ fn the_team_console_in_chromium() {
         "the forged form disabled nobody"
     );
 }
+
+#[test]
+fn require_mfa_for_all_keeps_password_only_sessions_from_minting_for_others() {
+    let s = TestServer::start_now(&["--require-mfa-for", "all"]);
+    let ivy = s.ready_user("ivy");
+    let token = ivy["accessToken"].as_str().unwrap();
+    let pat_body = json!({"name": "ci", "scopes": ["profile"], "expiresInDays": 1});
+    let refused = s.post_auth("/v2/auth/tokens", pat_body.clone(), token);
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    assert_eq!(refused.error_code(), "second_factor_required");
+    assert!(
+        refused.text().contains("account page"),
+        "says how to get there"
+    );
+    assert_eq!(
+        s.get_auth("/v2/auth/me", token).status,
+        200,
+        "the session itself works"
+    );
+    assert_eq!(s.count("SELECT COUNT(*) FROM pats"), 0);
+
+    let client = register(&s, token, json!({}));
+    let (_, challenge) = pkce();
+    let url = authorize_url(&client, &challenge, &[]);
+    let mut b = Browser::default();
+    let back = b.sign_in_at(&s, &url, "ivy");
+    let r = b.get(&s, &back);
+    assert_eq!(r.status, 303, "{}", r.text());
+    let to = query_of(r.header("Location").unwrap());
+    assert_eq!(to["error"], "access_denied");
+    assert!(to["error_description"].contains("second factor"), "{to:?}");
+
+    // With a second factor, the same session kind mints again.
+    let (_, secret, _) = enrolled(&s, "holly");
+    s.clock.advance(30);
+    let step = s.post(
+        "/v2/auth/login",
+        json!({"login": "holly", "password": PASSWORD}),
+    );
+    let two = s.post(
+        "/v2/auth/login/mfa",
+        json!({"mfaToken": step.json()["mfaToken"], "code": authenticator(&secret, s.clock.now())}),
+    );
+    assert_eq!(two.status, 200, "{}", two.text());
+    let made = s.post_auth(
+        "/v2/auth/tokens",
+        pat_body,
+        two.json()["accessToken"].as_str().unwrap(),
+    );
+    assert_eq!(made.status, 201, "{}", made.text());
+}

@@ -55,9 +55,7 @@ impl Browser {
 
     /// Whether its sign-in used a second factor (TOTP, a recovery code, or a passkey).
     pub fn used_second_factor(&self) -> bool {
-        self.amr
-            .split(' ')
-            .any(|m| matches!(m, "mfa" | "otp" | "hwk" | "swk"))
+        super::used_second_factor(&self.amr)
     }
 }
 

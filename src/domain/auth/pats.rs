@@ -11,12 +11,13 @@ use super::session::{Credential, Principal};
 use crate::core::Core;
 use crate::core::cache::PatRows;
 use crate::core::clock::{Timestamp, rfc3339};
+use crate::core::config::RequireMfaFor;
 use crate::core::token::opaque::{b64url, random_bytes, sha256};
 use crate::domain::audit::Caller;
 use crate::domain::error::ApiError;
-use crate::store::StoreError;
 use crate::store::pats::{self, NewPat, PatRow};
 use crate::store::users;
+use crate::store::{StoreError, sessions};
 
 pub const PREFIX: &str = "gha_pat_";
 const MAX_DAYS: i64 = 365;
@@ -76,6 +77,18 @@ pub fn create(
     now: Timestamp,
 ) -> Result<CreatedPat, ApiError> {
     who.require_first_party()?;
+    if core.config.require_mfa_for == RequireMfaFor::All {
+        let amr = match (&who.session, &who.session_id) {
+            (Some(s), _) => s.amr.clone(),
+            (None, Some(id)) => core
+                .db
+                .read(|c| sessions::find(c, id))?
+                .map(|s| s.amr)
+                .unwrap_or_default(),
+            (None, None) => String::new(),
+        };
+        super::require_second_factor_for_all(core, &amr)?;
+    }
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(ApiError::invalid_field(

@@ -307,6 +307,14 @@ pub fn start(
             });
         }
     };
+    if let Err(e) = crate::domain::auth::require_second_factor_for_all(core, signed_in.amr) {
+        return Ok(Next::Redirect(error_redirect(
+            core,
+            &req.redirect_uri,
+            req.state,
+            &OAuthError::AccessDenied(e.message()),
+        )));
+    }
     let user = signed_in.user_id;
     let grant = Grant {
         client_id: req.client.id.clone(),
