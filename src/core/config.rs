@@ -96,6 +96,21 @@ pub enum RequireMfaFor {
     All,
 }
 
+impl RequireMfaFor {
+    /// Whether a session signed in as `amr` may mint credentials for others (authorize an OAuth
+    /// app, create a PAT) under this rule.
+    pub fn lets_mint(self, amr: &str) -> bool {
+        self != RequireMfaFor::All || used_second_factor(amr)
+    }
+}
+
+/// Whether a sign-in made as `amr` (RFC 8176, space-separated) used a second factor: TOTP, a
+/// recovery code, or a passkey.
+pub fn used_second_factor(amr: &str) -> bool {
+    amr.split(' ')
+        .any(|m| matches!(m, "mfa" | "otp" | "hwk" | "swk"))
+}
+
 /// The built-in scopes plus the operator's `--scopes`, checked against RFC 6749 §3.3.
 pub fn all_scopes(extra: &[String]) -> Result<Vec<String>, String> {
     let mut scopes: Vec<String> = BUILTIN_SCOPES.iter().map(|s| s.to_string()).collect();

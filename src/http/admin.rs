@@ -4,6 +4,7 @@
 //! command-line counterpart makes (`domain::admin`).
 
 use rouille::Response;
+use serde_json::json;
 
 use super::Ctx;
 use super::multipart;
@@ -17,7 +18,7 @@ use crate::domain::admin::roster::{self, state_named};
 use crate::domain::admin::{self, Admin};
 use crate::domain::error::{ApiError, PageError};
 use crate::http::html::{self, CSRF_COOKIE, admin as view};
-use crate::http::openapi::{Op, page};
+use crate::http::openapi::{Op, obj, page};
 
 /// The admin behind the request, or what to answer anyone else: a GET from a browser that is
 /// not signed in goes to the sign-in page and comes back; everyone else gets 403.
@@ -297,12 +298,18 @@ pub fn operations() -> Vec<Op> {
             200,
         ),
         page("get", "/admin/import", "The CSV upload form", 200),
-        page(
-            "post",
-            "/admin/import",
-            "Upload a CSV (multipart/form-data: csrf_token, file) and see every row's outcome",
-            200,
-        ),
+        Op {
+            request: Some(obj(
+                &["csrf_token", "file"],
+                json!({"csrf_token": {"type": "string"}, "file": {"type": "string", "contentMediaType": "text/csv"}}),
+            )),
+            ..page(
+                "post",
+                "/admin/import",
+                "Upload a CSV (multipart/form-data: csrf_token, file; up to 100,000 rows, 16 MiB) and see every row's outcome",
+                200,
+            )
+        },
         page(
             "get",
             "/admin/import/{id}",

@@ -167,6 +167,7 @@ mod tests {
             InvalidCredentials,
             ConfirmationRequired,
             AccountDisabled,
+            SecondFactorRequired,
             RefreshTokenInvalid,
             RefreshTokenExpired,
             RefreshTokenReused,

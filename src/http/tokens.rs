@@ -57,6 +57,7 @@ pub fn operations() -> Vec<Op> {
                 "insufficient_scope",
                 "invalid_field",
                 "daily_limit_reached",
+                "second_factor_required",
             ],
             idempotent: false,
         },

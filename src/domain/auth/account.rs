@@ -55,7 +55,7 @@ impl Browser {
 
     /// Whether its sign-in used a second factor (TOTP, a recovery code, or a passkey).
     pub fn used_second_factor(&self) -> bool {
-        super::used_second_factor(&self.amr)
+        crate::core::config::used_second_factor(&self.amr)
     }
 }
 

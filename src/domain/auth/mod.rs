@@ -20,7 +20,6 @@ use serde::Serialize;
 
 use crate::core::Core;
 use crate::core::clock::{Timestamp, rfc3339};
-use crate::core::config::RequireMfaFor;
 use crate::core::password::{self, GateFull};
 use crate::core::token::jwt::{self, Claims};
 use crate::core::token::opaque::new_id;
@@ -178,17 +177,10 @@ pub fn hash_password(core: &Core, password: &str) -> Result<String, ApiError> {
 }
 
 /// An id with `prefix`, or an internal error if the OS has no randomness.
-/// Whether a sign-in made as `amr` (RFC 8176, space-separated) used a second factor: TOTP, a
-/// recovery code, or a passkey.
-pub fn used_second_factor(amr: &str) -> bool {
-    amr.split(' ')
-        .any(|m| matches!(m, "mfa" | "otp" | "hwk" | "swk"))
-}
-
 /// `--require-mfa-for all`: 403 `second_factor_required` unless the sign-in `amr` used a second
 /// factor (for what a session mints for others: OAuth grants and personal access tokens).
 pub fn require_second_factor_for_all(core: &Core, amr: &str) -> Result<(), ApiError> {
-    if core.config.require_mfa_for == RequireMfaFor::All && !used_second_factor(amr) {
+    if !core.config.require_mfa_for.lets_mint(amr) {
         Err(ApiError::SecondFactorRequired)
     } else {
         Ok(())

@@ -307,12 +307,16 @@ pub fn start(
             });
         }
     };
-    if let Err(e) = crate::domain::auth::require_second_factor_for_all(core, signed_in.amr) {
+    if !core.config.require_mfa_for.lets_mint(signed_in.amr) {
         return Ok(Next::Redirect(error_redirect(
             core,
             &req.redirect_uri,
             req.state,
-            &OAuthError::AccessDenied(e.message()),
+            &OAuthError::AccessDenied(
+                "this server requires a sign-in with a second factor to authorize an app: add one \
+                 (an authenticator app or a passkey) on your account page, then sign in again with it"
+                    .into(),
+            ),
         )));
     }
     let user = signed_in.user_id;

@@ -40,6 +40,7 @@ pub const V2_ERRORS: &[(u16, &[&str])] = &[
             "insufficient_scope",
             "confirmation_required",
             "account_disabled",
+            "second_factor_required",
         ],
     ),
     (404, &["not_found"]),
@@ -183,6 +184,27 @@ fn page_extras(path: &str) -> &'static [(u16, &'static str)] {
             404,
             "Not found: the /demo routes exist only under gharart-id demo (the JSON envelope, not_found)",
         )],
+        "/admin"
+        | "/admin/import"
+        | "/admin/clients"
+        | "/admin/reports"
+        | "/admin/audit"
+        | "/admin/import/{id}"
+        | "/admin/reports/{id}" => &[
+            (
+                303,
+                "No browser session (a GET): a redirect to /login?return_to=…",
+            ),
+            (404, "No such upload or report"),
+            (
+                422,
+                "A filter that does not parse, or an upload that is not a CSV of rows: the page with the reason",
+            ),
+        ],
+        "/admin/team" => &[(
+            422,
+            "An action or value the console does not offer: the team page with the reason; nothing changed",
+        )],
         _ => &[],
     }
 }
@@ -200,7 +222,9 @@ fn operation(op: &Op) -> Value {
         success["content"] = json!({media: {"schema": schema}});
     }
     responses.insert(status.to_string(), success);
-    let form = op.path.starts_with("/oauth/") && op.path != "/oauth/register" || op.tag == "pages";
+    let form = op.path.starts_with("/oauth/") && op.path != "/oauth/register"
+        || op.tag == "pages"
+        || op.tag == "admin";
     match op.errors {
         ["oauth"] => {
             for (st, what) in [
@@ -213,7 +237,12 @@ fn operation(op: &Op) -> Value {
         }
         ["page"] => {
             responses.insert("400".into(), json!({"description": "An HTML page naming the problem (unknown client, redirect URI mismatch with the difference, stale decision) and its request ID"}));
-            responses.insert("403".into(), json!({"description": "An HTML page: the CSRF token is missing or wrong; nothing changed"}));
+            let forbidden = if op.tag == "admin" {
+                "An HTML page: not an admin's browser session (admin_required; a bearer token never is), no second factor under --require-mfa-for (second_factor_required), or a missing or wrong CSRF token; nothing changed"
+            } else {
+                "An HTML page: the CSRF token is missing or wrong; nothing changed"
+            };
+            responses.insert("403".into(), json!({"description": forbidden}));
             responses.insert("429".into(), json!({"description": "An HTML page: the authorize loop breaker, with the request IDs involved"}));
             for (st, what) in page_extras(op.path) {
                 responses.insert(st.to_string(), json!({"description": what}));
@@ -280,7 +309,9 @@ fn operation(op: &Op) -> Value {
         o["parameters"] = Value::Array(params);
     }
     if let Some(schema) = &op.request {
-        let media = if form {
+        let media = if op.path == "/admin/import" {
+            "multipart/form-data"
+        } else if form {
             "application/x-www-form-urlencoded"
         } else {
             "application/json"
