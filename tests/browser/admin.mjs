@@ -1,7 +1,7 @@
 // Drives the team console (/admin) of a running server in Debian's headless Chromium, on a 375 px
 // screen, with JavaScript turned off (the console must work without it): sign in by keyboard,
-// filter the team by state, a bulk resend of two invitations, a row's disable and enable, a row's
-// groups, a CSV import (upload, preview, apply, progress), an OAuth client's removal, a support
+// filter the team by state, a bulk resend of two invitations, a row's disable and enable, groups,
+// role, session revocation and second-factor reset, a bulk group change, a CSV import (upload, preview, apply, progress), an OAuth client's removal, a support
 // report with its request record and audit rows, the audit log filtered; then a forged form and a
 // member, both refused. Run by tests/it/admin.rs; prints one JSON line.
 //
@@ -74,6 +74,24 @@ try {
   await Promise.all([page.waitForNavigation(), page.click("button[value='set_groups:ivy']")]);
   result.groupsNotice = await page.locator("section.notice").innerText();
   result.widths.actions = await width(page);
+  const row = async (value) => {
+    await Promise.all([page.waitForNavigation(), page.click(`button[value='${value}']`)]);
+    return page.locator("section.notice").innerText();
+  };
+  result.promoted = await row("set_role=admin:ivy");
+  result.demoted = await row("set_role=member:ivy");
+  result.revoked = await row("revoke_sessions:ivy");
+  result.reset = await row("reset_second_factors:ivy");
+  // Bulk: a group added to, then removed from, every checked row.
+  const bulk = async (action, value, handles) => {
+    for (const h of handles) await page.check(`input[name=handle][value=${h}]`);
+    await page.selectOption("#bulk_action", action);
+    await page.fill("#bulk_value", value);
+    await Promise.all([page.waitForNavigation(), page.click("button[name=bulk]")]);
+    return page.locator("section.notice").innerText();
+  };
+  result.bulkAdd = await bulk("add_group", "night-shift", ["ivy", "tinsel"]);
+  result.bulkRemove = await bulk("remove_group", "night-shift", ["tinsel"]);
 
   // Import: upload, preview, apply, progress.
   await page.goto(`${base}/admin/import`);
