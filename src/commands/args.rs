@@ -76,6 +76,14 @@ pub enum DurabilityArg {
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckpointsArg {
+    /// The server checkpoints the WAL (PASSIVE, off the write path): safe beside Litestream.
+    Auto,
+    /// Never: leave it to the replicator (Litestream checkpoints every minute by default).
+    Off,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum RequireMfaArg {
     /// Nobody: a second factor is each user's choice.
     None,
@@ -129,6 +137,9 @@ pub struct ServeArgs {
     /// SQLite's synchronous mode.
     #[arg(long, env = "GHARART_DURABILITY", value_enum, default_value = "full")]
     pub durability: DurabilityArg,
+    /// Who checkpoints the WAL: auto (the server) or off (a replicator such as Litestream).
+    #[arg(long, env = "GHARART_CHECKPOINTS", value_enum, default_value = "auto")]
+    pub checkpoints: CheckpointsArg,
     /// Extra scopes beyond profile, email and offline_access (comma-separated, e.g. campaigns:read).
     #[arg(long, env = "GHARART_SCOPES", value_delimiter = ',')]
     pub scopes: Vec<String>,

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::commands::args::{DurabilityArg, RequireMfaArg, ServeArgs, Switch};
+use crate::commands::args::{CheckpointsArg, DurabilityArg, RequireMfaArg, ServeArgs, Switch};
 use crate::core::clock::parse_duration;
 use crate::core::config::{
     BODY_LIMIT, Config, Lifetimes, RequireMfaFor, Smtp, all_scopes, validate_issuer,
@@ -11,7 +11,7 @@ use crate::core::config::{
 use crate::core::mail::relay::SmtpUrl;
 use crate::core::mail::schedule::Rate;
 use crate::core::throttle::{DEFAULT_LIMITS, parse_limit};
-use crate::store::Durability;
+use crate::store::{Checkpoints, Durability};
 
 /// Validates the flags; the error names the flag at fault.
 pub fn config(args: ServeArgs) -> Result<Config, String> {
@@ -113,6 +113,10 @@ pub fn config(args: ServeArgs) -> Result<Config, String> {
         durability: match args.durability {
             DurabilityArg::Full => Durability::Full,
             DurabilityArg::Normal => Durability::Normal,
+        },
+        checkpoints: match args.checkpoints {
+            CheckpointsArg::Auto => Checkpoints::Auto,
+            CheckpointsArg::Off => Checkpoints::Off,
         },
         scopes,
         resources,

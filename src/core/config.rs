@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crate::core::mail::relay::SmtpUrl;
 use crate::core::mail::schedule::Rate;
 use crate::core::throttle::Limit;
-use crate::store::Durability;
+use crate::store::{Checkpoints, Durability};
 
 /// Scopes every server knows (API.md, Tokens).
 pub const BUILTIN_SCOPES: [&str; 4] = ["profile", "email", "offline_access", "openid"];
@@ -60,6 +60,8 @@ pub struct Config {
     pub smtp_rate: Option<Rate>,
     pub pbkdf2_iterations: u32,
     pub durability: Durability,
+    /// Who checkpoints the WAL (`--checkpoints`): the server, or a replicator.
+    pub checkpoints: Checkpoints,
     pub scopes: Vec<String>,
     /// Resource servers tokens may be issued for (RFC 8707), besides the issuer.
     pub resources: Vec<String>,

@@ -35,8 +35,13 @@ pub struct Running {
 pub fn start(config: Config, clock: Clock) -> Result<Running, String> {
     let readers = (config.workers / 4).clamp(4, 8);
     let db = Arc::new(
-        Db::open_for_serving(&config.db_path, config.durability, readers)
-            .map_err(|e| format!("opening {}: {e}", config.db_path.display()))?,
+        Db::open_for_serving(
+            &config.db_path,
+            config.durability,
+            config.checkpoints,
+            readers,
+        )
+        .map_err(|e| format!("opening {}: {e}", config.db_path.display()))?,
     );
     let keys = KeyRing::load_or_create(&config.key_file, clock.now()).map_err(|e| e.to_string())?;
     if let Some(dir) = &config.mail_dir {

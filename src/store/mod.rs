@@ -21,7 +21,9 @@ pub mod rotations;
 pub mod sessions;
 pub mod users;
 
-pub use engine::{Conn, Db, Durability, Fault, OUTSIDE_COMMIT_LAG, StoreError, Tx, WRITE_WAIT};
+pub use engine::{
+    Checkpoints, Conn, Db, Durability, Fault, OUTSIDE_COMMIT_LAG, StoreError, Tx, WRITE_WAIT,
+};
 
 #[cfg(test)]
 pub(crate) mod fixture {

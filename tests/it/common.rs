@@ -522,7 +522,7 @@ pub fn cli_ok(s: &TestServer, args: &[&str]) -> String {
 }
 
 /// A started binary that is killed when the test ends, also when an assertion fails first.
-pub struct Reaper(Child);
+pub struct Reaper(pub Child);
 
 impl std::ops::Deref for Reaper {
     type Target = Child;

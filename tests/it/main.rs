@@ -32,6 +32,7 @@ mod ops;
 mod pages;
 mod passkeys;
 mod refresh;
+mod replication;
 mod reset;
 mod resources;
 mod scopes;

@@ -48,6 +48,19 @@ pub enum Durability {
     Normal,
 }
 
+/// Who moves the WAL into the database file (`--checkpoints`). Either way no checkpoint takes
+/// the WAL away from under a replicator such as Litestream: the server's checkpoints are
+/// PASSIVE (they never wait for, nor restart the WAL under, a reader holding it), and its
+/// TRUNCATE at shutdown gives up at once when a reader holds the WAL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checkpoints {
+    /// The server's checkpoint thread (and the writer past `WRITER_CHECKPOINTS_AT` pages).
+    Auto,
+    /// Never the server: the replicator checkpoints (Litestream does, by default every minute
+    /// and past 1,000 pages). Without one the WAL grows without bound.
+    Off,
+}
+
 /// Why the database cannot be used right now; each passes when the fault does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
@@ -145,6 +158,7 @@ pub struct Db {
     checkpoints: Option<Checkpointer>,
     /// With `Durability::Full`: the shared WAL sync that every write waits for before it returns.
     group_sync: Option<GroupSync>,
+    checkpoint_mode: Checkpoints,
     path: PathBuf,
     /// Whether the writer has opened once (and so brought the schema up to date): readers wait
     /// for it rather than read a file whose schema may be missing or old.
@@ -155,7 +169,7 @@ impl Db {
     /// Opens (or creates) the database at `path`, applies the schema or its migrations, and sets
     /// WAL, foreign keys, a busy timeout and `synchronous` on every connection.
     pub fn open(path: &Path, durability: Durability) -> Result<Db, StoreError> {
-        let db = Db::unopened(path, durability, READERS);
+        let db = Db::unopened(path, durability, Checkpoints::Auto, READERS);
         db.writer.with(WRITE_WAIT, |_| Ok::<_, StoreError>(()))?;
         Ok(db)
     }
@@ -166,9 +180,10 @@ impl Db {
     pub fn open_for_serving(
         path: &Path,
         durability: Durability,
+        checkpoints: Checkpoints,
         readers: usize,
     ) -> Result<Db, StoreError> {
-        let db = Db::unopened(path, durability, readers);
+        let db = Db::unopened(path, durability, checkpoints, readers);
         match db.writer.with(WRITE_WAIT, |_| Ok::<_, StoreError>(())) {
             Err(StoreError::Unavailable(fault, detail)) => {
                 log::error!(
@@ -181,21 +196,31 @@ impl Db {
         }
     }
 
-    fn unopened(path: &Path, durability: Durability, readers: usize) -> Db {
+    fn unopened(
+        path: &Path,
+        durability: Durability,
+        checkpoint_mode: Checkpoints,
+        readers: usize,
+    ) -> Db {
         let schema_ready = Arc::new(AtomicBool::new(false));
         let ready = schema_ready.clone();
         let writer_path = path.to_owned();
         let checkpoint_path = path.to_owned();
-        let checkpoints = Checkpointer::start(
-            path.to_owned(),
-            Box::new(move || open_connection(&checkpoint_path, false)),
-        );
+        let checkpoints = match checkpoint_mode {
+            Checkpoints::Auto => Checkpointer::start(
+                path.to_owned(),
+                Box::new(move || open_connection(&checkpoint_path, false)),
+            ),
+            Checkpoints::Off => None,
+        };
         let watcher = checkpoints.as_ref().map(Checkpointer::watcher);
         let open_writer = move || {
             let mut conn =
                 open_connection(&writer_path, false).map_err(|e| refine_fault(e, &writer_path))?;
             if let Some(watcher) = &watcher {
                 watcher.watch(&mut conn)?;
+            } else if checkpoint_mode == Checkpoints::Off {
+                conn.pragma_update(None, "wal_autocheckpoint", 0)?;
             }
             if conn.is_readonly(MAIN_DB)? {
                 return Err(refine_fault(
@@ -224,6 +249,7 @@ impl Db {
             changes: Changes::new(),
             checkpoints,
             group_sync: (durability == Durability::Full).then(|| GroupSync::new(path)),
+            checkpoint_mode,
             path: path.to_owned(),
             schema_ready,
         }
@@ -238,18 +264,25 @@ impl Db {
     }
 
     /// Moves the WAL's content into the database file and truncates the WAL: the last write at
-    /// shutdown (the checkpoint thread ends first, so as not to hold the WAL).
+    /// shutdown (the checkpoint thread ends first, so as not to hold the WAL). It does not wait:
+    /// a reader holding the WAL (a replicator such as Litestream) keeps it, whole. With
+    /// [`Checkpoints::Off`] it does nothing.
     pub fn checkpoint(&self) -> Result<(), StoreError> {
         if let Some(checkpoints) = &self.checkpoints {
             checkpoints.stop();
         }
+        if self.checkpoint_mode == Checkpoints::Off {
+            return Ok(());
+        }
         let busy: i64 = self.writer.with(WRITE_WAIT, |conn| {
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
-                .map_err(StoreError::from)
+            conn.busy_timeout(Duration::ZERO)?;
+            let busy = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0));
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            busy.map_err(StoreError::from)
         })?;
         if busy != 0 {
-            log::warn!(
-                "{}: the WAL could not be truncated (a reader or another process holds it)",
+            log::info!(
+                "{}: the WAL is left for the reader that holds it (a replicator, or another process)",
                 self.path.display()
             );
         }
