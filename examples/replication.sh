@@ -65,7 +65,7 @@ EOF
   litestream replicate -config "$DIR/$mode.yml" > "$DIR/$mode-ls.log" 2>&1 &
   LPID=$!; PIDS+=("$LPID")
   sleep 2
-  "$LG" run --addr "$ADDR" --scenario refresh --threads "$THREADS" --secs $(( SECS + 2 )) --password "$PASSWORD" > /dev/null &
+  "$LG" run --addr "$ADDR" --scenario refresh --threads "$THREADS" --secs $(( SECS + 2 )) --password "$PASSWORD" > /dev/null 2>&1 &
   LOAD=$!
   : > "$DIR/$mode.marks"
   end=$(( $(now_ms) + SECS * 1000 ))
