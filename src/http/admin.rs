@@ -58,11 +58,16 @@ fn why(e: &ApiError, ctx: &Ctx<'_>) -> String {
 
 /// `GET /admin?state=` → the team.
 pub fn get_team(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    if let Err(redirect) = admin(core, ctx)? {
-        return Ok(redirect);
-    }
+    let admin = match admin(core, ctx)? {
+        Ok(a) => a,
+        Err(redirect) => return Ok(redirect),
+    };
     let params = query(ctx)?;
-    team_page(core, ctx, &params, 200, &view::TeamExtras::default())
+    let extras = view::TeamExtras {
+        me: admin.handle(),
+        ..view::TeamExtras::default()
+    };
+    team_page(core, ctx, &params, 200, &extras)
 }
 
 fn team_page(
@@ -128,6 +133,7 @@ pub fn post_team_action(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError
     match outcome {
         Ok(done) => {
             let extras = view::TeamExtras {
+                me: admin.handle(),
                 done: Some(&done),
                 error: None,
             };
@@ -136,6 +142,7 @@ pub fn post_team_action(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError
         Err(e) if e.status() < 500 => {
             let message = why(&e, ctx);
             let extras = view::TeamExtras {
+                me: admin.handle(),
                 done: None,
                 error: Some(&message),
             };

@@ -78,6 +78,11 @@ fn the_team_table_and_its_actions_per_row_and_in_bulk() {
     for handle in ["holly", "ivy", "tinsel", "garland"] {
         assert!(all.contains(&format!("<strong>{handle}</strong>")), "{all}");
     }
+    assert!(all.contains("value=\"disable:ivy\""));
+    assert!(
+        !all.contains("value=\"disable:holly\"") && all.contains("Your own account"),
+        "the admin's own row offers nothing that would lock them out"
+    );
     let invited = b.get(&s, "/admin?state=invited").text();
     assert!(
         invited.contains("<strong>tinsel</strong>") && invited.contains("<strong>garland</strong>")

@@ -37,9 +37,11 @@ pub fn page(title: &str, current: &str, body: &str, head: &str) -> String {
     layout_with(title, &format!("{nav}{body}"), "wide", head)
 }
 
-/// What the team page shows above the table.
+/// What the team page shows above the table, and who is looking.
 #[derive(Default)]
 pub struct TeamExtras<'a> {
+    /// The admin's own handle: their row has no button that would lock them out.
+    pub me: &'a str,
     pub done: Option<&'a [Done]>,
     pub error: Option<&'a str>,
 }
@@ -97,13 +99,13 @@ pub fn team(
         filter.map_or(String::new(), |f| format!(" in state {}", f.as_str()))
     ));
     for m in members {
-        body.push_str(&member(m, now));
+        body.push_str(&member(m, m.user.handle == extras.me, now));
     }
     body.push_str("</ul></form>");
     page("Team", "/admin", &body, "")
 }
 
-fn member(m: &Member, now: Timestamp) -> String {
+fn member(m: &Member, mine: bool, now: Timestamp) -> String {
     let u = &m.user;
     let h = escape(&u.handle);
     let button = |action: &str, label: &str| {
@@ -118,19 +120,23 @@ fn member(m: &Member, now: Timestamp) -> String {
     ) {
         actions.push_str(&button("resend", "Resend invitation"));
     }
-    actions.push_str(&if u.disabled {
-        button("enable", "Enable")
+    if mine {
+        actions.push_str("<span class=\"rid\">Your own account: manage it on <a href=\"/account\">your account page</a>.</span>");
     } else {
-        button("disable", "Disable")
-    });
-    actions.push_str(&if u.role == "admin" {
-        button("set_role=member", "Make member")
-    } else {
-        button("set_role=admin", "Make admin")
-    });
-    actions.push_str(&button("revoke_sessions", "Revoke sessions"));
-    if m.second_factor {
-        actions.push_str(&button("reset_second_factors", "Reset second factors"));
+        actions.push_str(&if u.disabled {
+            button("enable", "Enable")
+        } else {
+            button("disable", "Disable")
+        });
+        actions.push_str(&if u.role == "admin" {
+            button("set_role=member", "Make member")
+        } else {
+            button("set_role=admin", "Make admin")
+        });
+        actions.push_str(&button("revoke_sessions", "Revoke sessions"));
+        if m.second_factor {
+            actions.push_str(&button("reset_second_factors", "Reset second factors"));
+        }
     }
     let groups_id = format!("groups_{h}");
     format!(
