@@ -7,7 +7,6 @@ use super::terminal::one_line;
 use crate::core::clock::{Clock, parse_duration, rfc3339};
 use crate::domain::audit;
 use crate::store::audit::{Filter, Party};
-use crate::store::users;
 
 pub fn run(
     db: &Path,
@@ -25,10 +24,9 @@ pub fn run(
     };
     let user_id = match user {
         Some(handle) => Some(
-            db.read(|c| users::find_by_handle(c, &handle.to_lowercase()))
+            audit::user_id_of(&db, handle)
                 .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no user {handle}"))?
-                .id,
+                .ok_or_else(|| format!("no user {handle}"))?,
         ),
         None => None,
     };

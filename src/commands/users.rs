@@ -118,12 +118,7 @@ pub fn run(cmd: UsersCommand) -> Result<(), String> {
             for ((row, outcome), line) in rows.iter().zip(&outcomes).zip(&numbers) {
                 report(*line, row, outcome);
             }
-            let count = |f: fn(&Outcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
-            let (created, exists, invalid) = (
-                count(|o| *o == Outcome::Created),
-                count(|o| *o == Outcome::Exists),
-                count(|o| matches!(o, Outcome::Invalid(_))),
-            );
+            let [created, exists, invalid] = invite::tally(&outcomes);
             let verb = if dry_run {
                 "would be invited"
             } else {

@@ -147,6 +147,13 @@ pub fn record(tx: &Tx<'_>, now: Timestamp, event: Event<'_>) -> Result<(), Store
     )
 }
 
+/// The id of the user `handle` names, for the `user` filter: `None` when there is no such user.
+pub fn user_id_of(db: &Db, handle: &str) -> Result<Option<String>, StoreError> {
+    Ok(db
+        .read(|c| crate::store::users::find_by_handle(c, &handle.to_lowercase()))?
+        .map(|u| u.id))
+}
+
 /// Rows matching `filter`, oldest first.
 pub fn list(db: &Db, filter: &Filter) -> Result<Vec<AuditRow>, StoreError> {
     db.read(|c| audit::query(c, filter))

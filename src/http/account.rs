@@ -17,12 +17,12 @@ use crate::http::html::{self, account as view, forms};
 use crate::http::openapi::{Op, page};
 
 /// The error text of a refused action, with its request ID for support.
-fn why(e: &ApiError, ctx: &Ctx<'_>) -> String {
+pub(super) fn why(e: &ApiError, ctx: &Ctx<'_>) -> String {
     format!("{} (request ID {})", e.message(), ctx.request_id)
 }
 
 /// Whether a domain error is the user's to fix (shown on the form) rather than ours.
-fn for_the_form(e: &ApiError) -> bool {
+pub(super) fn for_the_form(e: &ApiError) -> bool {
     e.status() < 500
         && !matches!(
             e,

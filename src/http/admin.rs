@@ -7,6 +7,7 @@ use rouille::Response;
 use serde_json::json;
 
 use super::Ctx;
+use super::account::{for_the_form, why};
 use super::multipart;
 use super::pages::{Csrf, browser, checked_form, checked_form_with, query, see_other};
 use crate::core::Core;
@@ -49,11 +50,6 @@ fn not_signed_in() -> ApiError {
             .into(),
     }
     .into()
-}
-
-/// A refused action shown on its page: the reason and the request ID.
-fn why(e: &ApiError, ctx: &Ctx<'_>) -> String {
-    format!("{} (request ID {})", e.message(), ctx.request_id)
 }
 
 /// `GET /admin?state=` → the team.
@@ -139,7 +135,7 @@ pub fn post_team_action(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError
             };
             team_page(core, ctx, &params, 200, &extras)
         }
-        Err(e) if e.status() < 500 => {
+        Err(e) if for_the_form(&e) => {
             let message = why(&e, ctx);
             let extras = view::TeamExtras {
                 me: admin.handle(),
@@ -180,7 +176,7 @@ pub fn post_import_preview(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiEr
     let csrf = Csrf::of(ctx)?;
     match import::preview(core, &admin, name, file.data, ctx.now) {
         Ok(p) => Ok(csrf.page(core, 200, view::preview(&p, &csrf.token(core)))),
-        Err(e) if e.status() < 500 => Ok(csrf.page(
+        Err(e) if for_the_form(&e) => Ok(csrf.page(
             core,
             e.status(),
             view::import_form(&csrf.token(core), Some(&why(&e, ctx))),
@@ -281,7 +277,7 @@ pub fn get_audit(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     };
     match records::audit_rows(core, &q, ctx.now) {
         Ok(rows) => Ok(html::html(200, view::audit(&rows, &q, None))),
-        Err(e) if e.status() < 500 => Ok(html::html(
+        Err(e) if for_the_form(&e) => Ok(html::html(
             e.status(),
             view::audit(&[], &q, Some(&why(&e, ctx))),
         )),

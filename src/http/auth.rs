@@ -97,7 +97,7 @@ pub fn post_refresh(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
             return Err(e);
         }
     };
-    json(200, &session::refresh(core, &token, ctx.caller(), ctx.now)?)
+    json(200, &session::refresh(core, &token, ctx.origin(), ctx.now)?)
 }
 
 /// `POST /v2/auth/logout` → 204.

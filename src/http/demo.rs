@@ -85,7 +85,7 @@ pub fn get_callback(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     );
     let form = Params::parse(&form).map_err(PageError::BadRequest)?;
     let client = clients::find(core, client_id)?.ok_or(ApiError::NotFound)?;
-    let answer = match token::exchange(core, &client, &form, || ctx.caller(), ctx.now) {
+    let answer = match token::exchange(core, &client, &form, || ctx.origin(), ctx.now) {
         Ok(answer) => answer,
         Err(e) => return Ok(html::html(400, view::refused(e.code(), &e.description()))),
     };

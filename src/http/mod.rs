@@ -118,10 +118,19 @@ impl<'a> Ctx<'a> {
             .map(|ua| ua.chars().take(256).collect())
     }
 
-    /// Where the request came from, as the audit log records it.
+    /// Where the request came from, as the audit log records it and a new session keeps it.
     pub fn caller(&self) -> Caller {
         Caller {
             user_agent: self.user_agent(),
+            ..self.origin()
+        }
+    }
+
+    /// As [`Ctx::caller`] without the user agent, which only a new session keeps: what a
+    /// refresh carries in case it writes an audit row (it seldom does).
+    pub fn origin(&self) -> Caller {
+        Caller {
+            user_agent: None,
             ip: Some(self.ip.to_string()),
             request_id: Some(self.request_id.clone()),
         }

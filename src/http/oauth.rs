@@ -118,7 +118,7 @@ pub fn post_token(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     core.throttle
         .hit("token-client", &client.id, ctx.now)
         .map_err(|e| token::oauth_error(e.into()))?;
-    let answer = token::exchange(core, &client, &form, || ctx.caller(), ctx.now)?;
+    let answer = token::exchange(core, &client, &form, || ctx.origin(), ctx.now)?;
     Ok(no_store(json(200, &answer)?))
 }
 

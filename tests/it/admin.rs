@@ -424,12 +424,7 @@ fn multipart_upload(s: &TestServer, b: &mut Browser, token: &str, file: &[u8]) -
     .into_bytes();
     body.extend_from_slice(file);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let cookie = b
-        .cookies
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let cookie = b.cookie_header();
     request(
         s.addr,
         "POST",
@@ -620,25 +615,18 @@ fn the_team_console_in_chromium() {
     .unwrap();
     let shots = dir.path().join("shots");
     std::fs::create_dir_all(&shots).unwrap();
-    let out = std::process::Command::new("node")
-        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/admin.mjs"))
-        .env("BASE_URL", format!("http://{}", s.addr))
-        .env("ADMIN", "holly")
-        .env("MEMBER", "ivy")
-        .env("PASSWORD", PASSWORD)
-        .env("CSV", &csv)
-        .env("SHOTS", &shots)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let base = format!("http://{}", s.addr);
+    let r = crate::browser::run_script(
+        "admin.mjs",
+        &[
+            ("BASE_URL", &base),
+            ("ADMIN", "holly"),
+            ("MEMBER", "ivy"),
+            ("PASSWORD", PASSWORD),
+            ("CSV", csv.to_str().unwrap()),
+        ],
+        &shots,
     );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let r: Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
-        .unwrap_or_else(|e| panic!("{e}: {stdout}"));
 
     assert_eq!(
         r["signInPath"], "/login",

@@ -8,7 +8,7 @@ use crate::core::Core;
 use crate::core::clock::{Timestamp, rfc3339};
 use crate::domain::audit::Caller;
 use crate::domain::auth::onboarding::{self, Resent, Selection};
-use crate::domain::auth::team::{self, TeamError};
+use crate::domain::auth::team::{self, Membership, TeamError};
 use crate::domain::auth::validate;
 use crate::domain::error::ApiError;
 
@@ -159,24 +159,13 @@ fn one(
         Change::SetRole(role) => {
             team::set_role(db, handle, role, by, now).map(|m| format!("role {}", m.role))
         }
-        Change::AddGroup(g) => team::change_groups(db, handle, &[g], &[], by, now)
-            .map(|m| format!("groups {}", m.groups.join(" "))),
-        Change::RemoveGroup(g) => team::change_groups(db, handle, &[], &[g], by, now).map(|m| {
-            if m.groups.is_empty() {
-                "in no group".to_owned()
-            } else {
-                format!("groups {}", m.groups.join(" "))
-            }
-        }),
+        Change::AddGroup(g) => team::change_groups(db, handle, &[g], &[], by, now).map(groups_line),
+        Change::RemoveGroup(g) => {
+            team::change_groups(db, handle, &[], &[g], by, now).map(groups_line)
+        }
         Change::SetGroups(groups) => {
             let wanted: Vec<&str> = groups.iter().map(String::as_str).collect();
-            team::replace_groups(db, handle, &wanted, by, now).map(|m| {
-                if m.groups.is_empty() {
-                    "in no group".to_owned()
-                } else {
-                    format!("groups {}", m.groups.join(" "))
-                }
-            })
+            team::replace_groups(db, handle, &wanted, by, now).map(groups_line)
         }
         Change::ResetSecondFactors => team::reset_second_factors(db, handle, by, now)
             .map(|()| "second factors removed, sessions revoked".to_owned()),
@@ -185,6 +174,15 @@ fn one(
         Ok(line) => Ok(Ok(line)),
         Err(TeamError::Store(e)) => Err(e.into()),
         Err(e) => Ok(Err(e.to_string())),
+    }
+}
+
+/// The groups an account is in after a change, for the page.
+fn groups_line(m: Membership) -> String {
+    if m.groups.is_empty() {
+        "in no group".to_owned()
+    } else {
+        format!("groups {}", m.groups.join(" "))
     }
 }
 

@@ -16,6 +16,7 @@ use crate::domain::auth::invite::{self, Checked, Invitation, Outcome};
 use crate::domain::error::ApiError;
 use crate::store::imports::{self, NewImport};
 
+use crate::store::audit::Party;
 pub use crate::store::imports::ImportRow;
 use crate::store::{Db, StoreError};
 
@@ -44,19 +45,7 @@ pub struct Preview {
 impl Preview {
     /// How many rows are new, already there, invalid.
     pub fn counts(&self) -> [usize; 3] {
-        let mut counts = [0; 3];
-        for r in &self.rows {
-            counts[slot(&r.outcome)] += 1;
-        }
-        counts
-    }
-}
-
-fn slot(o: &Outcome) -> usize {
-    match o {
-        Outcome::Created => 0,
-        Outcome::Exists => 1,
-        Outcome::Invalid(_) => 2,
+        invite::tally(self.rows.iter().map(|r| &r.outcome))
     }
 }
 
@@ -210,10 +199,7 @@ pub fn start(
             ttl: core.config.lifetimes.invite_code,
             id: row.id,
             text: row.body,
-            acting: Acting {
-                actor: admin.acting(caller).actor,
-                caller: None,
-            },
+            admin: admin.acting(caller).actor,
             caller: caller.clone(),
             now,
         }))),
@@ -231,7 +217,8 @@ pub struct Job {
     ttl: i64,
     id: String,
     text: String,
-    acting: Acting<'static>,
+    /// Who applies it, and from where: the actor and caller of its `user_invited` rows.
+    admin: Party,
     caller: Caller,
     now: Timestamp,
 }
@@ -252,7 +239,7 @@ impl Job {
             send_at: self.now,
             inviter: None,
             by: Acting {
-                actor: self.acting.actor.clone(),
+                actor: self.admin.clone(),
                 caller: Some(&self.caller),
             },
         };
@@ -274,10 +261,7 @@ impl Job {
             false,
             &mut progress,
         )?;
-        let mut counts = [0i64; 3];
-        for o in &outcomes {
-            counts[slot(o)] += 1;
-        }
+        let counts = invite::tally(&outcomes).map(|n| n as i64);
         self.db
             .write(|tx| imports::finish(tx, &self.id, counts, self.clock.now()))?;
         self.mail.nudge();

@@ -9,7 +9,7 @@ use crate::domain::audit::{self, Caller};
 use crate::domain::error::ApiError;
 use crate::domain::oauth::clients as oauth_clients;
 use crate::store::audit::Filter;
-use crate::store::{clients, reports, users};
+use crate::store::{clients, reports};
 
 pub use crate::store::audit::{AuditRow, Party};
 pub use crate::store::clients::ClientRow;
@@ -86,10 +86,8 @@ pub fn audit_rows(
     let user_id = match q.user.trim() {
         "" => None,
         handle => Some(
-            core.db
-                .read(|c| users::find_by_handle(c, &handle.to_lowercase()))?
-                .ok_or_else(|| ApiError::invalid_field("user", format!("no user {handle}")))?
-                .id,
+            audit::user_id_of(&core.db, handle)?
+                .ok_or_else(|| ApiError::invalid_field("user", format!("no user {handle}")))?,
         ),
     };
     let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());

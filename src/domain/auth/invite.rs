@@ -34,6 +34,26 @@ pub enum Outcome {
     Invalid(String),
 }
 
+impl Outcome {
+    /// Its place in the counts a run reports: created 0, existing 1, invalid 2.
+    pub fn slot(&self) -> usize {
+        match self {
+            Outcome::Created => 0,
+            Outcome::Exists => 1,
+            Outcome::Invalid(_) => 2,
+        }
+    }
+}
+
+/// How many of `outcomes` were created, existed, were invalid.
+pub fn tally<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>) -> [usize; 3] {
+    let mut counts = [0; 3];
+    for o in outcomes {
+        counts[o.slot()] += 1;
+    }
+    counts
+}
+
 /// How a batch of invitations goes out.
 #[derive(Debug, Clone)]
 pub struct Invitation<'a> {

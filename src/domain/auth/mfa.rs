@@ -221,12 +221,11 @@ pub fn confirm_totp(
             Some(step) => {
                 mfa::activate_totp(tx, &who.user_id, step)?;
                 mfa::replace_recovery_codes(tx, &who.user_id, &macs, now)?;
-                let by = who.acting(caller);
-                by.record(
+                who.record_own(
                     tx,
+                    caller,
                     now,
                     "second_factor_added",
-                    Some(by.actor.clone()),
                     serde_json::json!({"method": "totp"}),
                 )?;
                 Ok(Ok(()))
@@ -253,12 +252,11 @@ pub fn remove_totp(
     with_factor(core, who, code, now, |tx| {
         mfa::end_challenges_of(tx, &who.user_id, now)?;
         mfa::delete_all(tx, &who.user_id)?;
-        let by = who.acting(caller);
-        by.record(
+        who.record_own(
             tx,
+            caller,
             now,
             "second_factor_removed",
-            Some(by.actor.clone()),
             serde_json::json!({"method": "totp"}),
         )
     })
@@ -276,12 +274,11 @@ pub fn regenerate_recovery_codes(
     let (codes, macs) = new_recovery_codes(&pepper, &who.user_id)?;
     with_factor(core, who, code, now, |tx| {
         mfa::replace_recovery_codes(tx, &who.user_id, &macs, now)?;
-        let by = who.acting(caller);
-        by.record(
+        who.record_own(
             tx,
+            caller,
             now,
             "recovery_codes_regenerated",
-            Some(by.actor.clone()),
             serde_json::json!({}),
         )
     })?;

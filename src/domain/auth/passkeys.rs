@@ -112,12 +112,11 @@ pub fn finish_registration(
             },
         )?;
         if stored {
-            let by = who.acting(caller);
-            by.record(
+            who.record_own(
                 tx,
+                caller,
                 now,
                 "second_factor_added",
-                Some(by.actor.clone()),
                 serde_json::json!({"method": "passkey", "passkeyId": id, "synced": new.synced}),
             )?;
         }
@@ -147,12 +146,11 @@ pub fn remove(
     let removed = core.db.write(|tx| {
         let removed = passkeys::delete(tx, &who.user_id, id)?;
         if removed {
-            let by = who.acting(caller);
-            by.record(
+            who.record_own(
                 tx,
+                caller,
                 now,
                 "second_factor_removed",
-                Some(by.actor.clone()),
                 serde_json::json!({"method": "passkey", "passkeyId": id}),
             )?;
         }

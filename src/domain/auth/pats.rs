@@ -141,14 +141,7 @@ pub fn create(
                 expires_at,
             },
         )?;
-        let by = who.acting(caller);
-        by.record(
-            tx,
-            now,
-            "pat_created",
-            Some(by.actor.clone()),
-            serde_json::json!({"patId": id, "name": name, "scopes": granted, "expiresAt": rfc3339(expires_at)}),
-        )
+        who.record_own(tx, caller, now, "pat_created", serde_json::json!({"patId": id, "name": name, "scopes": granted, "expiresAt": rfc3339(expires_at)}))
     })?;
     Ok(CreatedPat {
         id,
@@ -179,12 +172,11 @@ pub fn revoke(
     if core.db.write(|tx| {
         let revoked = pats::revoke(tx, &who.user_id, id, now)?;
         if revoked {
-            let by = who.acting(caller);
-            by.record(
+            who.record_own(
                 tx,
+                caller,
                 now,
                 "pat_revoked",
-                Some(by.actor.clone()),
                 serde_json::json!({"patId": id}),
             )?;
         }

@@ -21,7 +21,7 @@ use crate::domain::audit::{self, Acting, Caller};
 use crate::domain::error::{ApiError, Outage};
 use crate::store::audit::Party;
 use crate::store::sessions::{self, RevokeReason, SessionRow};
-use crate::store::{StoreError, oauth, users};
+use crate::store::{StoreError, Tx, oauth, users};
 
 /// How long a refresh waits on a concurrent one before answering 409 + `Retry-After`.
 const REFRESH_WAIT: Duration = Duration::from_secs(5);
@@ -245,6 +245,20 @@ impl Principal {
         }
     }
 
+    /// Appends the audit row of a change this user made to their own account from `caller`
+    /// (the user is actor and target).
+    pub fn record_own(
+        &self,
+        tx: &Tx<'_>,
+        caller: &Caller,
+        now: Timestamp,
+        event: &'static str,
+        details: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let by = self.acting(caller);
+        by.record(tx, now, event, Some(by.actor.clone()), details)
+    }
+
     /// 403 `insufficient_scope` for a client's own token, which has no user.
     pub fn require_user(&self) -> Result<(), ApiError> {
         if self.credential.has_user() {
@@ -442,12 +456,11 @@ pub fn logout(
             sessions::revoke(tx, sid, RevokeReason::Logout, None, now)?;
             1
         };
-        let by = who.acting(caller);
-        by.record(
+        who.record_own(
             tx,
+            caller,
             now,
             "session_revoked",
-            Some(by.actor.clone()),
             serde_json::json!({"reason": "logout", "all": all_sessions, "sessions": revoked}),
         )?;
         Ok::<_, StoreError>(())

@@ -157,9 +157,8 @@ pub fn disable(db: &Db, handle: &str, by: &Acting<'_>, now: Timestamp) -> Result
             Some(audit::user(&user)),
             json!({}),
         )?;
-        sessions::revoke_all_for_user(tx, &user.id, RevokeReason::Disabled, now)?;
+        sign_out_everywhere(tx, &user.id, RevokeReason::Disabled, now)?;
         pats::revoke_all_for_user(tx, &user.id, now)?;
-        oauth::delete_browser_sessions_for_user(tx, &user.id)?;
         Ok(())
     })
 }
@@ -185,8 +184,7 @@ pub fn revoke_sessions(
 ) -> Result<usize, TeamError> {
     db.write(|tx| {
         let user = find(tx, handle)?;
-        let revoked = sessions::revoke_all_for_user(tx, &user.id, RevokeReason::Revoked, now)?;
-        oauth::delete_browser_sessions_for_user(tx, &user.id)?;
+        let revoked = sign_out_everywhere(tx, &user.id, RevokeReason::Revoked, now)?;
         by.record(
             tx,
             now,
@@ -219,10 +217,21 @@ pub fn reset_second_factors(
             Some(audit::user(&user)),
             json!({}),
         )?;
-        sessions::revoke_all_for_user(tx, &user.id, RevokeReason::Revoked, now)?;
-        oauth::delete_browser_sessions_for_user(tx, &user.id)?;
+        sign_out_everywhere(tx, &user.id, RevokeReason::Revoked, now)?;
         Ok(())
     })
+}
+
+/// Revokes every session of the user and forgets their browsers; returns how many were live.
+fn sign_out_everywhere(
+    tx: &Tx<'_>,
+    user_id: &str,
+    reason: RevokeReason,
+    now: Timestamp,
+) -> Result<usize, StoreError> {
+    let revoked = sessions::revoke_all_for_user(tx, user_id, reason, now)?;
+    oauth::delete_browser_sessions_for_user(tx, user_id)?;
+    Ok(revoked)
 }
 
 fn find(tx: &Tx<'_>, handle: &str) -> Result<UserRow, TeamError> {

@@ -205,7 +205,7 @@ pub fn preview(p: &Preview, csrf: &str) -> String {
         let rows: Vec<_> = p
             .rows
             .iter()
-            .filter(|r| outcome_slot(&r.outcome) == wanted)
+            .filter(|r| r.outcome.slot() == wanted)
             .collect();
         if rows.is_empty() {
             continue;
@@ -268,14 +268,6 @@ pub fn import_status(row: &ImportRow, notice: Option<&str>) -> String {
         ""
     };
     page("Import", "/admin/import", &body, head)
-}
-
-fn outcome_slot(o: &Outcome) -> u8 {
-    match o {
-        Outcome::Created => 0,
-        Outcome::Exists => 1,
-        Outcome::Invalid(_) => 2,
-    }
 }
 
 /// The registered clients, each with its remove form.
