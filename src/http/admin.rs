@@ -11,7 +11,7 @@ use super::account::{for_the_form, why};
 use super::multipart;
 use super::pages::{Csrf, browser, checked_form, checked_form_with, query, see_other};
 use crate::core::Core;
-use crate::core::urlenc::{Params, encode};
+use crate::core::urlenc::encode;
 use crate::domain::admin::actions::{self, Action};
 use crate::domain::admin::import::{self, Started};
 use crate::domain::admin::records::{self, AuditQuery};
@@ -63,17 +63,19 @@ pub fn get_team(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         me: admin.handle(),
         ..view::TeamExtras::default()
     };
-    team_page(core, ctx, &params, 200, &extras)
+    team_page(core, ctx, params.get("state"), 200, &extras)
 }
 
+/// The team, only those in the onboarding state named `state` (if any); 400 for a name that
+/// is no state.
 fn team_page(
     core: &Core,
     ctx: &Ctx<'_>,
-    params: &Params,
+    state: Option<&str>,
     status: u16,
     extras: &view::TeamExtras<'_>,
 ) -> Result<Response, ApiError> {
-    let filter = match params.get("state").filter(|s| !s.is_empty()) {
+    let filter = match state.filter(|s| !s.is_empty()) {
         Some(name) => Some(state_named(name).ok_or_else(|| {
             PageError::BadRequest(format!(
                 "no onboarding state {name:?}: invited, delivery_failed, code_expired, confirmed or disabled"
@@ -121,11 +123,7 @@ pub fn post_team_action(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError
             ctx.now,
         )
     });
-    let params = Params::parse(&format!(
-        "state={}",
-        encode(form.get("state").unwrap_or(""))
-    ))
-    .map_err(PageError::BadRequest)?;
+    let state = form.get("state");
     match outcome {
         Ok(done) => {
             let extras = view::TeamExtras {
@@ -133,7 +131,7 @@ pub fn post_team_action(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError
                 done: Some(&done),
                 error: None,
             };
-            team_page(core, ctx, &params, 200, &extras)
+            team_page(core, ctx, state, 200, &extras)
         }
         Err(e) if for_the_form(&e) => {
             let message = why(&e, ctx);
@@ -142,7 +140,7 @@ pub fn post_team_action(core: &Core, ctx: &Ctx<'_>) -> Result<Response, ApiError
                 done: None,
                 error: Some(&message),
             };
-            team_page(core, ctx, &params, e.status(), &extras)
+            team_page(core, ctx, state, e.status(), &extras)
         }
         Err(e) => Err(e),
     }
